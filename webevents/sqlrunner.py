@@ -1,31 +1,238 @@
-"""INTERIM (replaced by the SQL-layer work): creates the local tables from the landing contract."""
+"""Run sql/ files: render their Jinja parameters, then execute each statement on an engine.
+
+Python API (what `webevents sql` and the pipeline use):
+
+    from webevents.sqlrunner import run_files
+    results = run_files(["sql/enrich"], engine="local", params={"run_date": "2026-11-24"})
+
+Files run in the order given; a folder runs its *.sql files (recursively) in path order.
+Each file holds one Athena-dialect statement. Parameters are Jinja variables rendered with
+StrictUndefined: a missing one is an error naming the file and the parameter.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import sys
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
-from webevents import LAMBDA_DIR
+import jinja2
+import jinja2.meta
+from sqlglot.tokens import TokenType
 
-sys.path.insert(0, str(LAMBDA_DIR))
-import landing_contract  # noqa: E402
+from webevents import SQL_DIR, transpile
+from webevents.engines import Engine, EngineError, get_engine
 
-_DUCKDB_TYPES = {
-    "string": "varchar",
-    "timestamp": "timestamp",
-    "date": "date",
-    "double": "double",
-    "boolean": "boolean",
-    "int": "integer",
-    "array<string>": "varchar[]",
-    landing_contract.COORDINATES_TYPE: "struct(pitch double, yaw double, hfov double)",
-}
+DDL_DIR = SQL_DIR / "ddl"
+DATE_PARAMS = ("run_date", "date_from", "date_to")
+_QUERY_STARTS = {TokenType.SELECT, TokenType.WITH, TokenType.VALUES, TokenType.L_PAREN}
+_QUERY_WORDS = {"SHOW", "DESCRIBE", "EXPLAIN"}
+
+
+class SqlRunError(RuntimeError):
+    """A sql/ file could not be rendered or run; the message names the file."""
+
+
+@dataclass
+class StatementResult:
+    """What running one file did."""
+
+    path: Path
+    sql: str
+    seconds: float
+    row_count: int | None = None
+    columns: list[str] = field(default_factory=list)
+    rows: list[tuple] = field(default_factory=list)
+    skipped: str | None = None
+
+    @property
+    def is_query(self) -> bool:
+        return bool(self.columns)
+
+
+def default_params(today: dt.date | None = None) -> dict[str, str]:
+    """run_date = yesterday (UTC), lookback_days = 3."""
+    today = today or dt.datetime.now(dt.UTC).date()
+    return {"run_date": (today - dt.timedelta(days=1)).isoformat(), "lookback_days": "3"}
+
+
+def parse_params(pairs: Iterable[str]) -> dict[str, str]:
+    """`name=value` strings (from --param) as a dict."""
+    params: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not re.fullmatch(r"[A-Za-z_]\w*", name.strip()):
+            raise SqlRunError(f"--param {pair!r}: expected name=value, e.g. run_date=2026-11-24")
+        params[name.strip()] = value.strip()
+    return params
+
+
+def _check_params(params: Mapping[str, Any]) -> None:
+    for name in DATE_PARAMS:
+        if name in params:
+            try:
+                dt.date.fromisoformat(str(params[name]))
+            except ValueError:
+                raise SqlRunError(
+                    f"parameter {name}={params[name]!r} is not a date (YYYY-MM-DD)"
+                ) from None
+
+
+def collect_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Files as given, folders expanded to their *.sql files in path order."""
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(path.rglob("*.sql"), key=lambda p: p.relative_to(path).as_posix())
+            if not found:
+                raise SqlRunError(f"{path}: folder holds no .sql files")
+            files += found
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise SqlRunError(f"{path}: no such file or folder")
+    return files
+
+
+_JINJA = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+
+
+def render(path: Path, params: Mapping[str, Any]) -> str:
+    """The file's SQL with parameters filled in; missing parameters are named."""
+    source = path.read_text(encoding="utf-8")
+    try:
+        template_ast = _JINJA.parse(source)
+    except jinja2.TemplateSyntaxError as error:
+        raise SqlRunError(f"{path}:{error.lineno}: template error: {error.message}") from None
+    missing = sorted(jinja2.meta.find_undeclared_variables(template_ast) - set(params))
+    if missing:
+        flags = " ".join(f"--param {name}=..." for name in missing)
+        raise SqlRunError(
+            f"{path}: missing parameter(s) {', '.join(missing)} (pass {flags})"
+        )
+    try:
+        return _JINJA.from_string(source).render(**params)
+    except jinja2.UndefinedError as error:  # e.g. an attribute of a parameter
+        raise SqlRunError(f"{path}: {error.message}") from None
+
+
+def is_query(sql: str) -> bool:
+    """Whether the statement returns rows (SELECT / WITH / VALUES / SHOW ...)."""
+    try:
+        tokens = transpile.sqlglot.Dialect.get_or_raise("athena").tokenize(sql)
+    except Exception:
+        return False
+    if not tokens:
+        return False
+    first = tokens[0]
+    return first.token_type in _QUERY_STARTS or first.text.upper() in _QUERY_WORDS
+
+
+def _single_statement(path: Path, sql: str) -> str:
+    count = transpile.count_statements(sql)
+    if count == 0:
+        raise SqlRunError(f"{path}: holds no SQL statement")
+    if count > 1:
+        raise SqlRunError(
+            f"{path}: holds {count} statements; sql/ files hold exactly one "
+            "(split it into one file per statement, named after target and action)"
+        )
+    return sql.strip().rstrip(";").rstrip()
+
+
+def _describe(result: StatementResult) -> str:
+    if result.skipped:
+        return f"skipped: {result.skipped}"
+    if result.is_query:
+        return f"{len(result.rows):,} rows returned"
+    if result.row_count is not None:
+        return f"{result.row_count:,} rows written"
+    return "done"
+
+
+def run_files(
+    paths: Iterable[str | Path],
+    engine: str | Engine = "local",
+    params: Mapping[str, Any] | None = None,
+    lake: Any = None,
+    echo: Callable[[str], None] | None = print,
+    **engine_options: Any,
+) -> list[StatementResult]:
+    """Render and run each file in order on `engine` (a name or an open engine).
+
+    Stops at the first failure with a SqlRunError naming the file and showing the statement.
+    `echo` gets one progress line per statement (None = quiet).
+    """
+    values: dict[str, Any] = {**default_params(), **(params or {})}
+    _check_params(values)
+    files = collect_files(paths)
+    owns_engine = isinstance(engine, str)
+    active = get_engine(engine, lake=lake, **engine_options) if owns_engine else engine
+    results: list[StatementResult] = []
+    try:
+        for number, path in enumerate(files, start=1):
+            sql = _single_statement(path, render(path, values))
+            started = time.perf_counter()
+            try:
+                if is_query(sql):
+                    columns, rows = active.query(sql)
+                    result = StatementResult(path, sql, 0.0, len(rows), list(columns), rows)
+                else:
+                    active.execute(sql)
+                    result = StatementResult(
+                        path,
+                        sql,
+                        0.0,
+                        row_count=getattr(active, "last_row_count", None),
+                        skipped=getattr(active, "last_skip_reason", None),
+                    )
+            except EngineError as error:
+                raise SqlRunError(f"{path} failed on {active.name}:\n{error}") from error
+            result.seconds = time.perf_counter() - started
+            results.append(result)
+            if echo:
+                echo(
+                    f"[{number}/{len(files)}] {_display(path)}  {result.seconds:.2f} s  "
+                    f"{_describe(result)}"
+                )
+    finally:
+        if owns_engine:
+            active.close()
+    return results
+
+
+def _display(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def run_ddl_locally(con) -> None:
-    for schema, columns in (
-        ("raw", landing_contract.LANDING_COLUMNS),
-        ("analytics", landing_contract.ANALYTICS_COLUMNS),
-    ):
-        con.execute(f"create schema if not exists {schema}")
-        body = ", ".join(f"{name} {_DUCKDB_TYPES[kind]}" for name, kind, _ in columns)
-        con.execute(f"create table if not exists {schema}.web_events ({body})")
+    """Create the lake's schemas and tables by running sql/ddl/ on the local engine."""
+    from webevents.engines.local import LocalEngine
+
+    run_files([DDL_DIR], engine=LocalEngine(connection=con), echo=None)
+
+
+def sql_command(args) -> int:
+    """`webevents sql FILES... [--param name=value] [--engine ...] [--lake DIR]`."""
+    from webevents.query import format_rows
+
+    try:
+        params = parse_params(args.param)
+        results = run_files(args.files, engine=args.engine, params=params, lake=args.lake)
+    except (SqlRunError, EngineError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    for result in results:
+        if result.is_query:
+            print(f"\n-- {_display(result.path)}")
+            print(format_rows(result.columns, result.rows, "table"))
+    return 0

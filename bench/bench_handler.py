@@ -1,0 +1,264 @@
+"""Transform Lambda throughput on a realistic 3 MB Firehose batch, against a JSON round-trip floor.
+
+Run: .venv/bin/python -m bench.bench_handler
+
+Figures (best of several rounds, one core):
+- floor: base64-decode + orjson parse + orjson serialise + base64-encode of the same records;
+- the real handler (app.lambda_handler, with its logs and EMF metrics) and its pure core
+  (firehose_records.transform_batch), in records/s and as a ratio to the floor;
+- the same contract with stdlib json instead of orjson, for comparison;
+- the same loop written with Powertools' Firehose data classes, to price them;
+- cold start: importing the handler module in a fresh interpreter.
+"""
+
+from __future__ import annotations
+
+import binascii
+import contextlib
+import io
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from webevents import LAMBDA_DIR, PROJECT_ROOT
+
+if str(LAMBDA_DIR) not in sys.path:
+    sys.path.insert(0, str(LAMBDA_DIR))
+
+import firehose_records  # noqa: E402
+import orjson  # noqa: E402
+from firehose_records import Codec, transform_batch  # noqa: E402
+
+BATCH_BYTES = 3 * 1024 * 1024  # Firehose's largest Lambda processor buffer
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
+TARGET_RATIO = 1.5
+COMMAND = ".venv/bin/python -m bench.bench_handler"
+
+
+def sample_lines(total_bytes: int = BATCH_BYTES) -> list[bytes]:
+    """Lines of the project's generated stream (both shapes, bots, malformed) up to total_bytes."""
+    from webevents.generate import generate_sample
+
+    with tempfile.TemporaryDirectory() as folder:
+        generate_sample(folder, events=12_000, days=2, seed=11)
+        lines: list[bytes] = []
+        size = 0
+        for path in sorted(Path(folder, "stream").glob("*.jsonl")):
+            for line in path.read_bytes().splitlines():
+                if size + len(line) > total_bytes:
+                    return lines
+                lines.append(line)
+                size += len(line)
+    return lines
+
+
+def firehose_event(lines: list[bytes]) -> dict[str, Any]:
+    """A Direct PUT transformation event carrying the lines, as Firehose builds it."""
+    return {
+        "invocationId": "bench-invocation",
+        "deliveryStreamArn": "arn:aws:firehose:eu-west-1:123456789012:deliverystream/bench",
+        "region": "eu-west-1",
+        "records": [
+            {
+                "recordId": f"49546986683135544286507457936321625675700192471156785154{index:06d}",
+                "approximateArrivalTimestamp": 1_764_000_000_000 + index,
+                "data": binascii.b2a_base64(line, newline=False).decode("ascii"),
+            }
+            for index, line in enumerate(lines)
+        ],
+    }
+
+
+def floor(records: list[dict[str, Any]]) -> list[str]:
+    """The least any transform must do: decode, parse, serialise, encode."""
+    a2b, b2a, loads, dumps = binascii.a2b_base64, binascii.b2a_base64, orjson.loads, orjson.dumps
+    out = []
+    for record in records:
+        try:
+            value = loads(a2b(record["data"]))
+        except orjson.JSONDecodeError:
+            value = None
+        out.append(b2a(dumps(value), newline=False).decode("ascii"))
+    return out
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError("number overflows a double")
+    return number
+
+
+_stdlib_decoder = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
+STDLIB_CODEC = Codec(
+    loads=lambda data: _stdlib_decoder.decode(data.decode("utf-8")),
+    dump_row=lambda row: json.dumps(row, separators=(",", ":"), ensure_ascii=False).encode(),
+    dump_properties=lambda value: json.dumps(
+        value, separators=(",", ":"), ensure_ascii=False, sort_keys=True
+    ),
+)
+
+
+def powertools_dataclasses(event: dict[str, Any]) -> dict[str, Any]:
+    """The same contract written with Powertools' Firehose event/response data classes."""
+    from aws_lambda_powertools.utilities.data_classes import (
+        KinesisFirehoseDataTransformationResponse,
+        KinesisFirehoseEvent,
+    )
+    from aws_lambda_powertools.utilities.data_classes.kinesis_firehose_event import (
+        KinesisFirehoseDataTransformationRecord,
+    )
+    from normalise import OK, decode_record, normalise
+
+    metadata = firehose_records.routing_metadata("raw", "web_events")
+    response = KinesisFirehoseDataTransformationResponse()
+    for record in KinesisFirehoseEvent(event).records:
+        try:
+            raw = record.data_as_bytes
+        except (binascii.Error, ValueError):
+            response.add_record(
+                KinesisFirehoseDataTransformationRecord(
+                    record_id=record.record_id, result="ProcessingFailed", data=record.data
+                )
+            )
+            continue
+        parsed, stripped, result, _ = decode_record(raw)
+        if result is None:
+            outcome = normalise(parsed, stripped, record.approximate_arrival_timestamp * 1000)
+            if outcome.result is OK:
+                response.add_record(
+                    KinesisFirehoseDataTransformationRecord(
+                        record_id=record.record_id,
+                        data=binascii.b2a_base64(orjson.dumps(outcome.row), newline=False).decode(),
+                    )
+                )
+                continue
+            result = outcome.result
+        response.add_record(
+            KinesisFirehoseDataTransformationRecord(
+                record_id=record.record_id, result=result, data=record.data
+            )
+        )
+    answer = response.asdict()
+    for item in answer["records"]:
+        if item["result"] == "Ok":
+            item["metadata"] = metadata
+    return answer
+
+
+class _Context:
+    function_name = "bench"
+    memory_limit_in_mb = 1024
+    invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:bench"
+    aws_request_id = "bench-request"
+
+
+def best_seconds(run, rounds: int = ROUNDS) -> float:
+    """Fastest of `rounds` timed calls (one warm-up first)."""
+    run()
+    best = math.inf
+    for _ in range(rounds):
+        started = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def cold_start_ms(rounds: int = 5) -> float:
+    """Median extra wall time of `import app` over an empty interpreter start, fresh processes."""
+
+    def timed(code: str) -> float:
+        started = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=LAMBDA_DIR,
+            check=True,
+            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+        )
+        return time.perf_counter() - started
+
+    empty = sorted(timed("pass") for _ in range(rounds))[rounds // 2]
+    handler = sorted(timed("import app") for _ in range(rounds))[rounds // 2]
+    return (handler - empty) * 1000
+
+
+def main() -> list[dict[str, Any]]:
+    lines = sample_lines()
+    event = firehose_event(lines)
+    records = event["records"]
+    count = len(records)
+    batch_mb = sum(len(line) for line in lines) / 1024 / 1024
+
+    import app
+
+    # Logs and EMF go to a buffer instead of the terminal; they are still formatted and written.
+    app.logger.registered_handler.setStream(io.StringIO())
+
+    def handler() -> None:
+        with contextlib.redirect_stdout(io.StringIO()):
+            app.lambda_handler(event, _Context())
+
+    seconds = {
+        "floor (b64 + orjson parse/serialise + b64)": best_seconds(lambda: floor(records)),
+        "app.lambda_handler (logs + EMF)": best_seconds(handler),
+        "transform_batch (pure core, orjson)": best_seconds(lambda: transform_batch(records)),
+        "transform_batch with stdlib json": best_seconds(
+            lambda: transform_batch(records, codec=STDLIB_CODEC)
+        ),
+        "Powertools Firehose data classes + same rules": best_seconds(
+            lambda: powertools_dataclasses(event)
+        ),
+    }
+    floor_seconds = seconds["floor (b64 + orjson parse/serialise + b64)"]
+    source = f"{count} records, {batch_mb:.2f} MB"
+    rows: list[dict[str, Any]] = []
+    for name, elapsed in seconds.items():
+        rows.append(
+            {
+                "benchmark": "handler",
+                "figure": f"{name}: throughput ({source})",
+                "value": round(count / elapsed),
+                "unit": "records/s",
+                "target": "",
+                "command": COMMAND,
+            }
+        )
+        if not name.startswith("floor"):
+            rows.append(
+                {
+                    "benchmark": "handler",
+                    "figure": f"{name}: time / floor",
+                    "value": round(elapsed / floor_seconds, 2),
+                    "unit": "x floor",
+                    "target": f"<= {TARGET_RATIO}" if name.startswith("app.lambda_handler") else "",
+                    "command": COMMAND,
+                }
+            )
+    rows.append(
+        {
+            "benchmark": "handler",
+            "figure": "cold start: import app (Powertools Logger + Metrics, orjson)",
+            "value": round(cold_start_ms(), 1),
+            "unit": "ms",
+            "target": "",
+            "command": COMMAND,
+        }
+    )
+    for row in rows:
+        print(f"{row['figure']:<95} {row['value']:>10} {row['unit']:<9} {row['target']}")
+    return rows
+
+
+if __name__ == "__main__":
+    os.chdir(PROJECT_ROOT)
+    main()

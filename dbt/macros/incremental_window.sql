@@ -1,0 +1,129 @@
+{#-
+    The incremental window, shared by every incremental model.
+
+    window_start_date: newest event_date already built minus var lookback_days.
+    Events dated on or after it are re-read each run, so late events up to
+    lookback_days old are merged exactly (older ones need --full-refresh).
+
+    On DuckDB the bound is a scalar subquery on the model itself. Athena and
+    Trino only prune partitions on constants known at planning time, so there
+    the bound is read once at compile time and inlined as a literal
+    (https://docs.aws.amazon.com/athena/latest/ug/partitions.html).
+-#}
+
+{% macro window_start_date(date_column='event_date') -%}
+    {{ return(adapter.dispatch('window_start_date', 'webevents')(date_column)) }}
+{%- endmacro %}
+
+{% macro default__window_start_date(date_column) -%}
+    (
+        select
+            coalesce(
+                cast(
+                    {{ dbt.dateadd('day', -var('lookback_days'), 'max(' ~ date_column ~ ')') }}
+                    as date
+                ),
+                cast('1900-01-01' as date)
+            )
+        from {{ this }}
+    )
+{%- endmacro %}
+
+{% macro athena__window_start_date(date_column) -%}
+    {{ return(webevents.literal_window_start_date(date_column)) }}
+{%- endmacro %}
+
+{% macro trino__window_start_date(date_column) -%}
+    {{ return(webevents.literal_window_start_date(date_column)) }}
+{%- endmacro %}
+
+{% macro literal_window_start_date(date_column) -%}
+    {%- set bound = '1900-01-01' -%}
+    {%- if execute -%}
+        {%- set result = run_query(
+            'select cast(max(' ~ date_column ~ ') as varchar) from ' ~ this
+        ) -%}
+        {%- set newest = result.columns[0].values()[0] -%}
+        {%- if newest -%}
+            {%- set bound = (
+                modules.datetime.date.fromisoformat(newest[:10])
+                - modules.datetime.timedelta(days=var('lookback_days') | int)
+            ).isoformat() -%}
+        {%- endif -%}
+    {%- endif -%}
+    date '{{ bound }}'
+{%- endmacro %}
+
+
+{#-
+    rebuild_from: the earliest start of a visit (gap-based run of events of
+    one device and tracker session) that is still open at the window start,
+    i.e. has an event within one session gap before it. Everything from
+    there on is re-derived, so a late event can extend, merge or split the
+    visits it touches. Visits are sequential per key, so this always starts
+    on a visit boundary and never truncates one.
+-#}
+
+{% macro rebuild_from(started_at_column, ended_at_column, date_column='event_date') -%}
+    {{ return(adapter.dispatch('rebuild_from', 'webevents')(started_at_column, ended_at_column, date_column)) }}
+{%- endmacro %}
+
+{% macro default__rebuild_from(started_at_column, ended_at_column, date_column='event_date') -%}
+    (
+        select
+            coalesce(
+                least(min(built.{{ started_at_column }}), min(bounds.window_start)),
+                min(bounds.window_start)
+            )
+        from (
+            select
+                cast({{ webevents.window_start_date(date_column) }} as timestamp)
+                    as window_start
+        ) as bounds
+        left join {{ this }} as built
+            on built.{{ ended_at_column }} >= {{ dbt.dateadd(
+                'minute', -var('session_gap_minutes'), 'bounds.window_start'
+            ) }}
+    )
+{%- endmacro %}
+
+{% macro athena__rebuild_from(started_at_column, ended_at_column, date_column='event_date') -%}
+    {{ return(webevents.literal_rebuild_from(started_at_column, ended_at_column, date_column)) }}
+{%- endmacro %}
+
+{% macro trino__rebuild_from(started_at_column, ended_at_column, date_column='event_date') -%}
+    {{ return(webevents.literal_rebuild_from(started_at_column, ended_at_column, date_column)) }}
+{%- endmacro %}
+
+{% macro literal_rebuild_from(started_at_column, ended_at_column, date_column='event_date') -%}
+    {%- set window_start = 'cast(' ~ webevents.window_start_date(date_column) ~ ' as timestamp)' -%}
+    {%- set bound = none -%}
+    {%- if execute -%}
+        {%- set result = run_query(
+            'select cast(least(min(' ~ started_at_column ~ '), ' ~ window_start ~ ') as varchar)'
+            ~ ' from ' ~ this
+            ~ ' where ' ~ ended_at_column ~ ' >= '
+            ~ dbt.dateadd('minute', -var('session_gap_minutes'), window_start)
+        ) -%}
+        {%- set bound = result.columns[0].values()[0] -%}
+    {%- endif -%}
+    {%- if bound -%}
+        cast('{{ bound[:26] }}' as timestamp)
+    {%- else -%}
+        {{ window_start }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#-
+    daily_window_start: first day a daily mart recomputes. Sessions re-derived
+    by a run start at most one session gap plus one maximum session length
+    before window_start_date, and an event's dwell time changes when a late
+    event follows it, so daily marts go back that many whole days further.
+-#}
+
+{% macro daily_window_start(date_column) -%}
+    {%- set minutes_back = var('session_gap_minutes') + var('session_max_minutes') -%}
+    {%- set days_back = ((minutes_back + 1439) // 1440) | int -%}
+    {{ dbt.dateadd('day', -days_back, webevents.window_start_date(date_column)) }}
+{%- endmacro %}

@@ -1,0 +1,203 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='merge',
+        unique_key='room_day_key',
+        partitioned_by=(['event_date'] if target.type == 'athena' else none),
+        on_schema_change='fail',
+    )
+}}
+
+-- 3D-tour engagement per space, room and day (the seed's
+-- spatial_analytics_iceberg): views, dwell time, the seed's exploration
+-- levels, where people look (circular mean and spread of yaw, pitch range)
+-- and the share of the sphere their views covered given each view's hfov.
+-- Events in a space without a room are reported with room_id null.
+--
+-- Yaw wraps at +-180 degrees, so its mean is the circular mean
+-- atan2(avg(sin yaw), avg(cos yaw)); R = |(avg cos, avg sin)| is the mean
+-- resultant length (1 = everyone looks the same way, 0 = all around) and
+-- sqrt(-2 ln R) the circular standard deviation. Sums of sin and cos are
+-- kept so weeks or months roll up exactly from these rows.
+--
+-- Sphere coverage: a view sees the spherical cap of angular radius hfov/2
+-- around (pitch, yaw); the sphere is cut into 10 x 10 degree cells
+-- (seed sphere_cells, each with its share of the sphere's area) and a cell
+-- counts as seen when its centre lies in some view's cap, i.e.
+-- sin p1 sin p2 + cos p1 cos p2 cos(y1 - y2) >= cos(hfov / 2).
+
+with
+
+web_events as (
+
+    select * from {{ ref('fct_web_events') }}
+
+),
+
+sphere_cells as (
+
+    select * from {{ ref('sphere_cells') }}
+
+),
+
+space_events as (
+
+    select
+        *,
+        {{ dbt.hash(dbt.concat([
+            'cast(event_date as varchar)', "'|'",
+            'space_id', "'|'",
+            "coalesce(room_id, '')",
+        ])) }} as room_day_key
+
+    from web_events
+    where
+        space_id is not null
+        {% if is_incremental() %}
+            and event_date >= {{ webevents.daily_window_start('event_date') }}
+        {% endif %}
+
+),
+
+room_days as (
+
+    select
+        room_day_key,
+        event_date,
+        space_id,
+        room_id,
+        max(space_name) as space_name,
+        max(space_type) as space_type,
+        max(room_name) as room_name,
+        count(*) as view_count,
+        count(distinct session_key) as session_count,
+        count(distinct device_key) as device_count,
+        coalesce(sum(dwell_seconds), 0) as dwell_seconds,
+        sum(
+            case when spatial_exploration_level = 'high_exploration' then 1 else 0 end
+        ) as high_exploration_views,
+        sum(
+            case when spatial_exploration_level = 'medium_exploration' then 1 else 0 end
+        ) as medium_exploration_views,
+        sum(
+            case when spatial_exploration_level = 'low_exploration' then 1 else 0 end
+        ) as low_exploration_views,
+        sum(
+            case when spatial_exploration_level = 'no_3d_data' then 1 else 0 end
+        ) as no_3d_data_views,
+        count(view_yaw) as yaw_view_count,
+        sum(sin(radians(view_yaw))) as yaw_sin_sum,
+        sum(cos(radians(view_yaw))) as yaw_cos_sum,
+        min(view_pitch) as pitch_min,
+        max(view_pitch) as pitch_max,
+        avg(view_hfov) as hfov_avg
+
+    from space_events
+    group by 1, 2, 3, 4
+
+),
+
+views as (
+
+    select
+        room_day_key,
+        radians(view_pitch) as pitch_radians,
+        radians(view_yaw) as yaw_radians,
+        cos(radians(view_hfov / 2)) as cap_cos_radius
+
+    from space_events
+    where
+        view_pitch is not null
+        and view_yaw is not null
+        and view_hfov > 0
+
+),
+
+seen_cells as (
+
+    select distinct
+        views.room_day_key,
+        sphere_cells.cell_id,
+        sphere_cells.sphere_share
+
+    from views
+    cross join sphere_cells
+    where
+        sin(views.pitch_radians) * sin(radians(sphere_cells.cell_pitch))
+        + cos(views.pitch_radians) * cos(radians(sphere_cells.cell_pitch))
+        * cos(views.yaw_radians - radians(sphere_cells.cell_yaw))
+        >= views.cap_cos_radius
+
+),
+
+coverage as (
+
+    select
+        room_day_key,
+        sum(sphere_share) as sphere_coverage_share
+
+    from seen_cells
+    group by 1
+
+),
+
+circular as (
+
+    select
+        *,
+        sqrt(
+            power(yaw_sin_sum / nullif(yaw_view_count, 0), 2)
+            + power(yaw_cos_sum / nullif(yaw_view_count, 0), 2)
+        ) as yaw_mean_resultant_length
+
+    from room_days
+
+),
+
+final as (
+
+    select
+        circular.room_day_key,
+        circular.event_date,
+        circular.space_id,
+        circular.space_name,
+        circular.space_type,
+        circular.room_id,
+        circular.room_name,
+        circular.view_count,
+        circular.session_count,
+        circular.device_count,
+        circular.dwell_seconds,
+        {{ webevents.safe_divide('circular.dwell_seconds', 'circular.view_count') }}
+            as dwell_seconds_per_view,
+        circular.high_exploration_views,
+        circular.medium_exploration_views,
+        circular.low_exploration_views,
+        circular.no_3d_data_views,
+        circular.yaw_view_count,
+        circular.yaw_sin_sum,
+        circular.yaw_cos_sum,
+        case
+            when circular.yaw_mean_resultant_length > 1e-9
+                then degrees(atan2(circular.yaw_sin_sum, circular.yaw_cos_sum))
+        end as yaw_circular_mean_degrees,
+        circular.yaw_mean_resultant_length,
+        case
+            when circular.yaw_mean_resultant_length > 1e-9
+                then degrees(sqrt(
+                    -2 * ln(least(circular.yaw_mean_resultant_length, 1.0))
+                ))
+        end as yaw_circular_std_degrees,
+        circular.pitch_min,
+        circular.pitch_max,
+        circular.pitch_max - circular.pitch_min as pitch_range,
+        circular.hfov_avg,
+        coalesce(coverage.sphere_coverage_share, 0) as sphere_coverage_share
+
+    from circular
+    left join coverage
+        on circular.room_day_key = coverage.room_day_key
+
+)
+
+select * from final

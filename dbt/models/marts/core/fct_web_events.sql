@@ -1,0 +1,236 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='merge',
+        unique_key='event_id',
+        partitioned_by=(['event_date'] if target.type == 'athena' else none),
+        on_schema_change='fail',
+    )
+}}
+
+-- One row per event (the seed's fct_web_events_iceberg) with its session and
+-- identity keys, the seed's spatial exploration level and journey milestone.
+-- Incremental runs rewrite every event of the sessions re-derived by
+-- int_session_boundaries, so session-level columns stay exact.
+
+with
+
+events as (
+
+    select * from {{ ref('stg_analytics__web_events') }}
+
+),
+
+session_boundaries as (
+
+    select * from {{ ref('int_session_boundaries') }}
+
+),
+
+identity_ranges as (
+
+    select * from {{ ref('dim_identity_ranges') }}
+
+),
+
+{% if is_incremental() %}
+
+bounds as (
+
+    select
+        {{ webevents.rebuild_from('session_started_at', 'event_timestamp') }}
+            as rebuild_from
+
+),
+
+{% endif %}
+
+sessionized_events as (
+
+    select
+        events.*,
+        session_boundaries.device_key,
+        session_boundaries.session_key,
+        session_boundaries.session_started_at,
+        session_boundaries.session_ended_at,
+        session_boundaries.session_event_number,
+        session_boundaries.session_event_count,
+        session_boundaries.next_event_at,
+        session_boundaries.is_cut_session
+
+    from events
+    inner join session_boundaries
+        on events.event_id = session_boundaries.event_id
+    {% if is_incremental() %}
+        where
+            events.event_date >= (select cast(rebuild_from as date) from bounds)
+            and session_boundaries.event_date
+            >= (select cast(rebuild_from as date) from bounds)
+            and session_boundaries.session_started_at
+            >= (select rebuild_from from bounds)
+    {% endif %}
+
+),
+
+-- the user who identified first within the session, for events before the
+-- device's first identification (session-level stitching)
+session_identities as (
+
+    select
+        *,
+        min(
+            case when user_id is not null then event_timestamp end
+        ) over (partition by session_key) as first_identified_at
+
+    from sessionized_events
+
+),
+
+session_users as (
+
+    select
+        *,
+        max(
+            case
+                when event_timestamp = first_identified_at then user_id
+            end
+        ) over (partition by session_key) as session_first_user_id
+
+    from session_identities
+
+),
+
+stitched as (
+
+    select
+        session_users.*,
+        identity_ranges.identity_key,
+        coalesce(
+            identity_ranges.user_id,
+            session_users.user_id,
+            session_users.session_first_user_id
+        ) as stitched_user_id
+
+    from session_users
+    left join identity_ranges
+        on
+            session_users.anonymous_id = identity_ranges.anonymous_id
+            and session_users.event_timestamp >= identity_ranges.valid_from
+            and (
+                identity_ranges.valid_to is null
+                or session_users.event_timestamp < identity_ranges.valid_to
+            )
+
+),
+
+classified as (
+
+    select
+        *,
+        coalesce(view_pitch, view_yaw, view_hfov) is not null as has_3d_view,
+        session_event_number = 1 as is_session_start,
+        session_event_number = session_event_count as is_session_end,
+        coalesce(page_path like '%/tour%', false)
+        or coalesce(view_pitch, view_yaw, view_hfov) is not null
+            as is_virtual_tour_page,
+        space_id is not null as has_space_context,
+        case
+            when next_event_at is null then null
+            else least(
+                {{ webevents.epoch_seconds('next_event_at') }}
+                - {{ webevents.epoch_seconds('event_timestamp') }},
+                {{ var('dwell_cap_seconds') }}
+            )
+        end as dwell_seconds
+
+    from stitched
+
+),
+
+final as (
+
+    select
+        ----------  keys
+        event_id,
+        session_key,
+        identity_key,
+        device_key,
+        anonymous_id,
+        user_id,
+        stitched_user_id,
+        tracker_session_id,
+        app_id,
+
+        ----------  event
+        event_type,
+        event_name,
+        source_format,
+        load_source,
+        page_url,
+        page_path,
+        page_referrer,
+        user_agent,
+
+        ----------  space
+        space_id,
+        space_name,
+        space_type,
+        room_id,
+        room_name,
+        community,
+        building,
+        floorplan,
+        view_pitch,
+        view_yaw,
+        view_hfov,
+        properties_json,
+
+        ----------  quality and bots
+        data_quality_score,
+        quality_issues,
+        is_bot,
+        bot_reasons,
+        duplicate_count,
+
+        ----------  session position
+        session_event_number,
+        session_event_count,
+        is_session_start,
+        is_session_end,
+        is_cut_session,
+        dwell_seconds,
+
+        ----------  the seed's classifications
+        case
+            when not has_3d_view then 'no_3d_data'
+            when abs(view_pitch) > 45 or abs(view_yaw) > 180
+                then 'high_exploration'
+            when abs(view_pitch) > 15 or abs(view_yaw) > 90
+                then 'medium_exploration'
+            else 'low_exploration'
+        end as spatial_exploration_level,
+        is_virtual_tour_page,
+        has_space_context,
+        case
+            when is_session_start and coalesce(page_referrer, '') != ''
+                then 'external_referral_entry'
+            when is_virtual_tour_page and has_space_context
+                then 'space_exploration'
+            when is_session_end and session_event_count > 5
+                then 'engaged_exit'
+            else 'navigation'
+        end as journey_milestone,
+
+        ----------  timestamps (UTC)
+        event_timestamp,
+        event_date,
+        session_started_at,
+        session_ended_at,
+        received_at,
+        processed_at
+
+    from classified
+
+)
+
+select * from final

@@ -1,0 +1,24 @@
+-- Landed records (duplicates included), for landing volume per day.
+
+with
+
+source as (
+
+    select * from {{ source('raw', 'web_events') }}
+
+),
+
+renamed as (
+
+    select
+        event_id,
+        load_source,
+        cast(event_timestamp as timestamp) as event_timestamp,
+        cast(event_date as date) as event_date,
+        cast(received_at as timestamp) as received_at
+
+    from source
+
+)
+
+select * from renamed

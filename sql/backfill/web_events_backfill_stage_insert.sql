@@ -1,0 +1,593 @@
+-- Normalise one chunk of archive partitions (dt between date_from and date_to)
+-- into raw.web_events_backfill_stage: one row per source line with its outcome
+-- (ok / rejected / dropped), the reason, and the landing columns.
+-- The rules are docs/landing-normalisation.md, the same the Lambda implements;
+-- tests/sql/backfill/test_lambda_parity.py proves both give the same row.
+-- The archive JSON is scanned exactly once per chunk; the rejects, the landing
+-- insert and the load log read this stage (Athena bills bytes scanned).
+-- Run web_events_backfill_stage_delete.sql first for the same range.
+{#- text(v) of the spec, on the canonical JSON text j of a value:
+    a string, trimmed of space/tab/LF/CR, empty -> absent;
+    an integer token in the signed 64-bit range -> its digits; else absent. -#}
+{%- macro text_value(j) -%}
+    case
+        when {{ j }} like '"%'
+            then nullif(
+                regexp_replace(
+                    json_extract_scalar({{ j }}, '$'),
+                    '^[ \t\n\r]+|[ \t\n\r]+$',
+                    ''
+                ),
+                ''
+            )
+        when regexp_like({{ j }}, '^-?[0-9]{1,19}$')
+            then cast(try_cast({{ j }} as bigint) as varchar)
+    end
+{%- endmacro -%}
+{#- the canonical JSON text of member k of a map(varchar, json) -#}
+{%- macro member(m, k) -%}
+    json_format(element_at({{ m }}, '{{ k }}'))
+{%- endmacro -%}
+{#- a JSON value as a map when it is an object (null for anything else,
+    and for an object with duplicate keys, which cannot be a map) -#}
+{%- macro as_map(value) -%}
+    try(cast({{ value }} as map(varchar, json)))
+{%- endmacro -%}
+{#- one coordinate: a JSON number or a numeric string; finite, else null -#}
+{%- macro coordinate(j) -%}
+    case
+        when regexp_like(
+                {{ j }}, '^-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?$'
+            )
+            then try_cast({{ j }} as double)
+        when {{ j }} like '"%'
+            and regexp_like(
+                regexp_replace(
+                    json_extract_scalar({{ j }}, '$'),
+                    '^[ \t\n\r]+|[ \t\n\r]+$',
+                    ''
+                ),
+                '^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$'
+            )
+            then try_cast(
+                regexp_replace(
+                    json_extract_scalar({{ j }}, '$'),
+                    '^[ \t\n\r]+|[ \t\n\r]+$',
+                    ''
+                ) as double
+            )
+    end
+{%- endmacro -%}
+{#- P1 = an empty group; Pk = a group of zero or more P(k-1): matches depth <= k -#}
+{%- set depth = namespace(pattern='[\\[{][\\]}]') -%}
+{%- for _ in range(63) -%}
+    {%- set depth.pattern = '[\\[{](' ~ depth.pattern ~ ')*[\\]}]' -%}
+{%- endfor -%}
+{%- set depth_64_pattern = depth.pattern %}
+insert into raw.web_events_backfill_stage (
+    archive_date,
+    source_file,
+    outcome,
+    reason,
+    line,
+    event_id,
+    event_timestamp,
+    event_date,
+    event_type,
+    event_name,
+    anonymous_id,
+    user_id,
+    session_id,
+    app_id,
+    page_url,
+    page_path,
+    page_referrer,
+    user_agent,
+    ip_address,
+    space_id,
+    space_name,
+    space_type,
+    room_id,
+    room_name,
+    community,
+    building,
+    floorplan,
+    coordinates,
+    properties,
+    source_format
+)
+
+with
+
+archive_lines as (
+    select
+        cast(dt as date) as archive_date,
+        "$path" as source_file,
+        line
+    from archive.web_events_archive
+    where dt between '{{ date_from }}' and '{{ date_to }}'
+),
+
+trimmed as (
+    select
+        archive_date,
+        source_file,
+        line,
+        -- the spec's whitespace is exactly space, tab, LF, CR (a CRLF file
+        -- leaves a CR at the end of each line)
+        regexp_replace(line, '^[ \t\n\r]+|[ \t\n\r]+$', '') as record_text,
+        length(to_utf8(line)) as line_bytes
+    from archive_lines
+),
+
+-- Strict RFC 8259: DuckDB and Jackson each accept some non-JSON (NaN,
+-- trailing commas, lone surrogate escapes, 1e400); the Lambda's parser does
+-- not. These checks look at the text outside string literals, and run only
+-- when a cheap pre-filter says the line could be affected.
+json_checked as (
+    select
+        *,
+        try(json_parse(record_text)) is not null as is_json,
+        substr(record_text, 1, 1) = '{' as is_object_text,
+        case
+            when regexp_like(
+                    record_text,
+                    'NaN|Infinity|,[ \t\n\r]*[\]}]|\\u[dD][89a-fA-F]'
+                    || '|[0-9]{309}|[eE]\+?[0-9]{3}'
+                )
+                then regexp_replace(
+                    -- escaped backslashes first, so "\\ud800" is not an escape
+                    regexp_replace(record_text, '\\\\', ''),
+                    '"[^"\\]*(\\.[^"\\]*)*"',
+                    '""'
+                )
+        end as text_outside_strings,
+        case
+            when regexp_like(record_text, '\\u[dD][89a-fA-F]')
+                then regexp_replace(
+                    regexp_replace(record_text, '\\\\', ''),
+                    '\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}',
+                    ''
+                )
+        end as text_without_surrogate_pairs,
+        -- depth > 64 needs at least 65 opening brackets
+        length(record_text)
+        - length(replace(replace(record_text, '{', ''), '[', ''))
+            as opening_brackets
+    from trimmed
+),
+
+json_strict as (
+    select
+        *,
+        coalesce(
+            -- letters outside strings other than true/false/null and an
+            -- exponent's e: NaN, Infinity, ...
+            regexp_like(
+                regexp_replace(text_outside_strings, 'true|false|null', ''),
+                '[A-DF-Za-df-z]'
+            )
+            or regexp_like(text_outside_strings, ',[ \t\n\r]*[\]}]')
+            or cardinality(
+                filter(
+                    regexp_extract_all(
+                        text_outside_strings,
+                        '-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?'
+                    ),
+                    number_token -> not coalesce(
+                        is_finite(try_cast(number_token as double)), false
+                    )
+                )
+            ) > 0,
+            false
+        )
+        or coalesce(
+            regexp_like(
+                text_without_surrogate_pairs, '\\u[dD][89a-fA-F][0-9a-fA-F]{2}'
+            ),
+            false
+        ) as is_non_strict_json,
+        -- nesting depth: the pattern matches any bracket group nested at
+        -- most 64 deep, so whatever it leaves behind was nested deeper
+        case
+            when opening_brackets > 64
+                then length(
+                    regexp_replace(
+                        regexp_replace(
+                            regexp_replace(
+                                regexp_replace(record_text, '\\\\', ''),
+                                '"[^"\\]*(\\.[^"\\]*)*"',
+                                ''
+                            ),
+                            '[^\[\]{}]',
+                            ''
+                        ),
+                        '{{ depth_64_pattern }}',
+                        ''
+                    )
+                ) > 0
+            else false
+        end as is_too_deep
+    from json_checked
+),
+
+records as (
+    select
+        *,
+        case
+            when is_json and is_object_text
+                then {{ as_map("json_parse(record_text)") }}
+        end as record_map
+    from json_strict
+),
+
+-- Shape: nested when eventData is an object, legacy when type or event is a
+-- string; payload, meta, context and properties as maps.
+shaped as (
+    select
+        *,
+        coalesce(
+            substr({{ member("record_map", "eventData") }}, 1, 1) = '{', false
+        ) as is_nested,
+        coalesce({{ member("record_map", "type") }} like '"%', false)
+        or coalesce({{ member("record_map", "event") }} like '"%', false)
+            as has_legacy_type,
+        case
+            when substr({{ member("record_map", "eventData") }}, 1, 1) = '{'
+                then {{ as_map("element_at(record_map, 'eventData')") }}
+            else record_map
+        end as payload_map,
+        {{ as_map("element_at(record_map, 'metadata')") }} as meta_map
+    from records
+),
+
+with_context as (
+    select
+        *,
+        coalesce(
+            {{ as_map("element_at(payload_map, 'context')") }},
+            {{ as_map("element_at(record_map, 'context')") }}
+        ) as context_map,
+        {{ as_map("element_at(payload_map, 'properties')") }} as props_map
+    from shaped
+),
+
+with_page as (
+    select
+        *,
+        {{ as_map("element_at(context_map, 'page')") }} as page_map,
+        {{ as_map("element_at(props_map, 'coordinates')") }}
+            as coordinates_map,
+        -- an object that is not a map has duplicate keys: parsers disagree
+        -- on which value wins, so the line is rejected as invalid JSON
+        coalesce(
+            substr({{ member("record_map", "eventData") }}, 1, 1) = '{'
+            and payload_map is null
+            or substr({{ member("record_map", "metadata") }}, 1, 1) = '{'
+            and meta_map is null
+            or substr({{ member("payload_map", "context") }}, 1, 1) = '{'
+            and context_map is null
+            or substr({{ member("payload_map", "properties") }}, 1, 1) = '{'
+            and props_map is null,
+            false
+        ) as has_duplicate_keys
+    from with_context
+),
+
+-- The event timestamp: the first present candidate, unwrapped from $date.
+timestamp_candidates as (
+    select
+        *,
+        coalesce(
+            nullif({{ member("record_map", "eventTimestamp") }}, 'null'),
+            nullif({{ member("payload_map", "timestamp") }}, 'null'),
+            nullif({{ member("record_map", "timestamp") }}, 'null'),
+            nullif({{ member("payload_map", "originalTimestamp") }}, 'null'),
+            nullif({{ member("record_map", "originalTimestamp") }}, 'null'),
+            nullif({{ member("payload_map", "sentAt") }}, 'null'),
+            nullif({{ member("record_map", "sentAt") }}, 'null')
+        ) as timestamp_json
+    from with_page
+),
+
+timestamp_values as (
+    select
+        *,
+        case
+            when substr(timestamp_json, 1, 1) = '{'
+                and json_extract(timestamp_json, '$["$date"]') is not null
+                then json_format(json_extract(timestamp_json, '$["$date"]'))
+            else timestamp_json
+        end as timestamp_value
+    from timestamp_candidates
+),
+
+timestamp_parts as (
+    select
+        *,
+        case
+            when substr(timestamp_value, 1, 1) = '{'
+                and regexp_like(
+                    json_extract_scalar(timestamp_value, '$["$numberLong"]'),
+                    '^-?[0-9]{1,19}$'
+                )
+                then try_cast(
+                    json_extract_scalar(timestamp_value, '$["$numberLong"]')
+                    as bigint
+                )
+            when regexp_like(timestamp_value, '^-?[0-9]+$')
+                then try_cast(timestamp_value as bigint)
+        end as epoch_millis,
+        case
+            when timestamp_value like '"%'
+                then regexp_replace(
+                    json_extract_scalar(timestamp_value, '$'),
+                    '^[ \t\n\r]+|[ \t\n\r]+$',
+                    ''
+                )
+        end as timestamp_text
+    from timestamp_values
+),
+
+iso_parts as (
+    select
+        *,
+        regexp_like(
+            timestamp_text,
+            '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}'
+            || '(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})?$'
+        ) as is_iso_text,
+        substr(timestamp_text, 1, 10) as iso_date,
+        try_cast(substr(timestamp_text, 12, 2) as integer) as iso_hour,
+        try_cast(substr(timestamp_text, 15, 2) as integer) as iso_minute,
+        try_cast(substr(timestamp_text, 18, 2) as integer) as iso_second,
+        regexp_extract(timestamp_text, '\.([0-9]{1,9})', 1) as iso_fraction,
+        regexp_extract(timestamp_text, '([+-])([0-9]{2}):([0-9]{2})$', 1)
+            as offset_sign,
+        regexp_extract(timestamp_text, '([+-])([0-9]{2}):([0-9]{2})$', 2)
+            as offset_hours,
+        regexp_extract(timestamp_text, '([+-])([0-9]{2}):([0-9]{2})$', 3)
+            as offset_minutes
+    from timestamp_parts
+),
+
+timestamps as (
+    select
+        *,
+        case
+            -- epoch millis outside 2000-01-01 .. 2100-01-01 are rejected
+            -- before the addition, so a huge number cannot overflow it
+            when epoch_millis between 946684800000 and 4102444799999
+                then date_add(
+                    'millisecond',
+                    epoch_millis,
+                    timestamp '1970-01-01 00:00:00.000000'
+                )
+            when is_iso_text
+                and iso_hour <= 23 and iso_minute <= 59 and iso_second <= 59
+                and coalesce(try_cast(offset_hours as integer), 0) <= 23
+                and coalesce(try_cast(offset_minutes as integer), 0) <= 59
+                then date_add(
+                    'minute',
+                    case when offset_sign = '+' then -1 else 1 end
+                    * (
+                        coalesce(try_cast(offset_hours as integer), 0) * 60
+                        + coalesce(try_cast(offset_minutes as integer), 0)
+                    ),
+                    try_cast(
+                        iso_date
+                        || ' '
+                        || substr(timestamp_text, 12, 8)
+                        || '.'
+                        -- truncated, never rounded, to microseconds
+                        || substr(
+                            rpad(coalesce(iso_fraction, ''), 6, '0'), 1, 6
+                        )
+                        as timestamp(6)
+                    )
+                )
+        end as parsed_timestamp
+    from iso_parts
+),
+
+-- Every column's value, by the spec's first(...) lookups.
+columns as (
+    select
+        *,
+        coalesce(
+            {{ text_value("json_format(json_extract(" ~ member("payload_map", "_id") ~ ", '$[\"$oid\"]'))") }},
+            {{ text_value("json_format(json_extract(" ~ member("record_map", "_id") ~ ", '$[\"$oid\"]'))") }},
+            {{ text_value(member("payload_map", "messageId")) }},
+            {{ text_value(member("record_map", "messageId")) }},
+            {{ text_value(member("payload_map", "eventId")) }},
+            {{ text_value(member("record_map", "eventId")) }},
+            'h' || lower(to_hex(sha256(to_utf8(record_text))))
+        ) as event_id,
+        case
+            when parsed_timestamp >= timestamp '2000-01-01 00:00:00'
+                and parsed_timestamp < timestamp '2100-01-01 00:00:00'
+                then cast(parsed_timestamp as timestamp(6))
+        end as event_timestamp,
+        coalesce(
+            lower({{ text_value(member("payload_map", "type")) }}),
+            case
+                when {{ text_value(member("payload_map", "event")) }} is not null
+                    then 'track'
+            end
+        ) as event_type,
+        {%- for column, key in [
+            ("anonymous_id", "anonymousId"),
+            ("user_id", "userId"),
+            ("session_id", "sessionId"),
+            ("app_id", "appId"),
+        ] %}
+        coalesce(
+            {{ text_value(member("payload_map", key)) }},
+            {{ text_value(member("meta_map", key)) }},
+            {{ text_value(member("record_map", key)) }},
+            {{ text_value(member("context_map", key)) }}
+        ) as {{ column }},
+        {%- endfor %}
+        coalesce(
+            {{ text_value(member("props_map", "url")) }},
+            {{ text_value(member("page_map", "url")) }}
+        ) as page_url,
+        coalesce(
+            {{ text_value(member("props_map", "path")) }},
+            {{ text_value(member("page_map", "path")) }}
+        ) as page_path_given,
+        coalesce(
+            {{ text_value(member("props_map", "referrer")) }},
+            {{ text_value(member("page_map", "referrer")) }}
+        ) as page_referrer,
+        coalesce(
+            {{ text_value(member("context_map", "userAgent")) }},
+            {{ text_value(member("meta_map", "userAgent")) }}
+        ) as user_agent,
+        coalesce(
+            {{ text_value(member("context_map", "ip")) }},
+            {{ text_value(member("meta_map", "ip")) }}
+        ) as ip_address,
+        {%- for column, key in [
+            ("space_id", "spaceId"),
+            ("space_name", "spaceName"),
+            ("space_type", "spaceType"),
+            ("room_id", "roomId"),
+            ("room_name", "roomName"),
+            ("community", "community"),
+            ("building", "building"),
+            ("floorplan", "floorplan"),
+        ] %}
+        {{ text_value(member("props_map", key)) }} as {{ column }},
+        {%- endfor %}
+        {{ coordinate(member("coordinates_map", "pitch")) }} as pitch,
+        {{ coordinate(member("coordinates_map", "yaw")) }} as yaw,
+        {{ coordinate(member("coordinates_map", "hfov")) }} as hfov
+    from timestamps
+),
+
+finished as (
+    select
+        *,
+        coalesce(
+            {{ text_value(member("payload_map", "event")) }},
+            {{ text_value(member("payload_map", "name")) }},
+            event_type
+        ) as event_name,
+        coalesce(
+            page_path_given,
+            case
+                when regexp_like(
+                        page_url,
+                        '^([A-Za-z][A-Za-z0-9+.-]*://[^/?#]*)?/'
+                    )
+                    then regexp_extract(
+                        page_url,
+                        '^([A-Za-z][A-Za-z0-9+.-]*://[^/?#]*)?(/[^?#]*)',
+                        2
+                    )
+            end
+        ) as page_path,
+        case
+            when is_finite(pitch) or is_finite(yaw) or is_finite(hfov)
+                then cast(
+                    row(
+                        case when is_finite(pitch) then pitch end,
+                        case when is_finite(yaw) then yaw end,
+                        case when is_finite(hfov) then hfov end
+                    ) as row(pitch double, yaw double, hfov double)
+                )
+        end as coordinates
+    from columns
+),
+
+-- properties = the properties object minus the keys a column consumed
+with_properties as (
+    select
+        *,
+        coalesce(
+            json_format(
+                cast(
+                    map_filter(
+                        props_map,
+                        (property_key, property_value) -> not (
+                            property_key in (
+                                'url', 'path', 'referrer', 'spaceId',
+                                'spaceName', 'spaceType', 'roomId',
+                                'roomName', 'community', 'building',
+                                'floorplan'
+                            )
+                            and {{ text_value("json_format(property_value)") }}
+                            is not null
+                            or property_key = 'coordinates'
+                            and coordinates is not null
+                        )
+                    ) as json
+                )
+            ),
+            '{}'
+        ) as properties
+    from finished
+),
+
+-- The outcome, checked in the spec's order: the first check that fires wins.
+outcomes as (
+    select
+        *,
+        case
+            when line_bytes > 1024000 then 'oversized'
+            when record_text = '' then 'empty_record'
+            -- Athena's text reader turns invalid UTF-8 into U+FFFD, so a
+            -- replacement character is the only trace of it that SQL sees
+            when strpos(line, '�') > 0 then 'invalid_utf8'
+            when not is_json or is_non_strict_json then 'invalid_json'
+            when is_too_deep then 'too_deep'
+            when not is_object_text then 'not_an_object'
+            when record_map is null or has_duplicate_keys then 'invalid_json'
+            when not (is_nested or has_legacy_type) then 'unknown_shape'
+            when timestamp_json is null then 'missing_timestamp'
+            when event_timestamp is null then 'invalid_timestamp'
+        end as reason
+    from with_properties
+)
+
+select
+    archive_date,
+    source_file,
+    case
+        when reason is null then 'ok'
+        when reason = 'empty_record' then 'dropped'
+        else 'rejected'
+    end as outcome,
+    reason,
+    case when reason is not null then line end as line,
+    case when reason is null then event_id end as event_id,
+    case when reason is null then event_timestamp end as event_timestamp,
+    case when reason is null then cast(event_timestamp as date) end
+        as event_date,
+    case when reason is null then event_type end as event_type,
+    case when reason is null then event_name end as event_name,
+    case when reason is null then anonymous_id end as anonymous_id,
+    case when reason is null then user_id end as user_id,
+    case when reason is null then session_id end as session_id,
+    case when reason is null then app_id end as app_id,
+    case when reason is null then page_url end as page_url,
+    case when reason is null then page_path end as page_path,
+    case when reason is null then page_referrer end as page_referrer,
+    case when reason is null then user_agent end as user_agent,
+    case when reason is null then ip_address end as ip_address,
+    case when reason is null then space_id end as space_id,
+    case when reason is null then space_name end as space_name,
+    case when reason is null then space_type end as space_type,
+    case when reason is null then room_id end as room_id,
+    case when reason is null then room_name end as room_name,
+    case when reason is null then community end as community,
+    case when reason is null then building end as building,
+    case when reason is null then floorplan end as floorplan,
+    case when reason is null then coordinates end as coordinates,
+    case when reason is null then properties end as properties,
+    case
+        when reason is null and is_nested then 'nested'
+        when reason is null then 'legacy'
+    end as source_format
+from outcomes

@@ -1,0 +1,142 @@
+-- Merge raw.web_events into analytics.web_events for the run-date window
+-- [run_date - lookback_days, run_date], one row per event_id.
+-- The lookback re-reads recent days so late events (and late copies of
+-- events already merged) are picked up by the next daily run.
+-- Athena rejects a MERGE where two source rows match one target row, so the
+-- source keeps exactly one copy per event_id, chosen deterministically: the
+-- first to arrive (received_at), ties broken by load source and content.
+-- data_quality_score / quality_issues: the rubric in docs/data-quality.md.
+-- Re-running changes nothing: a matched row is updated (and gets a new
+-- processed_timestamp) only when one of its values differs. is_bot and
+-- bot_reasons are left to sql/bots/ (new rows start as not flagged).
+{#- check name, weight, failure condition: weights sum to 1 -#}
+{%- set quality_checks = [
+    ("missing_identity", 0.20, "anonymous_id is null and user_id is null"),
+    ("missing_session", 0.15, "session_id is null"),
+    ("missing_event_type", 0.10, "event_type is null"),
+    ("missing_space", 0.15, "space_id is null"),
+    ("missing_page_url", 0.10, "page_url is null"),
+    ("missing_user_agent", 0.10, "user_agent is null"),
+    ("future_timestamp", 0.10,
+        "event_timestamp > date_add('minute', 5, received_at)"),
+    ("content_derived_id", 0.05, "event_id like 'h%' and length(event_id) = 65"),
+    ("partial_coordinates", 0.05,
+        "coordinates is not null and (coordinates.pitch is null"
+        ~ " or coordinates.yaw is null or coordinates.hfov is null)"),
+] -%}
+{%- set landing_columns = [
+    "event_id", "event_timestamp", "event_date", "event_type", "event_name",
+    "anonymous_id", "user_id", "session_id", "app_id", "page_url", "page_path",
+    "page_referrer", "user_agent", "ip_address", "space_id", "space_name",
+    "space_type", "room_id", "room_name", "community", "building",
+    "floorplan", "coordinates", "properties", "source_format", "received_at",
+    "load_source",
+] -%}
+{%- set compared_columns = landing_columns + [
+    "data_quality_score", "quality_issues", "duplicate_count",
+] %}
+merge into analytics.web_events as target
+using (
+    with
+
+    raw_window as (
+        select *
+        from raw.web_events
+        where
+            -- raw is partitioned by day(event_timestamp)
+            event_timestamp >= date_add(
+                'day',
+                -{{ lookback_days }},
+                timestamp '{{ run_date }} 00:00:00'
+            )
+            and event_timestamp
+            < date_add('day', 1, timestamp '{{ run_date }} 00:00:00')
+    ),
+
+    ranked as (
+        select
+            *,
+            count(*) over (partition by event_id) as copies,
+            row_number() over (
+                partition by event_id
+                order by
+                    received_at asc,
+                    load_source asc,
+                    event_timestamp asc,
+                    properties asc,
+                    coalesce(session_id, '') asc,
+                    coalesce(anonymous_id, '') asc,
+                    coalesce(page_url, '') asc,
+                    coalesce(user_agent, '') asc
+            ) as copy_rank
+        from raw_window
+    ),
+
+    deduplicated as (
+        select *
+        from ranked
+        where copy_rank = 1
+    ),
+
+    quality as (
+        select
+            *,
+            filter(
+                array[
+                    {%- for name, weight, failed in quality_checks %}
+                    case when {{ failed }} then '{{ name }}' end
+                    {{- "," if not loop.last }}
+                    {%- endfor %}
+                ],
+                issue -> issue is not null
+            ) as quality_issues,
+            round(
+                1.0
+                {%- for name, weight, failed in quality_checks %}
+                - case when {{ failed }} then {{ weight }} else 0.0 end
+                {%- endfor %},
+                2
+            ) as data_quality_score
+        from deduplicated
+    )
+
+    select
+        {%- for column in landing_columns %}
+        {{ column }},
+        {%- endfor %}
+        cast(data_quality_score as double) as data_quality_score,
+        quality_issues,
+        cast(copies as integer) as duplicate_count
+    from quality
+) as source
+    on
+        target.event_id = source.event_id
+        -- analytics is partitioned by event_date: prune to the window
+        and target.event_date
+        between date_add('day', -{{ lookback_days }}, date '{{ run_date }}')
+        and date '{{ run_date }}'
+when matched and (
+    {%- for column in compared_columns %}
+    target.{{ column }} is distinct from source.{{ column }}
+    {{- " or" if not loop.last }}
+    {%- endfor %}
+) then update set
+    {%- for column in compared_columns %}
+    {{ column }} = source.{{ column }},
+    {%- endfor %}
+    processed_timestamp = cast(current_timestamp as timestamp(6))
+when not matched then insert (
+    {%- for column in compared_columns %}
+    {{ column }},
+    {%- endfor %}
+    is_bot,
+    bot_reasons,
+    processed_timestamp
+) values (
+    {%- for column in compared_columns %}
+    source.{{ column }},
+    {%- endfor %}
+    false,
+    cast(array[] as array(varchar)),
+    cast(current_timestamp as timestamp(6))
+)

@@ -1,0 +1,142 @@
+"""The handler's AWS-facing behaviour: routing from env vars, logs without payloads, EMF, 6 MB."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from lambda_context import LambdaContext
+from sample_events import BAD_RECORDS, EVENTS_DIR
+
+import app
+from firehose_records import RESPONSE_BUDGET_BYTES, transform_batch
+
+LAMBDA_RESPONSE_LIMIT = 6 * 1024 * 1024
+
+
+def _event(name: str) -> dict:
+    return json.loads((EVENTS_DIR / name).read_text())
+
+
+def test_routing_comes_from_environment(monkeypatch, lambda_logs):
+    monkeypatch.setenv("LANDING_DATABASE_NAME", "webevents_raw_dev")
+    monkeypatch.setenv("LANDING_TABLE_NAME", "web_events_v2")
+    response = app.lambda_handler(_event("firehose_direct_put.json"), LambdaContext())
+    for answer in response["records"]:
+        assert answer["metadata"] == {
+            "otfMetadata": {
+                "destinationDatabaseName": "webevents_raw_dev",
+                "destinationTableName": "web_events_v2",
+                "operation": "insert",
+            }
+        }
+
+
+def test_routing_defaults(monkeypatch, lambda_logs):
+    monkeypatch.delenv("LANDING_DATABASE_NAME", raising=False)
+    monkeypatch.delenv("LANDING_TABLE_NAME", raising=False)
+    response = app.lambda_handler(_event("firehose_direct_put.json"), LambdaContext())
+    routing = response["records"][0]["metadata"]["otfMetadata"]
+    assert (routing["destinationDatabaseName"], routing["destinationTableName"]) == (
+        "raw",
+        "web_events",
+    )
+
+
+def test_logs_are_structured_and_never_hold_payloads(lambda_logs):
+    event = _event("firehose_bad_batch.json")
+    app.lambda_handler(event, LambdaContext())
+    lines = lambda_logs.lines()
+    failures = [line for line in lines if line["message"] == "record not landed"]
+    assert len(failures) == len(BAD_RECORDS) - 1  # all but the good neighbour
+    for line in failures:
+        assert {"recordId", "result", "reason", "level", "function_request_id"} <= set(line)
+    summary = [line for line in lines if line["message"] == "batch transformed"]
+    assert summary[0]["records"] == len(event["records"]) and summary[0]["failed"] == 12
+    text = lambda_logs.text()
+    for record in event["records"]:
+        assert not record["data"] or record["data"] not in text
+    for marker in ("anon-9", "24/11/2025", "Tour Started", "hello"):
+        assert marker not in text
+
+
+def test_metrics_are_emitted_as_emf(capsys, lambda_logs):
+    app.lambda_handler(_event("firehose_bad_batch.json"), LambdaContext())
+    emf = [
+        json.loads(line)
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith('{"_aws"')
+    ]
+    assert len(emf) == 1
+    document = emf[0]
+    names = {metric["Name"] for metric in document["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
+    assert {"RecordsOk", "RecordsDropped", "RecordsProcessingFailed", "Shape_legacy"} <= names
+    assert document["Records"] == [13.0]
+    assert document["RecordsOk"] == [1.0]
+    assert document["RecordsDropped"] == [2.0]
+    assert document["RecordsProcessingFailed"] == [10.0]
+    assert document["Reason_invalid_timestamp"] == [2.0]
+    assert document["Reason_empty_record"] == [2.0]
+
+
+def test_empty_event_is_answered(lambda_logs):
+    assert app.lambda_handler({"invocationId": "x", "records": []}, LambdaContext()) == {
+        "records": []
+    }
+
+
+def _tiny_records(count: int) -> list[dict]:
+    # The smallest record that lands Ok: the worst output/input growth (docs/lambda.md).
+    data = base64.b64encode(b'{"type":"","sentAt":946684800000}').decode()
+    return [
+        {
+            "recordId": f"{index:056d}",
+            "approximateArrivalTimestamp": 1_764_000_000_000,
+            "data": data,
+        }
+        for index in range(count)
+    ]
+
+
+def test_response_never_exceeds_the_lambda_limit():
+    records = _tiny_records(9_000)  # ~0.3 MB of source data, ~9 MB if every record were Ok
+    batch = transform_batch(records)
+    size = len(json.dumps(batch.response))
+    assert size <= RESPONSE_BUDGET_BYTES < LAMBDA_RESPONSE_LIMIT
+    answers = batch.response["records"]
+    assert len(answers) == len(records)
+    results = [answer["result"] for answer in answers]
+    assert results.count("Ok") > 5_000
+    # the overflow is failed, never dropped, and it is the tail of the batch
+    first_failed = results.index("ProcessingFailed")
+    assert set(results[first_failed:]) == {"ProcessingFailed"}
+    assert {failure.reason for failure in batch.failures} == {"response_too_large"}
+    assert all(answers[i]["data"] == records[i]["data"] for i in range(first_failed, len(records)))
+    # and the budget is used, not wasted: one more Ok answer would not have fitted
+    assert size > RESPONSE_BUDGET_BYTES - 1_200
+
+
+def test_documented_buffer_size_never_reaches_the_budget_for_real_events():
+    # docs/lambda.md: BufferSizeInMBs 0.2; a buffer of the smallest realistic events
+    # (a bare page view with ids, ~130 bytes) must land every record.
+    line = json.dumps(
+        {
+            "type": "page",
+            "anonymousId": "a8ee8602-193d-439a-c2a6-9c4bff233b2a",
+            "sessionId": "s-d6db813eef94",
+            "timestamp": "2026-11-22T23:17:26.867Z",
+        },
+        separators=(",", ":"),
+    ).encode()
+    count = int(0.2 * 1024 * 1024) // len(line)
+    records = [
+        {
+            "recordId": f"{index:056d}",
+            "approximateArrivalTimestamp": 1_764_000_000_000,
+            "data": base64.b64encode(line).decode(),
+        }
+        for index in range(count)
+    ]
+    batch = transform_batch(records)
+    assert not batch.failures
+    assert len(json.dumps(batch.response)) <= RESPONSE_BUDGET_BYTES

@@ -1,0 +1,389 @@
+"""The project's sqlglot transforms: each Athena behaviour, run for real on DuckDB."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import hashlib
+
+import duckdb
+import pytest
+
+from webevents.engines import AthenaOnlyStatement, EngineError
+from webevents.engines.local import LocalEngine
+from webevents.transpile import (
+    TranspileError,
+    count_statements,
+    joda_to_strftime,
+    text_lines,
+    to_duckdb,
+)
+
+
+@pytest.fixture
+def engine():
+    local = LocalEngine(connection=duckdb.connect())
+    yield local
+    local.connection.close()
+
+
+def value(engine: LocalEngine, expression: str):
+    """One Athena expression evaluated on the local engine."""
+    _, rows = engine.query(f"select {expression}")
+    return rows[0][0]
+
+
+# --- parse_datetime / format_datetime (Joda-Time patterns) --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("joda", "strftime"),
+    [
+        ("yyyy-MM-dd HH:mm:ss", "%Y-%m-%d %H:%M:%S"),
+        ("yyyy-MM-dd'T'HH:mm:ss.SSSZ", "%Y-%m-%dT%H:%M:%S.%g%z"),
+        ("dd/MMM/yyyy:HH:mm:ss", "%d/%b/%Y:%H:%M:%S"),
+        ("EEEE, MMMM d yy hh a", "%A, %B %d %y %I %p"),
+        ("yyyy.SSSSSS 'o''clock' 100%", "%Y.%f o'clock 100%%"),
+    ],
+)
+def test_joda_patterns_become_strftime_directives(joda, strftime):
+    assert joda_to_strftime(joda) == strftime
+
+
+def test_joda_letter_without_duckdb_equivalent_is_a_clear_error():
+    with pytest.raises(TranspileError, match="'ww'"):
+        joda_to_strftime("yyyy-ww")
+
+
+def test_parse_datetime_uses_joda_format(engine):
+    parsed = value(engine, "parse_datetime('2024-03-05T07:08:09.123', 'yyyy-MM-dd''T''HH:mm:ss.SSS')")
+    assert parsed == dt.datetime(2024, 3, 5, 7, 8, 9, 123000)
+
+
+def test_format_datetime_uses_joda_format(engine):
+    formatted = value(engine, "format_datetime(timestamp '2024-03-05 07:08:09', 'dd.MM.yyyy HH:mm')")
+    assert formatted == "05.03.2024 07:08"
+
+
+# --- time zones -------------------------------------------------------------------------------
+
+
+def test_at_timezone_converts_a_utc_timestamp(engine):
+    # A plain timestamp is UTC in Athena; 07:00 UTC is 08:00 in Berlin in winter.
+    local = value(engine, "at_timezone(timestamp '2024-01-05 07:00:00', 'Europe/Berlin')")
+    assert (local.hour, local.day) == (8, 5)
+
+
+def test_at_time_zone_operator_converts_like_athena(engine):
+    local = value(engine, "timestamp '2024-07-05 23:30:00' at time zone 'Europe/Berlin'")
+    assert (local.day, local.hour, local.minute) == (6, 1, 30)
+
+
+def test_with_timezone_reads_wall_clock_time_in_the_zone(engine):
+    instant = value(engine, "with_timezone(timestamp '2024-01-05 08:00:00', 'Europe/Berlin')")
+    assert instant.astimezone(dt.UTC).hour == 7
+
+
+def test_session_time_zone_is_utc(engine):
+    instant = value(engine, "cast(from_iso8601_timestamp('2024-01-05T23:30:00-02:00') as timestamp)")
+    assert instant == dt.datetime(2024, 1, 6, 1, 30)
+
+
+@pytest.mark.parametrize(
+    ("text", "utc"),
+    [
+        ("2024-01-05T10:00:00Z", dt.datetime(2024, 1, 5, 10, 0)),
+        ("2024-01-05T10:00:00.250+02:00", dt.datetime(2024, 1, 5, 8, 0, 0, 250000)),
+        ("2024-01-05T10:00:00-05:30", dt.datetime(2024, 1, 5, 15, 30)),
+        ("2024-01-05T10:00:00", dt.datetime(2024, 1, 5, 10, 0)),
+    ],
+)
+def test_from_iso8601_timestamp_normalises_offsets_to_utc(engine, text, utc):
+    got = value(engine, f"from_iso8601_timestamp('{text}')")
+    assert got.astimezone(dt.UTC).replace(tzinfo=None) == utc
+
+
+def test_from_iso8601_timestamp_nanos_keeps_microseconds(engine):
+    got = value(engine, "from_iso8601_timestamp_nanos('2024-01-05T10:00:00.123456789Z')")
+    assert got.microsecond == 123456
+
+
+# --- URLs -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("function", "url", "expected"),
+    [
+        ("url_extract_host", "https://user@tours.example.com:8443/a/b?x=1#top", "tours.example.com"),
+        ("url_extract_host", "/relative/path", None),
+        ("url_extract_host", None, None),
+        ("url_extract_path", "https://tours.example.com/a/b?x=1#top", "/a/b"),
+        ("url_extract_path", "https://tours.example.com", ""),
+        ("url_extract_path", "/relative/path?x=1", "/relative/path"),
+        ("url_extract_query", "https://tours.example.com/a?x=1&y=2#top", "x=1&y=2"),
+        ("url_extract_query", "https://tours.example.com/a", None),
+        ("url_extract_fragment", "https://tours.example.com/a#top", "top"),
+        ("url_extract_protocol", "https://tours.example.com/a", "https"),
+    ],
+)
+def test_url_functions_match_trino(engine, function, url, expected):
+    literal = "cast(null as varchar)" if url is None else f"'{url}'"
+    assert value(engine, f"{function}({literal})") == expected
+
+
+# --- date arithmetic stays a date -------------------------------------------------------------
+
+
+def test_date_add_on_a_date_literal_is_a_date(engine):
+    assert value(engine, "date_add('day', -3, date '2024-03-01')") == dt.date(2024, 2, 27)
+
+
+def test_date_minus_interval_is_a_date(engine):
+    assert value(engine, "date '2024-03-01' - interval '1' month") == dt.date(2024, 2, 1)
+
+
+def test_date_add_on_a_date_column_is_a_date(engine):
+    engine.execute("create database if not exists raw")
+    engine.execute("create table raw.days (event_date date, ts timestamp)")
+    engine.execute("insert into raw.days values (date '2024-03-01', timestamp '2024-03-01 10:00:00')")
+    _, rows = engine.query(
+        "select date_add('day', 1, event_date) as d, date_add('hour', 1, ts) as t from raw.days"
+    )
+    assert rows == [(dt.date(2024, 3, 2), dt.datetime(2024, 3, 1, 11, 0))]
+
+
+def test_date_add_on_a_timestamp_stays_a_timestamp(engine):
+    got = value(engine, "date_add('day', 1, timestamp '2024-03-01 10:00:00')")
+    assert got == dt.datetime(2024, 3, 2, 10, 0)
+
+
+# --- JSON -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("document", "path", "expected"),
+    [
+        ('{"a": {"b": "x"}}', "$.a.b", "x"),
+        ('{"a": {"b": "x"}}', "$.a", None),  # object -> NULL, as in Trino
+        ('{"a": [1, 2]}', "$.a", None),  # array -> NULL
+        ('{"a": 42}', "$.a", "42"),
+        ('{"a": true}', "$.a", "true"),
+        ('{"a": null}', "$.a", None),
+        ('{"a": 1}', "$.missing", None),
+        ("{not json", "$.a", None),  # malformed -> NULL, not an error
+    ],
+)
+def test_json_extract_scalar_matches_trino(engine, document, path, expected):
+    assert value(engine, f"json_extract_scalar('{document}', '{path}')") == expected
+
+
+def test_json_paths_with_dollar_keys_are_carried(engine):
+    document = '{"_id": {"$oid": "65f0c0ffee"}, "eventTimestamp": {"$date": 1700000000000}}'
+    assert value(engine, f"""json_extract_scalar('{document}', '$["_id"]["$oid"]')""") == "65f0c0ffee"
+    assert (
+        value(engine, f"""json_extract_scalar('{document}', '$.eventTimestamp["$date"]')""")
+        == "1700000000000"
+    )
+
+
+def test_json_extract_of_malformed_json_is_null(engine):
+    assert value(engine, "json_extract('{oops', '$.a')") is None
+
+
+def test_cast_json_string_to_varchar_gives_its_value(engine):
+    assert value(engine, """cast(json_extract('{"a": "x", "n": 7}', '$.a') as varchar)""") == "x"
+    assert value(engine, """cast(json_extract('{"a": "x", "n": 7}', '$.n') as varchar)""") == "7"
+
+
+def test_map_filter_over_a_json_object(engine):
+    got = value(
+        engine,
+        """map_filter(cast(json_parse('{"a": 1, "b": null, "c": "x"}') as map(varchar, json)),
+                      (k, v) -> k <> 'a' and v is not null)""",
+    )
+    assert got == {"c": '"x"'}
+
+
+# --- hashing, bytes ---------------------------------------------------------------------------
+
+
+def test_sha256_hex_of_utf8_matches_python(engine):
+    text = '{"type": "page", "name": "Café"}'
+    expected = hashlib.sha256(text.encode()).hexdigest()
+    assert value(engine, f"lower(to_hex(sha256(to_utf8('{text}'))))") == expected
+
+
+def test_length_of_to_utf8_is_the_byte_length(engine):
+    assert value(engine, "length(to_utf8('Café'))") == 5
+
+
+# --- arrays, try, regexp ----------------------------------------------------------------------
+
+
+def test_array_functions(engine):
+    _, rows = engine.query(
+        "select array_agg(x order by x) as xs, cardinality(array_agg(x)) as n, "
+        "contains(array_agg(x), 2) as has_two, filter(array_agg(x), v -> v > 1) as big "
+        "from (values (3), (1), (2)) as t (x)"
+    )
+    xs, n, has_two, big = rows[0]
+    assert (xs, n, has_two, sorted(big)) == ([1, 2, 3], 3, True, [2, 3])
+
+
+def test_try_and_try_cast_give_null_on_failure(engine):
+    assert value(engine, "try(cast('x' as integer))") is None
+    assert value(engine, "try_cast('12' as integer)") == 12
+    assert value(engine, "try_cast('x' as integer)") is None
+
+
+def test_regexp_like_is_a_partial_match(engine):
+    assert value(engine, "regexp_like('Mozilla/5.0 (compatible; Googlebot/2.1)', 'googlebot|bingbot')") is False
+    assert value(engine, "regexp_like(lower('Mozilla/5.0 Googlebot/2.1'), 'googlebot')") is True
+
+
+# --- MERGE --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def merge_tables(engine):
+    engine.execute("create database if not exists analytics")
+    engine.execute("create table analytics.target (event_id string, n int)")
+    engine.execute("insert into analytics.target values ('a', 1), ('b', 1)")
+    return engine
+
+
+def test_merge_updates_and_inserts(merge_tables):
+    merge_tables.execute(
+        "merge into analytics.target as t "
+        "using (select * from (values ('b', 5), ('c', 7)) as s (event_id, n)) as s "
+        "on t.event_id = s.event_id "
+        "when matched then update set n = s.n "
+        "when not matched then insert (event_id, n) values (s.event_id, s.n)"
+    )
+    assert merge_tables.last_row_count == 2
+    _, rows = merge_tables.query("select event_id, n from analytics.target order by event_id")
+    assert rows == [("a", 1), ("b", 5), ("c", 7)]
+
+
+def test_merge_with_two_source_rows_for_one_target_row_fails_like_athena(merge_tables):
+    with pytest.raises(EngineError, match="matched more than one source row"):
+        merge_tables.execute(
+            "merge into analytics.target as t "
+            "using (select * from (values ('b', 5), ('b', 6)) as s (event_id, n)) as s "
+            "on t.event_id = s.event_id when matched then update set n = s.n"
+        )
+    _, rows = merge_tables.query("select n from analytics.target where event_id = 'b'")
+    assert rows == [(1,)]
+
+
+# --- DDL ------------------------------------------------------------------------------------------
+
+
+def test_create_database_becomes_a_schema(engine):
+    engine.execute("create database if not exists raw")
+    engine.execute("create database if not exists raw")  # re-runnable
+    _, rows = engine.query("select count(*) from information_schema.schemata where schema_name = 'raw'")
+    assert rows == [(1,)]
+
+
+def test_iceberg_table_ddl_runs_without_partitioning_and_properties(engine):
+    engine.execute("create database if not exists raw")
+    engine.execute(
+        "create table if not exists raw.events (event_id string, event_timestamp timestamp, "
+        "coordinates struct<pitch: double, yaw: double, hfov: double>, tags array<string>, n int) "
+        "partitioned by (day(event_timestamp)) tblproperties ('table_type' = 'iceberg')"
+    )
+    _, rows = engine.query(
+        "select column_name, data_type from information_schema.columns "
+        "where table_name = 'events' order by ordinal_position"
+    )
+    assert rows == [
+        ("event_id", "VARCHAR"),
+        ("event_timestamp", "TIMESTAMP"),
+        ("coordinates", "STRUCT(pitch DOUBLE, yaw DOUBLE, hfov DOUBLE)"),
+        ("tags", "VARCHAR[]"),
+        ("n", "INTEGER"),
+    ]
+
+
+def test_catalog_qualified_names_address_the_one_local_lake(engine):
+    sql = to_duckdb('select * from "s3tablescatalog/webevents".raw.web_events')
+    assert sql == "SELECT * FROM raw.web_events"
+
+
+@pytest.fixture
+def archive(tmp_path):
+    day = tmp_path / "archive" / "dt=2024-01-02"
+    day.mkdir(parents=True)
+    with gzip.open(day / "events.jsonl.gz", "wb") as handle:
+        handle.write(b'{"type": "page"}\r\n\n{"title": "Caf\xe9"}\n{broken')
+    (day / "_SUCCESS").write_text("marker, not data\n")
+    (tmp_path / "archive" / "dt=2024-01-03").mkdir()
+    (tmp_path / "archive" / "dt=2024-01-03" / "more.jsonl").write_text('{"type": "track"}\n')
+    return tmp_path / "archive"
+
+
+def test_external_text_table_reads_lines_as_athena_does(engine, archive):
+    engine.execute(
+        "create external table if not exists archive.lines (line string) "
+        "partitioned by (dt string) row format delimited fields terminated by '\\u0001' "
+        f"stored as textfile location '{archive}/'"
+    )
+    _, rows = engine.query('select dt, line, "$path" from archive.lines order by dt, line')
+    assert [(d, line) for d, line, _ in rows] == [
+        ("2024-01-02", ""),  # a blank line is a row
+        ("2024-01-02", '{"title": "Caf\ufffd"}'),  # invalid UTF-8 byte -> U+FFFD
+        ("2024-01-02", '{"type": "page"}'),  # \r\n ends the line
+        ("2024-01-02", "{broken"),  # last line without newline
+        ("2024-01-03", '{"type": "track"}'),
+    ]
+    assert {path.rsplit("/", 1)[-1] for _, _, path in rows} == {"events.jsonl.gz", "more.jsonl"}
+
+
+def test_external_table_drop_and_partition_repair_work_locally(engine, archive):
+    engine.execute(f"create external table archive.lines (line string) location '{archive}/'")
+    engine.execute("msck repair table archive.lines")
+    assert engine.last_skip_reason and "not needed locally" in engine.last_skip_reason
+    engine.execute("drop table if exists archive.lines")
+    _, rows = engine.query("select count(*) from duckdb_views() where view_name = 'lines'")
+    assert rows == [(0,)]
+
+
+def test_external_table_with_a_serde_is_refused_clearly(engine):
+    with pytest.raises(EngineError, match="text files only"):
+        engine.execute(
+            "create external table archive.j (a string) row format serde "
+            "'org.openx.data.jsonserde.JsonSerDe' location '/tmp/nowhere/'"
+        )
+
+
+def test_text_lines_splits_like_hadoop(tmp_path):
+    path = tmp_path / "mixed.txt"
+    path.write_bytes(b"a\r\nb\rc\n\nd\xff")
+    assert text_lines(str(path)) == ["a", "b", "c", "", "d\ufffd"]
+
+
+# --- Athena-only statements -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sql", "what"),
+    [
+        ("select * from analytics.web_events for timestamp as of timestamp '2024-01-01 00:00:00 UTC'", "time travel"),
+        ("select * from analytics.web_events for version as of 4417180931405546745", "time travel"),
+        ('select * from analytics."web_events$snapshots"', "metadata table"),
+        ('select * from analytics."web_events$history"', "metadata table"),
+        ("optimize marts.fct_web_events rewrite data using bin_pack", "OPTIMIZE"),
+        ("vacuum marts.fct_web_events", "VACUUM"),
+        ("alter table marts.fct_web_events set tblproperties ('vacuum_max_snapshot_age_seconds' = '1')", "TBLPROPERTIES"),
+    ],
+)
+def test_athena_only_statements_say_so_locally(engine, sql, what):
+    with pytest.raises(AthenaOnlyStatement, match=f"(?s){what}.*runs on Athena/Trino only"):
+        engine.execute(sql)
+
+
+def test_count_statements_ignores_comments_and_final_semicolon():
+    assert count_statements("-- a; comment\nselect ';' ;\n") == 1
+    assert count_statements("select 1; select 2") == 2
+    assert count_statements("-- nothing\n") == 0

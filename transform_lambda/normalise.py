@@ -1,0 +1,377 @@
+"""One source event (bytes) into one landing row: the rules of docs/landing-normalisation.md.
+
+Pure functions, no AWS imports. Section numbers (§) refer to that document. The code
+favours flat, inlined lookups because it runs once per record on the Lambda's hot path
+(bench/bench_handler.py measures it against a decode+parse+serialise+encode floor).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, NamedTuple
+
+import orjson
+from landing_contract import LANDING_COLUMN_NAMES
+
+MAX_RECORD_BYTES = 1_024_000  # Firehose's own record limit, 1,000 KiB (§1 check 2)
+MAX_DEPTH = 64  # §1 check 6
+WHITESPACE = " \t\n\r"
+WHITESPACE_BYTES = b" \t\n\r"
+
+# §4: timestamps outside [2000-01-01, 2100-01-01) UTC are invalid.
+MIN_MICROS = 946_684_800_000_000
+MAX_MICROS = 4_102_444_800_000_000
+MICROS_PER_DAY = 86_400_000_000
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_MICROSECOND = timedelta(microseconds=1)
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+# [0-9] rather than \d: \d also matches non-ASCII digits.
+_ISO_TIMESTAMP = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}"
+    r"(?:\.[0-9]{1,9})?(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])?"
+)
+_NUMBER_LONG = re.compile(r"-?[0-9]{1,19}")
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_URL_PATH = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*)?(/[^?#]*)")
+
+# §3 property → column; coordinates is handled on its own (§5).
+PROPERTY_COLUMNS = (
+    ("spaceId", "space_id"),
+    ("spaceName", "space_name"),
+    ("spaceType", "space_type"),
+    ("roomId", "room_id"),
+    ("roomName", "room_name"),
+    ("community", "community"),
+    ("building", "building"),
+    ("floorplan", "floorplan"),
+)
+
+# Outcomes (§8).
+OK, DROPPED, FAILED = "Ok", "Dropped", "ProcessingFailed"
+REASONS_FAILED = (
+    "invalid_base64",
+    "oversized",
+    "invalid_utf8",
+    "invalid_json",
+    "too_deep",
+    "not_an_object",
+    "unknown_shape",
+    "missing_timestamp",
+    "invalid_timestamp",
+)
+REASON_EMPTY = "empty_record"
+
+
+class Outcome(NamedTuple):
+    """What became of one record: Ok with its landing row, or Dropped/ProcessingFailed + reason."""
+
+    result: str
+    row: dict[str, Any] | None
+    reason: str | None
+    shape: str | None
+
+
+def text(value: Any) -> str | None:
+    """The text value of a JSON value: trimmed non-empty string or int64 digits, else None."""
+    kind = type(value)
+    if kind is str:
+        return value.strip(WHITESPACE) or None
+    if kind is int and _INT64_MIN <= value <= _INT64_MAX:
+        return str(value)
+    return None
+
+
+def content_id(data: bytes) -> str:
+    """§3 content id: 'h' + sha256 hex of the stripped bytes; an exact replay gets the same id."""
+    return "h" + hashlib.sha256(data.strip(WHITESPACE_BYTES)).hexdigest()
+
+
+def url_path(url: str | None) -> str | None:
+    """The path part of a URL (§3), no percent-decoding; None when there is none."""
+    if url is None:
+        return None
+    match = _URL_PATH.match(url)
+    return match.group(1) if match else None
+
+
+def _micros_to_date(micros: int, _cache: dict[int, str] = {}) -> str:  # noqa: B006 - memo
+    day = micros // MICROS_PER_DAY
+    found = _cache.get(day)
+    if found is None:
+        found = _cache[day] = date.fromordinal(_EPOCH_ORDINAL + day).isoformat()
+    return found
+
+
+def parse_iso_micros(value: str) -> int | None:
+    """Epoch microseconds (UTC) of an ISO-8601 string in the §4 grammar, else None."""
+    value = value.strip(WHITESPACE)
+    # The regex pins the grammar; fromisoformat (C, 3.11+) then checks the calendar and
+    # clock fields and truncates fractions beyond microseconds, as §4 asks.
+    if _ISO_TIMESTAMP.fullmatch(value) is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - _EPOCH) // _ONE_MICROSECOND
+
+
+def parse_timestamp_micros(value: Any) -> int | None:
+    """Epoch microseconds of a §4 timestamp value ($date, $numberLong, millis, ISO), else None."""
+    if type(value) is dict and "$date" in value:
+        value = value["$date"]
+    kind = type(value)
+    if kind is str:
+        micros = parse_iso_micros(value)
+    elif kind is int:
+        micros = value * 1000
+    elif kind is dict and type(value.get("$numberLong")) is str:
+        digits = value["$numberLong"]
+        micros = int(digits) * 1000 if _NUMBER_LONG.fullmatch(digits) else None
+    else:
+        return None
+    if micros is None or not MIN_MICROS <= micros < MAX_MICROS:
+        return None
+    return micros
+
+
+def coordinate(value: Any) -> float | None:
+    """A finite double from a JSON number or numeric string (§5), else None."""
+    kind = type(value)
+    if kind is float:
+        return value if math.isfinite(value) else None
+    if kind is int:
+        try:
+            number = float(value)
+        except OverflowError:
+            return None
+    elif kind is str:
+        value = value.strip(WHITESPACE)
+        if not _DECIMAL.fullmatch(value):
+            return None
+        number = float(value)
+    else:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def nesting_depth(value: Any) -> int:
+    """Depth of a parsed JSON value: scalar 0, array/object 1 + deepest member (§1 check 6)."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        members = node.values() if type(node) is dict else node if type(node) is list else None
+        if members is None:
+            continue
+        deepest = max(deepest, level)
+        stack.extend((member, level + 1) for member in members)
+    return deepest
+
+
+def _event_id(payload: dict, record: dict, stripped: bytes) -> str:
+    sources = (record,) if payload is record else (payload, record)
+    for source in sources:
+        oid = source.get("_id")
+        if type(oid) is dict:
+            found = text(oid.get("$oid"))
+            if found is not None:
+                return found
+    for key in ("messageId", "eventId"):
+        for source in sources:
+            value = source.get(key)
+            if value is not None:
+                found = text(value)
+                if found is not None:
+                    return found
+    return content_id(stripped)
+
+
+def _first_timestamp(payload: dict, record: dict) -> tuple[bool, int | None]:
+    """(present, micros) of the first present §4 timestamp candidate."""
+    value = record.get("eventTimestamp")
+    if value is None:
+        for key in ("timestamp", "originalTimestamp", "sentAt"):
+            value = payload.get(key)
+            if value is None and payload is not record:
+                value = record.get(key)
+            if value is not None:
+                break
+        else:
+            return False, None
+    return True, parse_timestamp_micros(value)
+
+
+def decode_record(
+    raw: bytes, loads: Callable[[bytes], Any] = orjson.loads
+) -> tuple[Any, bytes, str | None, str | None]:
+    """§1 checks 2-7: (record, stripped bytes, result, reason); result None means go on."""
+    if len(raw) > MAX_RECORD_BYTES:
+        return None, raw, FAILED, "oversized"
+    stripped = raw.strip(WHITESPACE_BYTES)
+    if not stripped:
+        return None, stripped, DROPPED, REASON_EMPTY
+    try:
+        record = loads(stripped)
+    except (ValueError, RecursionError) as error:
+        try:
+            stripped.decode("utf-8")
+        except UnicodeDecodeError:
+            return None, stripped, FAILED, "invalid_utf8"
+        too_deep = isinstance(error, RecursionError) or "depth" in str(error)
+        return None, stripped, FAILED, "too_deep" if too_deep else "invalid_json"
+    # Depth > 64 needs more than 64 brackets, so counting them spares the walk for most records.
+    if (
+        stripped.count(b"{") + stripped.count(b"[") > MAX_DEPTH
+        and nesting_depth(record) > MAX_DEPTH
+    ):
+        return None, stripped, FAILED, "too_deep"
+    if type(record) is not dict:
+        return None, stripped, FAILED, "not_an_object"
+    return record, stripped, None, None
+
+
+# §3 identifier columns, looked up in payload, meta, record, context (in that order).
+IDENTIFIER_COLUMNS = (
+    ("anonymousId", "anonymous_id"),
+    ("userId", "user_id"),
+    ("sessionId", "session_id"),
+    ("appId", "app_id"),
+)
+# Every text property with a column (§3, §6); coordinates is handled on its own (§5).
+_TEXT_PROPERTY_COLUMN = dict(
+    PROPERTY_COLUMNS, url="page_url", path="page_path", referrer="page_referrer"
+)
+# The landing row with every column null, in contract order; each record starts from a copy.
+# A column added to the contract lands as null until a rule here fills it.
+_EMPTY_ROW: dict[str, Any] = dict.fromkeys(LANDING_COLUMN_NAMES)
+
+
+def normalise(
+    record: dict,
+    stripped: bytes,
+    received_micros: int | None,
+    load_source: str = "firehose",
+    dumps: Callable[[Any], str] | None = None,
+) -> Outcome:
+    """§2-§6: a parsed record into a landing row (keys in contract order), or a failure."""
+    event_data = record.get("eventData")
+    if type(event_data) is dict:
+        payload, shape = event_data, "nested"
+    elif type(record.get("type")) is str or type(record.get("event")) is str:
+        payload, shape = record, "legacy"
+    else:
+        return Outcome(FAILED, None, "unknown_shape", None)
+
+    present, micros = _first_timestamp(payload, record)
+    if micros is None:
+        return Outcome(FAILED, None, "invalid_timestamp" if present else "missing_timestamp", shape)
+
+    row = _EMPTY_ROW.copy()
+    row["event_id"] = _event_id(payload, record, stripped)
+    row["event_timestamp"] = micros
+    row["event_date"] = _micros_to_date(micros)
+    row["source_format"] = shape
+    row["received_at"] = received_micros
+    row["load_source"] = load_source
+
+    meta = record.get("metadata")
+    if type(meta) is not dict:
+        meta = _NOTHING
+    context = payload.get("context")
+    if type(context) is not dict:
+        context = record.get("context")
+        if type(context) is not dict:
+            context = _NOTHING
+
+    event_type = text(payload.get("type"))
+    event_name = text(payload.get("event"))
+    if event_type is not None:
+        event_type = event_type.lower()
+    elif event_name is not None:
+        event_type = "track"
+    row["event_type"] = event_type
+    row["event_name"] = event_name or text(payload.get("name")) or event_type
+
+    sources = (payload, meta, context) if payload is record else (payload, meta, record, context)
+    for key, column in IDENTIFIER_COLUMNS:
+        for source in sources:
+            value = source.get(key)
+            if value is not None:
+                value = value.strip(WHITESPACE) if type(value) is str else text(value)
+                if value:
+                    row[column] = value
+                    break
+
+    # One pass over the properties: mapped keys whose text value lands in a column are
+    # consumed, everything else is kept for the properties column (§6).
+    props = payload.get("properties")
+    rest = None
+    if type(props) is dict and props:
+        rest = {}
+        for key, value in props.items():
+            column = _TEXT_PROPERTY_COLUMN.get(key)
+            if column is not None:
+                # text() inlined for the common string case: this loop is the hot path.
+                found = value.strip(WHITESPACE) if type(value) is str else text(value)
+                if found:
+                    row[column] = found
+                    continue
+            elif key == "coordinates" and type(value) is dict:
+                pitch = value.get("pitch")
+                yaw = value.get("yaw")
+                hfov = value.get("hfov")
+                if type(pitch) is not float or pitch - pitch != 0.0:
+                    pitch = coordinate(pitch)
+                if type(yaw) is not float or yaw - yaw != 0.0:
+                    yaw = coordinate(yaw)
+                if type(hfov) is not float or hfov - hfov != 0.0:
+                    hfov = coordinate(hfov)
+                if pitch is not None or yaw is not None or hfov is not None:
+                    row["coordinates"] = {"pitch": pitch, "yaw": yaw, "hfov": hfov}
+                    continue
+            rest[key] = value
+    row["properties"] = (dumps or _dumps_sorted)(rest) if rest else "{}"
+
+    page = context.get("page")
+    if type(page) is dict:
+        for key, column in _PAGE_COLUMNS:
+            if row[column] is None:
+                row[column] = text(page.get(key))
+    if row["page_path"] is None and row["page_url"] is not None:
+        row["page_path"] = url_path(row["page_url"])
+    for key, column in _CLIENT_COLUMNS:
+        value = context.get(key)
+        value = value.strip(WHITESPACE) if type(value) is str else text(value)
+        if not value:
+            value = text(meta.get(key))
+        row[column] = value or None
+    return Outcome(OK, row, None, shape)
+
+
+_PAGE_COLUMNS = (("url", "page_url"), ("path", "page_path"), ("referrer", "page_referrer"))
+_CLIENT_COLUMNS = (("userAgent", "user_agent"), ("ip", "ip_address"))
+
+
+_NOTHING: dict = {}
+
+
+def _dumps_sorted(value: Any) -> str:
+    """§6 encoding: keys sorted at every level, compact, raw UTF-8."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def normalise_bytes(raw: bytes, received_micros: int, load_source: str = "firehose") -> Outcome:
+    """§1-§6 for one decoded record: the whole rule set in one call."""
+    record, stripped, result, reason = decode_record(raw)
+    if result is not None:
+        return Outcome(result, None, reason, None)
+    return normalise(record, stripped, received_micros, load_source)

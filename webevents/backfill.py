@@ -1,0 +1,249 @@
+"""`webevents backfill`: the historical JSON archive into raw.web_events through sql/backfill.
+
+The archive is laid out as S3 holds it, `<root>/dt=YYYY-MM-DD/<file>.jsonl[.gz]`. Each
+chunk (one calendar month of archive days at most, well under Athena's 100 partitions
+per statement) runs the same Athena SQL that runs in production:
+
+    stage delete + insert  -> every line normalised once, with outcome and reason
+    rejects delete + insert -> rejected lines with their reason
+    raw insert             -> good lines, per event-date range of < 100 dates, skipping
+                              events a backfill already landed (so re-runs add nothing)
+    loads merge + check    -> source lines = landed + rejected + dropped, or it fails.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from webevents import SQL_DIR
+
+BACKFILL_SQL = SQL_DIR / "backfill"
+MAX_DATES_PER_INSERT = 90  # Athena: at most 100 partitions written per statement
+_DAY_FOLDER = re.compile(r"(?:^|/)dt=(\d{4}-\d{2}-\d{2})(?:/|$)")
+
+
+class BackfillError(RuntimeError):
+    """The backfill could not run, or a chunk did not reconcile; the message says which."""
+
+
+@dataclass
+class ChunkResult:
+    """One chunk's reconciliation, as recorded in raw.web_events_backfill_loads."""
+
+    date_from: dt.date
+    date_to: dt.date
+    source_lines: int
+    landed_lines: int
+    rejected_lines: int
+    dropped_lines: int
+    inserted_rows: int
+    seconds: float
+
+    @property
+    def unaccounted_lines(self) -> int:
+        return self.source_lines - self.landed_lines - self.rejected_lines - self.dropped_lines
+
+
+@dataclass
+class BackfillSummary:
+    """What a backfill did, chunk by chunk."""
+
+    chunks: list[ChunkResult] = field(default_factory=list)
+
+    def total(self, name: str) -> int:
+        return sum(getattr(chunk, name) for chunk in self.chunks)
+
+
+def archive_day(path: Path) -> dt.date:
+    """The archive day of a file from its `dt=YYYY-MM-DD` folder."""
+    match = _DAY_FOLDER.search(path.as_posix())
+    if not match:
+        raise BackfillError(
+            f"{path}: no dt=YYYY-MM-DD folder in the path; put archive files under "
+            "<archive>/dt=YYYY-MM-DD/ as the S3 archive holds them"
+        )
+    try:
+        return dt.date.fromisoformat(match.group(1))
+    except ValueError:
+        raise BackfillError(f"{path}: {match.group(1)} is not a calendar date") from None
+
+
+def month_chunks(days: Iterable[dt.date]) -> list[tuple[dt.date, dt.date]]:
+    """(first, last) archive day per calendar month that has files: stable chunk keys."""
+    chunks: dict[tuple[int, int], list[dt.date]] = {}
+    for day in sorted(set(days)):
+        chunks.setdefault((day.year, day.month), []).append(day)
+    return [(min(days), max(days)) for days in chunks.values()]
+
+
+def date_ranges(dates: Sequence[dt.date], size: int = MAX_DATES_PER_INSERT) -> list[tuple]:
+    """Sorted dates cut into (first, last) ranges holding at most `size` of them."""
+    ordered = sorted(set(dates))
+    return [(group[0], group[-1]) for group in
+            (ordered[i:i + size] for i in range(0, len(ordered), size))]
+
+
+def _archive_location(files: Sequence[Path], workdir: Path) -> Path:
+    """A folder whose dt=*/ subfolders hold exactly `files`.
+
+    When the files are all the files under one archive root, that root is used as it
+    is (the rejects then name the real files); otherwise they are linked into workdir.
+    """
+    roots = {file.resolve().parent.parent for file in files}
+    if len(roots) == 1:
+        root = roots.pop()
+        present = {p.resolve() for p in root.glob("dt=*/*") if p.is_file()}
+        if present == {file.resolve() for file in files}:
+            return root
+    for index, file in enumerate(files):
+        folder = workdir / f"dt={archive_day(file).isoformat()}"
+        folder.mkdir(parents=True, exist_ok=True)
+        os.symlink(file.resolve(), folder / f"{index:05d}-{file.name}")
+    return workdir
+
+
+def backfill_files(
+    files: Sequence[str | os.PathLike],
+    lake: str | os.PathLike | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    engine=None,
+    progress: Callable[[str], None] | None = None,
+) -> BackfillSummary:
+    """Backfill archive `files` (days from..to) into the lake; raises BackfillError on mismatch."""
+    from webevents.engines import get_engine
+    from webevents.sqlrunner import SqlRunError, run_files
+
+    paths = [Path(f) for f in files]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise BackfillError(f"archive file(s) not found: {', '.join(missing)}")
+    chosen = [
+        p for p in paths
+        if (date_from is None or archive_day(p) >= date_from)
+        and (date_to is None or archive_day(p) <= date_to)
+    ]
+    say = progress or (lambda _message: None)
+    summary = BackfillSummary()
+    if not chosen:
+        say("backfill: no archive files in the chosen date range")
+        return summary
+    owns_engine = engine is None
+    engine = engine or get_engine("local", lake=lake)
+    loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(sep=" ")
+    try:
+        with tempfile.TemporaryDirectory(prefix="webevents-archive-") as workdir:
+            location = _archive_location(chosen, Path(workdir)).as_posix().rstrip("/") + "/"
+            base = {"archive_location": location, "loaded_at": loaded_at}
+
+            def run(name: str, **params):
+                try:
+                    return run_files(
+                        [BACKFILL_SQL / name], engine=engine, params={**base, **params}, echo=None
+                    )
+                except SqlRunError as error:
+                    raise BackfillError(str(error)) from error
+
+            run("archive_database_create.sql")
+            run("web_events_archive_create.sql")
+            chunks = month_chunks(archive_day(p) for p in chosen)
+            for number, (first, last) in enumerate(chunks, start=1):
+                chunk = _run_chunk(run, first, last)
+                summary.chunks.append(chunk)
+                say(
+                    f"chunk {number}/{len(chunks)} {first}..{last}: "
+                    f"{chunk.source_lines:,} lines = {chunk.landed_lines:,} landed "
+                    f"({chunk.inserted_rows:,} new) + {chunk.rejected_lines:,} rejected + "
+                    f"{chunk.dropped_lines:,} dropped  [{chunk.seconds:.1f} s]"
+                )
+    finally:
+        if owns_engine:
+            engine.close()
+    return summary
+
+
+def _run_chunk(run, first: dt.date, last: dt.date) -> ChunkResult:
+    """One chunk through sql/backfill, then its reconciliation check."""
+    started = time.perf_counter()
+    window = {"date_from": first.isoformat(), "date_to": last.isoformat()}
+    for name in (
+        "web_events_backfill_stage_delete.sql",
+        "web_events_backfill_stage_insert.sql",
+        "web_events_backfill_rejects_delete.sql",
+        "web_events_backfill_rejects_insert.sql",
+    ):
+        run(name, **window)
+    (dates_result,) = run("web_events_backfill_stage_event_dates.sql", **window)
+    event_dates = [_as_date(row[0]) for row in dates_result.rows]
+    inserted = 0
+    for range_from, range_to in date_ranges(event_dates):
+        (insert_result,) = run(
+            "web_events_insert.sql",
+            **window,
+            event_date_from=range_from.isoformat(),
+            event_date_to=range_to.isoformat(),
+        )
+        inserted += insert_result.row_count or 0
+    span = {
+        "event_date_from": (min(event_dates) if event_dates else first).isoformat(),
+        "event_date_to": (max(event_dates) if event_dates else last).isoformat(),
+    }
+    run("web_events_backfill_loads_merge.sql", **window, **span)
+    (check,) = run("web_events_backfill_loads_check.sql", **window)
+    if len(check.rows) != 1:
+        raise BackfillError(f"chunk {first}..{last}: no reconciliation row in the load log")
+    row = dict(zip(check.columns, check.rows[0], strict=True))
+    chunk = ChunkResult(
+        date_from=first,
+        date_to=last,
+        source_lines=int(row["source_lines"]),
+        landed_lines=int(row["landed_lines"]),
+        rejected_lines=int(row["rejected_lines"]),
+        dropped_lines=int(row["dropped_lines"]),
+        inserted_rows=inserted,
+        seconds=time.perf_counter() - started,
+    )
+    if chunk.unaccounted_lines != 0 or int(row["unaccounted_lines"]) != 0:
+        raise BackfillError(
+            f"chunk {first}..{last} does not reconcile: {chunk.source_lines} source lines != "
+            f"{chunk.landed_lines} landed + {chunk.rejected_lines} rejected + "
+            f"{chunk.dropped_lines} dropped ({chunk.unaccounted_lines} unaccounted); "
+            "see raw.web_events_backfill_stage for the chunk's lines"
+        )
+    return chunk
+
+
+def _as_date(value) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def backfill_command(args) -> int:
+    """`webevents backfill FILES [--from --to] [--lake]`: progress per chunk, then totals."""
+    try:
+        date_from = dt.date.fromisoformat(args.date_from) if args.date_from else None
+        date_to = dt.date.fromisoformat(args.date_to) if args.date_to else None
+    except ValueError as error:
+        print(f"webevents backfill: --from/--to: {error}", file=sys.stderr)
+        return 2
+    try:
+        summary = backfill_files(
+            args.files, lake=args.lake, date_from=date_from, date_to=date_to, progress=print
+        )
+    except BackfillError as error:
+        print(f"webevents backfill: {error}", file=sys.stderr)
+        return 1
+    print(
+        f"backfill: {summary.total('source_lines'):,} lines in {len(summary.chunks)} chunk(s) = "
+        f"{summary.total('landed_lines'):,} landed ({summary.total('inserted_rows'):,} new rows) "
+        f"+ {summary.total('rejected_lines'):,} rejected + {summary.total('dropped_lines'):,} "
+        "dropped; rejects are in raw.web_events_backfill_rejects"
+    )
+    return 0

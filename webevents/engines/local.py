@@ -1,0 +1,197 @@
+"""The local engine: Athena-dialect SQL transpiled by sqlglot and run on the DuckDB lake."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+from sqlglot import exp
+
+from webevents import transpile
+from webevents.engines import AthenaOnlyStatement, EngineError, statement_excerpt
+
+_WRITES = (exp.Insert, exp.Update, exp.Delete, exp.Merge)
+_SCHEMA_CHANGES = (exp.Create, exp.Drop, exp.Alter)
+
+
+class LocalEngine:
+    """DuckDB in-process on the lake file (or on a connection the caller already holds)."""
+
+    name = "local"
+
+    def __init__(
+        self,
+        lake: Any = None,
+        connection: duckdb.DuckDBPyConnection | None = None,
+        check_merge_sources: bool = True,
+        **_options: Any,
+    ):
+        if connection is None:
+            from webevents.lake import connect
+
+            connection = connect(lake)
+            self._owns_connection = True
+        else:
+            self._owns_connection = False
+        self.connection = connection
+        self.check_merge_sources = check_merge_sources
+        self.last_row_count: int | None = None
+        self.last_skip_reason: str | None = None
+        self._date_columns: frozenset[str] | None = None
+        # Athena runs in UTC: timestamptz <-> timestamp casts must use UTC, not the host zone.
+        connection.execute("set TimeZone = 'UTC'")
+        for macro in transpile.DUCKDB_MACROS:
+            connection.execute(macro)
+        _register_text_lines(connection)
+
+    # --- the engine interface ---------------------------------------------------------
+
+    def execute(self, sql: str) -> None:
+        """Run one Athena statement; `last_row_count` = rows written by INSERT/MERGE/..."""
+        self.last_row_count = None
+        self.last_skip_reason = None
+        tree = self._parse(sql)
+        skip = transpile.local_noop_reason(tree)
+        if skip:
+            # The local external table is a view over the folder: nothing to register.
+            self.last_skip_reason = f"{skip}; not needed locally"
+            return
+        if isinstance(tree, exp.Merge) and self.check_merge_sources:
+            self._check_merge_source(tree, sql)
+        if isinstance(tree, exp.Drop):
+            tree = self._drop_view_for_external_table(tree)
+        duck_sql = self._to_duckdb(tree, sql)
+        if isinstance(tree, exp.Create) and tree.find(exp.ExternalProperty):
+            # External tables live in Glue databases (e.g. archive) that sql/ddl does not
+            # create; locally the schema appears with the table.
+            schema = tree.this.find(exp.Table).db
+            if schema:
+                self._run(f'create schema if not exists "{schema}"', sql)
+        cursor = self._run(duck_sql, sql)
+        if isinstance(tree, _WRITES):
+            row = cursor.fetchone()
+            self.last_row_count = int(row[0]) if row and row[0] is not None else None
+        if isinstance(tree, _SCHEMA_CHANGES):
+            self._date_columns = None
+
+    def query(self, sql: str) -> tuple[list[str], list[tuple]]:
+        """Run one Athena query and return (column names, rows)."""
+        self.last_row_count = None
+        tree = self._parse(sql)
+        cursor = self._run(self._to_duckdb(tree, sql), sql)
+        columns = [d[0] for d in cursor.description or []]
+        rows = cursor.fetchall()
+        self.last_row_count = len(rows)
+        return columns, rows
+
+    def close(self) -> None:
+        if self._owns_connection:
+            self.connection.close()
+
+    def to_duckdb(self, sql: str) -> str:
+        """The DuckDB SQL this engine would run for `sql` (for debugging and tests)."""
+        return self._to_duckdb(self._parse(sql), sql)
+
+    # --- helpers ----------------------------------------------------------------------
+
+    def _parse(self, sql: str) -> exp.Expression:
+        try:
+            tree = transpile.parse_athena(sql)
+        except transpile.TranspileError as error:
+            raise EngineError(f"{error}\n{statement_excerpt(sql)}") from None
+        reason = transpile.athena_only_reason(tree)
+        if reason:
+            raise AthenaOnlyStatement(
+                f"{reason} runs on Athena/Trino only, not on the local DuckDB engine; "
+                "run it with --engine athena or --engine trino"
+            )
+        return tree
+
+    def _to_duckdb(self, tree: exp.Expression, sql: str) -> str:
+        try:
+            return transpile.to_duckdb(tree, self.date_columns())
+        except transpile.TranspileError as error:
+            raise EngineError(f"cannot run locally: {error}\n{statement_excerpt(sql)}") from None
+
+    def _run(self, duck_sql: str, sql: str) -> duckdb.DuckDBPyConnection:
+        try:
+            return self.connection.execute(duck_sql)
+        except duckdb.Error as error:
+            raise EngineError(
+                f"DuckDB: {error}\n--- statement (Athena SQL) ---\n{statement_excerpt(sql)}"
+                f"\n--- as run on DuckDB ---\n{statement_excerpt(duck_sql)}"
+            ) from None
+
+    def date_columns(self) -> frozenset[str]:
+        """Column names that are DATE in every lake table holding them (for date_add)."""
+        if self._date_columns is None:
+            rows = self.connection.execute(
+                "select lower(column_name), bool_and(data_type = 'DATE') "
+                "from information_schema.columns group by 1"
+            ).fetchall()
+            self._date_columns = frozenset(name for name, all_dates in rows if all_dates)
+        return self._date_columns
+
+    def _check_merge_source(self, tree: exp.Merge, sql: str) -> None:
+        """Fail like Athena when one target row matches several source rows.
+
+        DuckDB applies such a MERGE silently; Athena (Trino) rejects it, so the local
+        engine checks first and dedupe mistakes show up before they reach AWS.
+        """
+        target = tree.this
+        target_name = target.alias_or_name
+        matches = (
+            exp.select(exp.column("rowid", table=target_name).as_("target_row"))
+            .from_(target.copy())
+            .join(tree.args["using"].copy(), on=tree.args["on"].copy())
+        )
+        check = (
+            exp.select("count(*)")
+            .from_(
+                exp.select("target_row")
+                .from_(matches.subquery("matches"))
+                .group_by("target_row")
+                .having("count(*) > 1")
+                .subquery("ambiguous")
+            )
+        )
+        duck_sql = transpile.to_duckdb(check, self.date_columns())
+        (ambiguous,) = self._run(duck_sql, sql).fetchone()
+        if ambiguous:
+            raise EngineError(
+                f"MERGE: {ambiguous} target row(s) matched more than one source row; Athena "
+                "rejects such a MERGE, so deduplicate the source deterministically\n"
+                + statement_excerpt(sql)
+            )
+
+    def _drop_view_for_external_table(self, tree: exp.Drop) -> exp.Expression:
+        """DROP TABLE of an external table: locally that table is a view."""
+        if (tree.args.get("kind") or "").upper() != "TABLE":
+            return tree
+        table = tree.find(exp.Table)
+        if table is None:
+            return tree
+        found = self.connection.execute(
+            "select 1 from duckdb_views() where schema_name = ? and view_name = ?",
+            [table.db or "main", table.name],
+        ).fetchone()
+        if found:
+            tree = tree.copy()
+            tree.set("kind", "VIEW")
+        return tree
+
+
+def _register_text_lines(connection: duckdb.DuckDBPyConnection) -> None:
+    """`athena_text_lines(path)`: the lines of a text file, read as Athena reads them."""
+    registered = connection.execute(
+        "select 1 from duckdb_functions() where function_name = 'athena_text_lines'"
+    ).fetchone()
+    if registered:  # by another engine object on this connection
+        return
+    connection.create_function(
+        "athena_text_lines",
+        transpile.text_lines,
+        [duckdb.sqltypes.VARCHAR],
+        duckdb.list_type(duckdb.sqltypes.VARCHAR),
+        side_effects=False,
+    )

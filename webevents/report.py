@@ -1,0 +1,666 @@
+"""The HTML report: `<lake>/report.html`, one self-contained file with inline SVG charts.
+
+It reads the dbt marts in the lake (every query is in QUERIES below) and the run's
+reconciliation (`<lake>/run-summary.json`, written by `webevents run`). No scripts, no
+CDN: charts are SVG drawn here, so the file opens offline and prints as it looks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+REPORT_FILE = "report.html"
+SUMMARY_FILE = "run-summary.json"
+ASSETS = Path(__file__).with_name("report_assets")
+HEATMAP_ROOMS = 6
+YAW_BIN = 10  # degrees per heat-map cell
+PITCH_BIN = 10
+
+# Every query the report runs, against the marts dbt builds (schema `marts`) in the lake.
+QUERIES: dict[str, str] = {
+    "daily": """
+        select
+            kpi_date as day,
+            human_event_count,
+            bot_event_count,
+            human_session_count,
+            human_device_count,
+            identified_user_count,
+            avg_data_quality_score
+        from marts.daily_kpis
+        order by kpi_date
+    """,
+    "totals": """
+        select
+            count(*) as events,
+            count(*) filter (where not is_bot) as human_events,
+            count(*) filter (where is_bot) as bot_events,
+            count(distinct session_key) filter (where not is_bot) as human_sessions,
+            count(distinct device_key) filter (where not is_bot) as human_devices,
+            count(distinct stitched_user_id) filter (where not is_bot) as identified_users,
+            count(distinct space_id) as spaces,
+            count(distinct room_id) as rooms,
+            avg(data_quality_score) as avg_quality,
+            sum(duplicate_count - 1) as duplicate_copies,
+            min(event_date) as first_day,
+            max(event_date) as last_day
+        from marts.fct_web_events
+    """,
+    "funnel": """
+        select
+            sum(entry_sessions) as entry,
+            sum(external_referral_sessions) as external_referral,
+            sum(space_view_sessions) as space_view,
+            sum(room_exploration_sessions) as room_exploration,
+            sum(engaged_exit_sessions) as engaged_exit
+        from marts.journey_funnel_daily
+    """,
+    "rooms": """
+        select
+            space_id,
+            room_id,
+            max(space_name) as space_name,
+            max(room_name) as room_name,
+            max(space_type) as space_type,
+            sum(view_count) as views,
+            sum(session_count) as sessions,
+            sum(dwell_seconds) as dwell_seconds,
+            sum(high_exploration_views) as high,
+            sum(medium_exploration_views) as medium,
+            sum(low_exploration_views) as low,
+            sum(no_3d_data_views) as no_3d,
+            sum(sphere_coverage_share * view_count) / nullif(sum(view_count), 0)
+                as coverage
+        from marts.spatial_room_engagement_daily
+        where room_id is not null
+        group by space_id, room_id
+        order by views desc, space_id, room_id
+        limit 12
+    """,
+    # pitch/yaw cells of human views in the busiest rooms (bins of YAW_BIN x PITCH_BIN)
+    "heatmap": f"""
+        with busiest as (
+            select space_id, room_id, count(*) as views
+            from marts.fct_web_events
+            where not is_bot and room_id is not null and view_yaw is not null
+                and view_pitch is not null
+            group by space_id, room_id
+            order by views desc, space_id, room_id
+            limit {HEATMAP_ROOMS}
+        )
+        select
+            events.space_id,
+            events.room_id,
+            max(events.space_name) over (partition by events.space_id) as space_name,
+            events.room_name,
+            least(floor((events.view_yaw + 180) / {YAW_BIN}), {360 // YAW_BIN - 1}) as yaw_cell,
+            least(floor((events.view_pitch + 90) / {PITCH_BIN}), {180 // PITCH_BIN - 1})
+                as pitch_cell,
+            count(*) as views
+        from marts.fct_web_events as events
+        inner join busiest
+            on events.space_id = busiest.space_id and events.room_id = busiest.room_id
+        where not events.is_bot and events.view_yaw is not null
+            and events.view_pitch is not null
+        group by all
+        order by events.space_id, events.room_id
+    """,
+    "bots": """
+        select bot_reason, sum(reason_event_count) as events
+        from marts.bot_traffic_daily
+        group by bot_reason
+        order by events desc, bot_reason
+    """,
+    "quality": """
+        select
+            event_date as day,
+            event_count,
+            avg_score,
+            score_perfect_count,
+            score_0_8_to_1_count,
+            score_0_5_to_0_8_count,
+            score_below_0_5_count,
+            duplicate_copy_count,
+            events_failing_checks
+        from marts.data_quality_daily
+        order by event_date
+    """,
+    "checks": """
+        select check_name, sum(failing_event_count) as events
+        from marts.data_quality_checks_daily
+        group by check_name
+        having sum(failing_event_count) > 0
+        order by events desc, check_name
+    """,
+}
+
+
+# ---- data ----------------------------------------------------------------------------
+def load_report_data(database: str | Path) -> dict[str, Any]:
+    """Run QUERIES on the lake (read-only); a missing mart is recorded, not fatal."""
+    data: dict[str, Any] = {"missing": {}}
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        for name, sql in QUERIES.items():
+            try:
+                cursor = con.execute(sql)
+                columns = [d[0] for d in cursor.description]
+                data[name] = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+            except duckdb.Error as error:
+                data[name] = []
+                data["missing"][name] = str(error).splitlines()[0]
+    finally:
+        con.close()
+    return data
+
+
+def write_report(lake: str | Path, summary: dict | None = None) -> Path:
+    """Render `<lake>/report.html` from the marts and the run summary; returns its path."""
+    lake = Path(lake)
+    if summary is None and (lake / SUMMARY_FILE).exists():
+        summary = json.loads((lake / SUMMARY_FILE).read_text())
+    data = load_report_data(lake / "lake.duckdb")
+    path = lake / REPORT_FILE
+    path.write_text(render_report(data, summary or {}), encoding="utf-8")
+    return path
+
+
+# ---- page ----------------------------------------------------------------------------
+def render_report(data: dict[str, Any], summary: dict) -> str:
+    """The whole page as one HTML string."""
+    totals = (data.get("totals") or [{}])[0]
+    first, last = totals.get("first_day"), totals.get("last_day")
+    span = f"{first} to {last}" if first else "no events"
+    generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    sections = [
+        _cards(totals, summary),
+        _section_traffic(data),
+        '<div class="grid2">' + _section_funnel(data) + _section_bots(data, totals) + "</div>",
+        _section_spatial(data),
+        _section_quality(data),
+        _section_reconciliation(summary),
+    ]
+    missing = data.get("missing") or {}
+    if missing:
+        items = "".join(
+            f"<li><code>{_e(name)}</code>: {_e(error)}</li>" for name, error in missing.items()
+        )
+        sections.append(
+            f'<section id="missing"><h2>Not shown</h2><ul class="missing">{items}</ul></section>'
+        )
+    css = (ASSETS / "report.css").read_text()
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+        f"<title>Web events report, {_e(span)}</title><style>{css}</style></head><body>"
+        f"<header><h1>Web events: traffic, journeys, 3D engagement, bots and quality</h1>"
+        f"<p>{_e(span)} &middot; lake {_e(summary.get('lake', ''))} &middot; "
+        f"generated {generated}</p></header><main>{''.join(sections)}</main>"
+        "<footer>Built by <code>webevents run</code> from the dbt marts in the local lake. "
+        "Bots are excluded from sessions, funnel and heat maps.</footer></body></html>\n"
+    )
+
+
+def _cards(totals: dict, summary: dict) -> str:
+    events = totals.get("events") or 0
+    bots = totals.get("bot_events") or 0
+    cards = [
+        ("events", _n(events)),
+        ("human sessions", _n(totals.get("human_sessions"))),
+        ("devices", _n(totals.get("human_devices"))),
+        ("identified users", _n(totals.get("identified_users"))),
+        ("bot share", _pct(bots / events if events else None)),
+        ("avg quality score", _f(totals.get("avg_quality"), 3)),
+        ("duplicates removed", _n(summary.get("duplicates_removed",
+                                              totals.get("duplicate_copies")))),
+        ("records rejected", _n(summary.get("failed"))),
+    ]
+    body = "".join(
+        f'<div class="card"><div class="value">{value}</div><div class="label">{label}</div></div>'
+        for label, value in cards
+    )
+    return f'<div class="cards" id="kpis">{body}</div>'
+
+
+def _section_traffic(data: dict) -> str:
+    daily = data.get("daily") or []
+    if not daily:
+        return _empty("traffic", "Events and sessions per day", "daily", data)
+    days = [str(row["day"]) for row in daily]
+    chart = stacked_bars_with_line(
+        days,
+        [("human events", [row["human_event_count"] or 0 for row in daily], "var(--human)"),
+         ("bot events", [row["bot_event_count"] or 0 for row in daily], "var(--bot)")],
+        ("human sessions", [row["human_session_count"] or 0 for row in daily], "var(--session)"),
+        chart_id="chart-traffic",
+    )
+    legend = _legend([("human events", "var(--human)"), ("bot events", "var(--bot)"),
+                      ("human sessions (right axis)", "var(--session)")])
+    return (
+        '<section id="traffic"><h2>Events and sessions per day</h2>'
+        '<p class="note">Events by UTC event date, split into people and bots; sessions '
+        "(30 minutes of inactivity ends one) by the day they started.</p>"
+        f"{legend}{chart}</section>"
+    )
+
+
+def _section_funnel(data: dict) -> str:
+    row = (data.get("funnel") or [{}])[0]
+    if not row or row.get("entry") is None:
+        return _empty("funnel", "Journey funnel", "funnel", data)
+    stages = [
+        ("Entry", row["entry"]),
+        ("Viewed a space", row["space_view"]),
+        ("Explored rooms", row["room_exploration"]),
+        ("Engaged exit", row["engaged_exit"]),
+    ]
+    chart = funnel_chart(stages, chart_id="chart-funnel")
+    referral = row.get("external_referral") or 0
+    return (
+        '<section id="funnel"><h2>Journey funnel</h2>'
+        '<p class="note">Human sessions reaching each stage (each stage needs the ones '
+        "before it); percentages are conversion from the previous stage. "
+        f"{_n(referral)} sessions ({_pct(referral / row['entry'] if row['entry'] else None)})"
+        " arrived from an external referrer.</p>"
+        f"{chart}</section>"
+    )
+
+
+def _section_bots(data: dict, totals: dict) -> str:
+    reasons = data.get("bots") or []
+    events = totals.get("events") or 0
+    if not reasons:
+        return _empty("bots", "Bot traffic by reason", "bots", data)
+    items = [(row["bot_reason"], row["events"] or 0) for row in reasons]
+    chart = horizontal_bars(
+        items, "var(--bot)", chart_id="chart-bots",
+        value_label=lambda v: f"{_n(v)} ({_pct(v / events if events else None)})",
+    )
+    return (
+        '<section id="bots"><h2>Bot traffic by reason</h2>'
+        f'<p class="note">{_n(totals.get("bot_events"))} of {_n(events)} events '
+        f"({_pct((totals.get('bot_events') or 0) / events if events else None)}) are flagged; "
+        "an event flagged by several rules counts under each.</p>"
+        f"{chart}</section>"
+    )
+
+
+def _section_spatial(data: dict) -> str:
+    rooms = data.get("rooms") or []
+    cells = data.get("heatmap") or []
+    if not rooms and not cells:
+        return _empty("spatial", "3D engagement per room", "rooms", data)
+    levels = exploration_bars(rooms, chart_id="chart-exploration") if rooms else ""
+    table_rows = "".join(
+        "<tr>"
+        f"<td>{_e(row['room_name'] or row['room_id'])}<br>"
+        f"<small>{_e(row['space_name'])}</small></td>"
+        f"<td>{_n(row['views'])}</td><td>{_n(row['sessions'])}</td>"
+        f"<td>{_f((row['dwell_seconds'] or 0) / 60, 1)}</td>"
+        f"<td>{_pct(row['coverage'])}</td></tr>"
+        for row in rooms[:8]
+    )
+    table = (
+        "<table><tr><th>room</th><th>views</th><th>sessions</th><th>dwell (min)</th>"
+        f"<th>sphere seen</th></tr>{table_rows}</table>"
+    )
+    by_room: dict[tuple, dict] = {}
+    for row in cells:
+        key = (row["space_id"], row["room_id"])
+        room = by_room.setdefault(key, {"space_name": row["space_name"],
+                                        "room_name": row["room_name"], "cells": {}})
+        room["cells"][(int(row["yaw_cell"]), int(row["pitch_cell"]))] = row["views"]
+    maps = "".join(
+        '<div class="heatmap">'
+        f"<h3>{_e(room['room_name'])}</h3><p>{_e(room['space_name'])} &middot; "
+        f"{_n(sum(room['cells'].values()))} views</p>"
+        f"{heatmap(room['cells'], chart_id=f'heatmap-{index}')}</div>"
+        for index, room in enumerate(by_room.values())
+    )
+    return (
+        '<section id="spatial"><h2>3D engagement per room</h2>'
+        '<p class="note">Where people look inside each room of the virtual tours: '
+        "exploration levels (the seed's rule: |pitch| &gt; 45&deg; high, &gt; 15&deg; or "
+        "|yaw| &gt; 90&deg; medium) for the busiest rooms, and heat maps of view direction "
+        f"(yaw &times; pitch, {YAW_BIN}&deg; cells) of human views.</p>"
+        f'<div class="grid2"><div>{levels}</div><div>{table}</div></div>'
+        f'<div class="heatmaps">{maps}</div></section>'
+    )
+
+
+def _section_quality(data: dict) -> str:
+    quality = data.get("quality") or []
+    if not quality:
+        return _empty("quality", "Data quality", "quality", data)
+    days = [str(row["day"]) for row in quality]
+    buckets = stacked_bars_with_line(
+        days,
+        [("score 1.0", [row["score_perfect_count"] or 0 for row in quality], "#0f9d76"),
+         ("0.8 to 1", [row["score_0_8_to_1_count"] or 0 for row in quality], "#8bc34a"),
+         ("0.5 to 0.8", [row["score_0_5_to_0_8_count"] or 0 for row in quality], "#f0a030"),
+         ("below 0.5", [row["score_below_0_5_count"] or 0 for row in quality], "#d64545")],
+        ("average score", [row["avg_score"] or 0 for row in quality], "var(--accent)"),
+        chart_id="chart-quality", line_max=1.0, line_format=lambda v: f"{v:.2f}",
+    )
+    legend = _legend([("score 1.0", "#0f9d76"), ("0.8 to 1", "#8bc34a"),
+                      ("0.5 to 0.8", "#f0a030"), ("below 0.5", "#d64545"),
+                      ("average score (right axis)", "var(--accent)")])
+    checks = data.get("checks") or []
+    check_chart = (
+        horizontal_bars([(row["check_name"], row["events"]) for row in checks], "var(--bad)",
+                        chart_id="chart-checks")
+        if checks else "<p class=\"note\">No check failed.</p>"
+    )
+    return (
+        '<section id="quality"><h2>Data quality</h2>'
+        '<p class="note">Distribution of data_quality_score per event day (rubric in '
+        "docs/data-quality.md) and the checks that failed most.</p>"
+        f'<div class="grid2"><div>{legend}{buckets}</div><div>{check_chart}</div></div>'
+        "</section>"
+    )
+
+
+def _section_reconciliation(summary: dict) -> str:
+    sources = summary.get("sources") or []
+    if not sources:
+        return (
+            '<section id="reconciliation"><h2>Reconciliation</h2><p class="note">'
+            "No run summary in this lake (run <code>webevents run</code>).</p></section>"
+        )
+    rows = ""
+    for source in sources + [summary]:
+        total = source is summary
+        balanced = source["records_in"] == source["landed"] + source["failed"] + source["dropped"]
+        name = "all inputs" if total else source["name"]
+        rows += (
+            f'<tr class="{"total" if total else ""}"><td>{_e(name)}</td>'
+            f"<td>{_n(source['records_in'])}</td><td>{_n(source['landed'])}</td>"
+            f"<td>{_n(source['failed'])}</td><td>{_n(source['dropped'])}</td>"
+            f'<td class="{"ok" if balanced else "bad"}">{"balanced" if balanced else "OFF"}</td>'
+            "</tr>"
+        )
+    reasons = summary.get("failed_by_reason") or {}
+    reason_text = ", ".join(f"{_e(k)} {_n(v)}" for k, v in sorted(reasons.items()))
+    skipped = summary.get("skipped_files") or []
+    return (
+        '<section id="reconciliation"><h2>Reconciliation</h2>'
+        '<p class="note">Every input record is accounted for: records in = landed + '
+        "rejected (error output with a reason) + dropped (blank records).</p>"
+        "<table><tr><th>input</th><th>records in</th><th>landed</th><th>rejected</th>"
+        f"<th>dropped</th><th>check</th></tr>{rows}</table>"
+        f'<p class="note" style="margin-top:10px">Rejected by reason: {reason_text or "none"}. '
+        f"Raw rows {_n(summary.get('raw_rows'))} &rarr; analytics events "
+        f"{_n(summary.get('analytics_rows'))} after removing "
+        f"{_n(summary.get('duplicates_removed'))} duplicate copies."
+        + (f" Skipped {len(skipped)} input file(s) already ingested." if skipped else "")
+        + "</p></section>"
+    )
+
+
+def _empty(section_id: str, title: str, query: str, data: dict) -> str:
+    why = (data.get("missing") or {}).get(query, "no rows")
+    return (
+        f'<section id="{section_id}"><h2>{_e(title)}</h2>'
+        f'<p class="missing">Not available: {_e(why)}</p></section>'
+    )
+
+
+# ---- charts (inline SVG) -------------------------------------------------------------
+def stacked_bars_with_line(
+    labels: list[str], stacks: list[tuple[str, list[float], str]],
+    line: tuple[str, list[float], str] | None, chart_id: str,
+    line_max: float | None = None, line_format=None,
+) -> str:
+    """Stacked columns per label (left axis) with an optional line on a right axis."""
+    width, height = 760, 300
+    left, right, top, bottom = 56, 56 if line else 16, 14, 46
+    plot_w, plot_h = width - left - right, height - top - bottom
+    totals = [sum(series[i] for _, series, _ in stacks) for i in range(len(labels))]
+    y_max = _nice_max(max(totals, default=0))
+    step = plot_w / max(len(labels), 1)
+    bar_w = step * 0.68
+    parts = [_svg_open(chart_id, width, height)]
+    parts.append(_y_axis(left, top, plot_w, plot_h, y_max, side="left"))
+    for i, label in enumerate(labels):
+        x = left + i * step + (step - bar_w) / 2
+        y = top + plot_h
+        for name, series, color in stacks:
+            h = plot_h * series[i] / y_max if y_max else 0
+            y -= h
+            parts.append(
+                f'<rect class="bar" x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" '
+                f'height="{h:.1f}" fill="{color}"><title>{_e(label)} {_e(name)}: '
+                f"{_n(series[i])}</title></rect>"
+            )
+        if len(labels) <= 16 or i % math.ceil(len(labels) / 16) == 0:
+            parts.append(
+                f'<text class="axis" x="{left + i * step + step / 2:.1f}" y="{top + plot_h + 16}" '
+                f'text-anchor="middle" font-size="11">{_e(_short_day(label))}</text>'
+            )
+    if line:
+        name, values, color = line
+        l_max = line_max or _nice_max(max(values, default=0))
+        fmt = line_format or _n
+        parts.append(_y_axis(left, top, plot_w, plot_h, l_max, side="right", fmt=fmt))
+        points = [
+            (left + i * step + step / 2, top + plot_h - (plot_h * v / l_max if l_max else 0))
+            for i, v in enumerate(values)
+        ]
+        path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+        parts.append(f'<polyline class="line" points="{path}" fill="none" stroke="{color}" '
+                     'stroke-width="2.5" stroke-linejoin="round"/>')
+        for (x, y), label, v in zip(points, labels, values, strict=True):
+            parts.append(f'<circle class="point" cx="{x:.1f}" cy="{y:.1f}" r="3.5" '
+                         f'fill="{color}"><title>{_e(label)} {_e(name)}: {fmt(v)}</title></circle>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def funnel_chart(stages: list[tuple[str, float]], chart_id: str) -> str:
+    """Centred bars shrinking stage by stage, with counts and step conversion rates."""
+    width, row_h = 520, 62
+    height = row_h * len(stages) + 8
+    first = stages[0][1] or 1
+    parts = [_svg_open(chart_id, width, height)]
+    previous = None
+    for i, (name, value) in enumerate(stages):
+        bar_w = max(4.0, (width - 40) * (value or 0) / first)
+        x = (width - bar_w) / 2
+        y = i * row_h + 22
+        shade = ["#1f5fc9", "#2f6fdf", "#5a8ee6", "#8db0ee"][i % 4]
+        parts.append(f'<rect class="stage" x="{x:.1f}" y="{y}" width="{bar_w:.1f}" height="30" '
+                     f'rx="4" fill="{shade}"><title>{_e(name)}: {_n(value)}</title></rect>')
+        rate = "" if previous is None else (
+            f" &middot; {_pct(value / previous if previous else None)} of previous"
+        )
+        parts.append(f'<text x="{width / 2}" y="{y - 6}" text-anchor="middle" font-size="12.5">'
+                     f"<tspan font-weight=\"600\">{_e(name)}</tspan> {_n(value)} "
+                     f"({_pct(value / first)}){rate}</text>")
+        previous = value
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def horizontal_bars(items: list[tuple[str, float]], color: str, chart_id: str,
+                    value_label=None) -> str:
+    """One labelled bar per item, longest first."""
+    label_w, width, row_h = 170, 520, 26
+    height = row_h * len(items) + 10
+    top_value = max((v for _, v in items), default=0) or 1
+    value_label = value_label or _n
+    parts = [_svg_open(chart_id, width, height)]
+    for i, (name, value) in enumerate(items):
+        y = i * row_h + 4
+        bar_w = (width - label_w - 130) * value / top_value
+        parts.append(f'<text x="{label_w - 8}" y="{y + 15}" text-anchor="end" font-size="12">'
+                     f"{_e(name)}</text>")
+        parts.append(f'<rect class="bar" x="{label_w}" y="{y}" width="{max(bar_w, 1):.1f}" '
+                     f'height="18" rx="3" fill="{color}"><title>{_e(name)}: {_n(value)}</title>'
+                     "</rect>")
+        parts.append(f'<text class="axis" x="{label_w + bar_w + 6:.1f}" y="{y + 14}" '
+                     f'font-size="11">{value_label(value)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+EXPLORATION_COLORS = (("high", "#7b4fd6"), ("medium", "#2f6fdf"), ("low", "#9ec5f8"),
+                      ("no_3d", "#d9e2ec"))
+
+
+def exploration_bars(rooms: list[dict], chart_id: str) -> str:
+    """Per room, the share of views at each exploration level (100% stacked)."""
+    label_w, width, row_h = 190, 560, 24
+    rows = rooms[:8]
+    height = row_h * len(rows) + 34
+    parts = [_svg_open(chart_id, width, height)]
+    plot_w = width - label_w - 10
+    for i, room in enumerate(rows):
+        y = i * row_h + 4
+        total = sum(room[level] or 0 for level, _ in EXPLORATION_COLORS) or 1
+        x = float(label_w)
+        name = f"{room['room_name'] or room['room_id']}, {room['space_name'] or ''}"
+        parts.append(f'<text x="{label_w - 8}" y="{y + 14}" text-anchor="end" font-size="11.5">'
+                     f"{_e(_clip(name, 30))}</text>")
+        for level, color in EXPLORATION_COLORS:
+            w = plot_w * (room[level] or 0) / total
+            parts.append(f'<rect class="bar" x="{x:.1f}" y="{y}" width="{w:.1f}" height="17" '
+                         f'fill="{color}"><title>{_e(name)} {level}: {_n(room[level])} views '
+                         f"({_pct((room[level] or 0) / total)})</title></rect>")
+            x += w
+    legend_y = height - 12
+    x = label_w
+    for level, color in EXPLORATION_COLORS:
+        parts.append(f'<rect x="{x}" y="{legend_y - 9}" width="10" height="10" fill="{color}"/>'
+                     f'<text class="axis" x="{x + 14}" y="{legend_y}" font-size="11">'
+                     f'{level.replace("_", " ")}</text>')
+        x += 90
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+# magma-like sequential scale, light (few views) to dark (many)
+_HEAT_STOPS = ((252, 253, 191), (254, 176, 120), (241, 96, 93), (183, 55, 121),
+               (114, 31, 129), (44, 17, 95))
+
+
+def heatmap(cells: dict[tuple[int, int], int], chart_id: str) -> str:
+    """Yaw (x, -180..180) by pitch (y, +90 top .. -90 bottom) view counts as coloured cells."""
+    columns, rows = 360 // YAW_BIN, 180 // PITCH_BIN
+    cell = 10
+    left, top, bottom = 30, 6, 22
+    width, height = left + columns * cell + 6, top + rows * cell + bottom
+    peak = max(cells.values(), default=0) or 1
+    parts = [_svg_open(chart_id, width, height, css_class="chart heat")]
+    parts.append(f'<rect x="{left}" y="{top}" width="{columns * cell}" height="{rows * cell}" '
+                 'fill="#f5f7fa"/>')
+    for (yaw_cell, pitch_cell), views in sorted(cells.items()):
+        x = left + yaw_cell * cell
+        y = top + (rows - 1 - pitch_cell) * cell
+        color = _heat_color(math.sqrt(views / peak))
+        yaw = yaw_cell * YAW_BIN - 180
+        pitch = pitch_cell * PITCH_BIN - 90
+        parts.append(f'<rect class="cell" x="{x}" y="{y}" width="{cell}" height="{cell}" '
+                     f'fill="{color}"><title>yaw {yaw}..{yaw + YAW_BIN}&deg;, pitch '
+                     f"{pitch}..{pitch + PITCH_BIN}&deg;: {_n(views)} views</title></rect>")
+    for yaw in (-180, -90, 0, 90, 180):
+        x = left + (yaw + 180) / YAW_BIN * cell
+        parts.append(f'<text class="axis" x="{x}" y="{height - 6}" text-anchor="middle" '
+                     f'font-size="10">{yaw}&deg;</text>')
+    for pitch in (90, 45, 0, -45, -90):
+        y = top + (90 - pitch) / PITCH_BIN * cell
+        parts.append(f'<text class="axis" x="{left - 4}" y="{y + 3}" text-anchor="end" '
+                     f'font-size="10">{pitch}</text>')
+    horizon = top + rows * cell / 2
+    parts.append(f'<line x1="{left}" x2="{left + columns * cell}" y1="{horizon}" y2="{horizon}" '
+                 'stroke="#9aa5b1" stroke-dasharray="2,3" stroke-width="0.8"/>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _heat_color(share: float) -> str:
+    position = min(max(share, 0.0), 1.0) * (len(_HEAT_STOPS) - 1)
+    index = min(int(position), len(_HEAT_STOPS) - 2)
+    frac = position - index
+    low, high = _HEAT_STOPS[index], _HEAT_STOPS[index + 1]
+    r, g, b = (round(a + (c - a) * frac) for a, c in zip(low, high, strict=True))
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def _svg_open(chart_id: str, width: float, height: float, css_class: str = "chart") -> str:
+    return (f'<svg id="{chart_id}" class="{css_class}" xmlns="http://www.w3.org/2000/svg" '
+            f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img">')
+
+
+def _y_axis(left, top, plot_w, plot_h, y_max, side: str, fmt=None) -> str:
+    fmt = fmt or _n
+    parts = ['<g class="grid">' if side == "left" else "<g>"]
+    for k in range(5):
+        value = y_max * k / 4
+        y = top + plot_h - plot_h * k / 4
+        if side == "left":
+            parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}"/>')
+            parts.append(f'<text class="axis" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" '
+                         f'font-size="11">{fmt(value)}</text>')
+        else:
+            parts.append(f'<text class="axis" x="{left + plot_w + 6}" y="{y + 4:.1f}" '
+                         f'font-size="11">{fmt(value)}</text>')
+    parts.append("</g>")
+    return "".join(parts)
+
+
+def _legend(items: list[tuple[str, str]]) -> str:
+    spans = "".join(f'<span style="--swatch:{color}">{_e(label)}</span>' for label, color in items)
+    return f'<div class="legend">{spans}</div>'
+
+
+def _nice_max(value: float) -> float:
+    if value <= 0:
+        return 1
+    magnitude = 10 ** math.floor(math.log10(value))
+    for factor in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
+        if value <= factor * magnitude:
+            return factor * magnitude
+    return 10 * magnitude
+
+
+def _short_day(label: str) -> str:
+    try:
+        return dt.date.fromisoformat(label).strftime("%b %d")
+    except ValueError:
+        return label
+
+
+def _clip(text: str, length: int) -> str:
+    return text if len(text) <= length else text[: length - 1] + "\u2026"
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value if value is not None else ""))
+
+
+def _n(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:,.1f}" if abs(value) < 100 else f"{value:,.0f}"
+    number = int(value)
+    if abs(number) >= 10_000_000:
+        return f"{number / 1_000_000:.1f}M"
+    return f"{number:,}"
+
+
+def _f(value: Any, digits: int) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def _pct(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value * 100:.1f}%" if value < 0.995 or value >= 1 else f"{value * 100:.2f}%"

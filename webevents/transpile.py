@@ -1,0 +1,424 @@
+"""Athena SQL to DuckDB: sqlglot's athena -> duckdb transpiler plus the project's own transforms.
+
+sqlglot maps most of Athena (Trino) to DuckDB. The transforms here close the gaps the
+sql/ files meet; each one names the Athena behaviour it reproduces, and each has a test
+in tests/webevents/test_transpile.py. Statements that only Athena/Trino can run (Iceberg
+time travel, metadata tables, OPTIMIZE, VACUUM, table properties) are recognised by
+`athena_only_reason` so the local engine can say so instead of failing obscurely.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import re
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError
+from sqlglot.tokens import TokenType
+
+READ_DIALECT = "athena"
+WRITE_DIALECT = "duckdb"
+
+# Temporary macros the local engine installs on its connection; the transforms call them
+# so the generated SQL stays readable. Trino's json_extract* return NULL for malformed
+# JSON and json_extract_scalar returns NULL for objects/arrays, where DuckDB raises or
+# returns the JSON text.
+DUCKDB_MACROS = (
+    "create or replace temp macro athena_json_extract(j, p) as try(j -> p)",
+    "create or replace temp macro athena_json_extract_scalar(j, p) as "
+    "case when json_type(try(j -> p)) in ('OBJECT', 'ARRAY') then null "
+    "else try(j ->> p) end",
+    # cast(json as varchar): a JSON string becomes its value (Trino), not its quoted text.
+    "create or replace temp macro athena_json_to_varchar(j) as "
+    "case when json_type(j) in ('OBJECT', 'ARRAY') "
+    "then error('Cannot cast JSON object or array to varchar') else j ->> '$' end",
+)
+
+
+class TranspileError(ValueError):
+    """The statement cannot be turned into DuckDB SQL; the message says why."""
+
+
+# --- parsing ---------------------------------------------------------------------------
+
+
+def count_statements(sql: str) -> int:
+    """Statements in `sql` by the Athena tokenizer (comments and a final `;` do not count)."""
+    try:
+        tokens = sqlglot.Dialect.get_or_raise(READ_DIALECT).tokenize(sql)
+    except Exception:  # an untokenizable text still counts as one statement for the engine
+        return 1 if sql.strip() else 0
+    count, pending = 0, False
+    for token in tokens:
+        if token.token_type == TokenType.SEMICOLON:
+            count += pending
+            pending = False
+        else:
+            pending = True
+    return count + pending
+
+
+def parse_athena(sql: str) -> exp.Expression:
+    """Parse exactly one Athena statement."""
+    try:
+        statements = [s for s in sqlglot.parse(sql, read=READ_DIALECT) if s is not None]
+    except ParseError as error:
+        raise TranspileError(f"sqlglot cannot parse this as Athena SQL: {error}") from None
+    if len(statements) != 1:
+        raise TranspileError(f"expected one statement, found {len(statements)}")
+    return statements[0]
+
+
+# --- statements the local engine cannot or need not run ---------------------------------
+
+_ATHENA_ONLY_COMMANDS = {
+    "OPTIMIZE": "OPTIMIZE (Iceberg compaction)",
+    "VACUUM": "VACUUM (Iceberg snapshot expiry)",
+}
+_LOCAL_NOOP_COMMANDS = {"MSCK": "MSCK REPAIR TABLE registers partitions"}
+# sqlglot logs a warning whenever it keeps an Athena-only statement as a Command.
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
+
+
+def athena_only_reason(tree: exp.Expression) -> str | None:
+    """Why this statement runs on Athena/Trino only, or None when DuckDB can run it."""
+    if isinstance(tree, exp.Command):
+        word = str(tree.this).split()[0].upper() if str(tree.this).strip() else ""
+        if word in _ATHENA_ONLY_COMMANDS:
+            return _ATHENA_ONLY_COMMANDS[word]
+    if isinstance(tree, exp.Alter) and any(
+        isinstance(action, exp.AlterSet) for action in tree.args.get("actions") or []
+    ):
+        return "ALTER TABLE ... SET TBLPROPERTIES (Iceberg table properties)"
+    for table in tree.find_all(exp.Table):
+        if table.args.get("version") is not None:
+            return "Iceberg time travel (FOR TIMESTAMP / FOR VERSION AS OF)"
+        if "$" in table.name:
+            return f'the Iceberg metadata table "{table.name}"'
+    return None
+
+
+def local_noop_reason(tree: exp.Expression) -> str | None:
+    """Why this statement has nothing to do locally (partition registration), or None."""
+    if isinstance(tree, exp.Command):
+        word = str(tree.this).split()[0].upper() if str(tree.this).strip() else ""
+        if word in _LOCAL_NOOP_COMMANDS:
+            return _LOCAL_NOOP_COMMANDS[word]
+    if isinstance(tree, exp.Alter) and any(
+        isinstance(action, exp.Schema) or type(action).__name__ == "AddPartition"
+        for action in tree.args.get("actions") or []
+    ):
+        return "ALTER TABLE ... ADD PARTITION registers partitions"
+    return None
+
+
+# --- Joda-Time formats (parse_datetime / format_datetime) --------------------------------
+
+# Joda pattern letters (by run length) -> strftime/strptime directives DuckDB understands.
+_JODA_DIRECTIVES = {
+    "y": {1: "%Y", 2: "%y", 3: "%Y", 4: "%Y"},
+    "Y": {1: "%Y", 2: "%y", 3: "%Y", 4: "%Y"},
+    "M": {1: "%m", 2: "%m", 3: "%b", 4: "%B"},
+    "d": {1: "%d", 2: "%d"},
+    "D": {1: "%j", 2: "%j", 3: "%j"},
+    "H": {1: "%H", 2: "%H"},
+    "h": {1: "%I", 2: "%I"},
+    "m": {1: "%M", 2: "%M"},
+    "s": {1: "%S", 2: "%S"},
+    "S": {1: "%g", 2: "%g", 3: "%g", 6: "%f", 9: "%n"},
+    "a": {1: "%p"},
+    "E": {1: "%a", 2: "%a", 3: "%a", 4: "%A"},
+    "Z": {1: "%z", 2: "%z"},
+    "z": {1: "%Z", 2: "%Z", 3: "%Z", 4: "%Z"},
+}
+
+
+def joda_to_strftime(pattern: str) -> str:
+    """Translate a Joda-Time pattern (Athena's parse_datetime/format_datetime) to strftime."""
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "'":  # quoted literal; '' (inside or outside quotes) is one quote
+            if pattern.startswith("''", i):
+                out.append("'")
+                i += 2
+                continue
+            i += 1
+            while True:
+                if i >= len(pattern):
+                    raise TranspileError(f"unterminated quote in Joda pattern {pattern!r}")
+                if pattern.startswith("''", i):
+                    out.append("'")
+                    i += 2
+                elif pattern[i] == "'":
+                    i += 1
+                    break
+                else:
+                    out.append("%%" if pattern[i] == "%" else pattern[i])
+                    i += 1
+            continue
+        if char.isalpha():
+            run = len(pattern) - i - len(pattern[i:].lstrip(char))
+            directive = _JODA_DIRECTIVES.get(char, {}).get(run)
+            if directive is None:
+                raise TranspileError(
+                    f"Joda pattern letter {char * run!r} in {pattern!r} has no DuckDB equivalent"
+                )
+            out.append(directive)
+            i += run
+            continue
+        out.append("%%" if char == "%" else char)
+        i += 1
+    return "".join(out)
+
+
+# --- expression transforms ---------------------------------------------------------------
+
+_URL_SCHEME = r"^[A-Za-z][A-Za-z0-9+.\-]*:"
+# java.net.URI pieces, which Trino's url_extract_* functions return.
+_URL_PATTERNS = {
+    "URL_EXTRACT_HOST": (_URL_SCHEME + r"//(?:[^/?#@]*@)?(\[[^\]]*\]|[^:/?#]*)", True),
+    "URL_EXTRACT_PATH": (r"^(?:[A-Za-z][A-Za-z0-9+.\-]*:)?(?://[^/?#]*)?([^?#]*)", False),
+    "URL_EXTRACT_QUERY": (r"^[^?#]*\?([^#]*)", True),
+    "URL_EXTRACT_FRAGMENT": (r"^[^#]*#(.*)$", True),
+    "URL_EXTRACT_PROTOCOL": (r"^([A-Za-z][A-Za-z0-9+.\-]*):", True),
+}
+
+_DATE_UNITS = {"DAY", "WEEK", "MONTH", "QUARTER", "YEAR"}
+
+
+def _function(name: str, *args: exp.Expression) -> exp.Anonymous:
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+def _cast(node: exp.Expression, type_sql: str) -> exp.Cast:
+    return exp.Cast(this=node, to=exp.DataType.build(type_sql, dialect=WRITE_DIALECT))
+
+
+def _is_date_typed(node: exp.Expression, date_columns: frozenset[str]) -> bool:
+    """True when `node` certainly has type DATE (literal casts, date(), known date columns)."""
+    if isinstance(node, exp.Paren):
+        return _is_date_typed(node.this, date_columns)
+    if isinstance(node, exp.Cast | exp.TryCast):
+        return node.to.is_type(exp.DataType.Type.DATE)
+    if isinstance(node, exp.CurrentDate | exp.Date | exp.StrToDate | exp.DateFromParts):
+        return True
+    if isinstance(node, exp.Column):
+        return node.name.lower() in date_columns
+    if isinstance(node, exp.DateAdd | exp.DateSub):
+        unit = node.args.get("unit")
+        return (unit is None or unit.name.upper() in _DATE_UNITS) and _is_date_typed(
+            node.this, date_columns
+        )
+    return False
+
+
+def _map_filter(mapping: exp.Expression, condition: exp.Lambda) -> exp.Expression:
+    """map_filter(m, (k, v) -> cond): DuckDB filters the map's entries as a list of structs."""
+    key, value = (p.name for p in condition.expressions)
+    entry = exp.to_identifier("map_entry")
+
+    def field(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Identifier | exp.Column) and not node.args.get("table"):
+            if node.name == key:
+                return _function("struct_extract", entry.copy(), exp.Literal.string("key"))
+            if node.name == value:
+                return _function("struct_extract", entry.copy(), exp.Literal.string("value"))
+        return node
+
+    body = condition.this.transform(field)
+    entries = exp.Anonymous(
+        this="list_filter",
+        expressions=[_function("map_entries", mapping), exp.Lambda(this=body, expressions=[entry])],
+    )
+    return _function("map_from_entries", entries)
+
+
+def _json_path_literal(path: exp.Expression) -> exp.Expression:
+    """The DuckDB text of a parsed JSON path (sqlglot keeps `$`-keys like "$oid" quoted)."""
+    if isinstance(path, exp.JSONPath):
+        return exp.Literal.string(path.sql(WRITE_DIALECT).strip("'"))
+    return path
+
+
+def _json_function(name: str, node: exp.Expression) -> exp.Expression:
+    return _function(name, node.this, _json_path_literal(node.expression))
+
+
+def _rewrite_expression(node: exp.Expression, date_columns: frozenset[str]) -> exp.Expression:
+    """One node: Athena semantics expressed in DuckDB terms."""
+    if isinstance(node, exp.Table) and node.args.get("catalog"):
+        # Athena names catalogs (AwsDataCatalog, "s3tablescatalog/<bucket>"); the lake is one.
+        node = node.copy()
+        node.set("catalog", None)
+        return node
+    if isinstance(node, exp.ParseDatetime | exp.StrToTime) and node.args.get("format"):
+        fmt = node.args["format"]
+        if isinstance(node, exp.ParseDatetime) and fmt.is_string:
+            return _function("strptime", node.this, exp.Literal.string(joda_to_strftime(fmt.name)))
+        return node
+    if isinstance(node, exp.Anonymous):
+        name = node.name.upper()
+        args = node.expressions
+        if name == "FORMAT_DATETIME" and len(args) == 2 and args[1].is_string:
+            # Athena formats timestamp with time zone in its own zone; ours are UTC.
+            return _function("strftime", args[0], exp.Literal.string(joda_to_strftime(args[1].name)))
+        if name == "AT_TIMEZONE" and len(args) == 2:
+            # Athena: the same instant seen in `zone`; a plain timestamp counts as UTC.
+            return _function("timezone", args[1], _cast(args[0], "timestamptz"))
+        if name == "WITH_TIMEZONE" and len(args) == 2:
+            # Athena: the wall-clock timestamp read as local time in `zone`.
+            return _function("timezone", args[1], _cast(args[0], "timestamp"))
+        if name in _URL_PATTERNS and len(args) == 1:
+            pattern, null_if_empty = _URL_PATTERNS[name]
+            extracted = _function("regexp_extract", args[0], exp.Literal.string(pattern), exp.Literal.number(1))
+            if null_if_empty:
+                extracted = _function("nullif", extracted, exp.Literal.string(""))
+            return exp.If(this=exp.Is(this=args[0], expression=exp.Null()).not_(), true=extracted)
+        if name == "MAP_FILTER" and len(args) == 2 and isinstance(args[1], exp.Lambda):
+            return _map_filter(args[0], args[1])
+        if name == "IS_FINITE" and len(args) == 1:
+            return _function("isfinite", args[0])
+        return node
+    if isinstance(node, exp.Length) and isinstance(node.this, exp.Encode):
+        # Athena: length(to_utf8(s)) is the byte length of s.
+        return _function("octet_length", node.this)
+    if isinstance(node, exp.AtTimeZone):
+        # Athena converts the instant; DuckDB would read a plain timestamp as local to `zone`.
+        return _function("timezone", node.args["zone"], _cast(node.this, "timestamptz"))
+    if isinstance(node, exp.JSONExtractScalar):
+        return _json_function("athena_json_extract_scalar", node)
+    if isinstance(node, exp.JSONExtract) and not node.args.get("expressions"):
+        return _json_function("athena_json_extract", node)
+    if (
+        isinstance(node, exp.Cast)
+        and isinstance(node.this, exp.JSONExtract | exp.ParseJSON)
+        and node.to.is_type(*exp.DataType.TEXT_TYPES)
+    ):
+        return _function("athena_json_to_varchar", node.this)
+    if isinstance(node, exp.DateAdd | exp.DateSub):
+        unit = node.args.get("unit")
+        if (unit is None or unit.name.upper() in _DATE_UNITS) and _is_date_typed(node.this, date_columns):
+            # Athena: date_add on a date is a date; DuckDB's date + interval is a timestamp.
+            return _cast(node, "date")
+        return node
+    if isinstance(node, exp.Add | exp.Sub) and isinstance(node.expression, exp.Interval):
+        unit = node.expression.args.get("unit")
+        if (
+            unit is not None
+            and unit.name.upper() in _DATE_UNITS
+            and _is_date_typed(node.this, date_columns)
+        ):
+            return _cast(node, "date")
+    return node
+
+
+# --- DDL ---------------------------------------------------------------------------------
+
+_LOCAL_TABLE_PROPERTIES = (exp.ExternalProperty,)
+
+
+def _properties(tree: exp.Create) -> list[exp.Expression]:
+    props = tree.args.get("properties")
+    return list(props.expressions) if props else []
+
+
+def _rewrite_create(tree: exp.Create) -> exp.Expression:
+    kind = (tree.args.get("kind") or "").upper()
+    if kind == "DATABASE":
+        # Athena's database = S3 Tables namespace = a DuckDB schema.
+        return exp.Create(
+            this=exp.Table(db=exp.to_identifier(tree.this.name)),
+            kind="SCHEMA",
+            exists=tree.args.get("exists"),
+        )
+    if kind != "TABLE":
+        return tree
+    props = _properties(tree)
+    if any(isinstance(p, exp.ExternalProperty) for p in props):
+        return _external_table_view(tree, props)
+    # Iceberg partition transforms, TBLPROPERTIES, LOCATION, WITH (...) have no DuckDB
+    # meaning: the local table holds the same columns, unpartitioned.
+    tree = tree.copy()
+    tree.set("properties", None)
+    return tree
+
+
+def _external_table_view(tree: exp.Create, props: list[exp.Expression]) -> exp.Expression:
+    r"""CREATE EXTERNAL TABLE over text files -> a view with one row per line under LOCATION.
+
+    As Athena's text reader (LazySimpleSerDe) does: lines end at \n, \r\n or \r,
+    blank lines are '' rows, invalid UTF-8 bytes become U+FFFD, .gz files are
+    decompressed, files whose name starts with _ or . are skipped, `"$path"` is the
+    source file and Hive partition columns (dt=...) come from the folder names. Lines
+    are read by the `athena_text_lines` function the local engine registers (DuckDB's
+    CSV reader rejects a whole file on one invalid UTF-8 byte). Only the
+    one-string-column text layout is supported: that is what the archive needs.
+    """
+    columns = [c for c in tree.this.expressions if isinstance(c, exp.ColumnDef)]
+    location = next((p.this for p in props if isinstance(p, exp.LocationProperty)), None)
+    if location is None or not location.is_string:
+        raise TranspileError("CREATE EXTERNAL TABLE needs a LOCATION '<folder or file>' locally")
+    partition_columns: list[exp.ColumnDef] = []
+    for prop in props:
+        if isinstance(prop, exp.PartitionedByProperty):
+            partition_columns += [c for c in prop.this.expressions if isinstance(c, exp.ColumnDef)]
+        if isinstance(prop, exp.RowFormatSerdeProperty):
+            raise TranspileError("local external tables support text files only, not a SerDe")
+    if len(columns) != 1 or not columns[0].args["kind"].is_type(*exp.DataType.TEXT_TYPES):
+        raise TranspileError(
+            "local external tables support one string column (one row per text line)"
+        )
+    path = location.name
+    # LOCATION names a folder (as on S3) or, locally, also one file or a glob.
+    patterns = [path] if any(ch in path for ch in "*?[") else [path.rstrip("/") + "/**", path]
+    listing = " union ".join(
+        f"select file from glob({exp.Literal.string(p).sql(WRITE_DIALECT)})" for p in patterns
+    )
+    files = f"select file from ({listing}) where not regexp_matches(file, '(^|/)[_.][^/]*$')"
+    line = columns[0].this.sql(WRITE_DIALECT)
+    selected = [f"line as {line}", 'file as "$path"']
+    for column in partition_columns:
+        name = column.this.name
+        value = f"regexp_extract(file, '/{re.escape(name)}=([^/]*)/', 1)"
+        selected.append(
+            f"cast(nullif({value}, '') as {column.args['kind'].sql(WRITE_DIALECT)}) "
+            f"as {column.this.sql(WRITE_DIALECT)}"
+        )
+    view = tree.this.this.sql(WRITE_DIALECT)
+    return sqlglot.parse_one(
+        f"create or replace view {view} as select {', '.join(selected)} from "
+        f"(select file, unnest(athena_text_lines(file)) as line from ({files}) as files) "
+        "as lines",
+        read=WRITE_DIALECT,
+    )
+
+
+def text_lines(path: str) -> list[str]:
+    """A text file's lines as Athena's text reader yields them (see _external_table_view)."""
+    with open(path, "rb") as handle:
+        data = handle.read()
+    if path.endswith(".gz") or data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
+    return [line.decode("utf-8", "replace") for line in data.splitlines()]
+
+
+# --- entry point -------------------------------------------------------------------------
+
+
+def to_duckdb(tree: exp.Expression | str, date_columns: frozenset[str] = frozenset()) -> str:
+    """DuckDB SQL for one Athena statement; `date_columns` = column names known to be DATE."""
+    if isinstance(tree, str):
+        tree = parse_athena(tree)
+    reason = athena_only_reason(tree)
+    if reason:
+        raise TranspileError(f"{reason} runs on Athena/Trino only")
+    if isinstance(tree, exp.Create):
+        tree = _rewrite_create(tree)
+    date_columns = frozenset(name.lower() for name in date_columns)
+    tree = tree.transform(lambda node: _rewrite_expression(node, date_columns), copy=True)
+    sql = tree.sql(WRITE_DIALECT, unsupported_level=sqlglot.ErrorLevel.RAISE)
+    return re.sub(r"\s+$", "", sql)
