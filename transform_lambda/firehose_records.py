@@ -91,17 +91,24 @@ def transform_batch(
     ok_overhead = len(json.dumps({"recordId": "", "result": OK, "data": "", "metadata": metadata}))
     failed_overhead = len(json.dumps({"recordId": "", "result": FAILED, "data": ""})) + 2
     ok_overhead += 2
-    # Room kept for answering every record not yet seen with its original data.
+    # Room kept for answering every record not yet seen with its original data (a
+    # non-string recordId or data is over-counted through str(), never under-counted).
     reserve = len(json.dumps({"records": []})) + sum(
-        failed_overhead + len(str(record.get("recordId"))) + len(str(record.get("data") or ""))
-        for record in records
+        failed_overhead
+        + len(record_id if type(record_id) is str else str(record_id))
+        + len(data if type(data) is str else str(data))
+        for record_id, data in ((record.get("recordId"), record.get("data")) for record in records)
     )
     committed = 0
+    ok_by_shape = {"legacy": 0, "nested": 0}
 
     for record in records:
         record_id = record.get("recordId")
         data = record.get("data")
-        fail_cost = failed_overhead + len(str(record_id)) + len(str(data or ""))
+        id_length = len(record_id) if type(record_id) is str else len(str(record_id))
+        fail_cost = (
+            failed_overhead + id_length + (len(data) if type(data) is str else len(str(data)))
+        )
         reserve -= fail_cost
         arrival = record.get("approximateArrivalTimestamp")
         # Firehose sends epoch millis; the Iceberg destination wants micros (see normalise.py).
@@ -114,11 +121,12 @@ def transform_batch(
             parsed, stripped, result, reason = decode_record(raw, loads)
             shape = None
             if result is None:
-                outcome = normalise(parsed, stripped, received, "firehose", dump_properties)
-                result, reason, shape = outcome.result, outcome.reason, outcome.shape
+                result, row, reason, shape = normalise(
+                    parsed, stripped, received, "firehose", dump_properties
+                )
                 if result is OK:
-                    encoded = b2a(dump_row(outcome.row), newline=False).decode("ascii")
-                    ok_cost = ok_overhead + len(str(record_id)) + len(encoded)
+                    encoded = b2a(dump_row(row), newline=False).decode("ascii")
+                    ok_cost = ok_overhead + id_length + len(encoded)
                     if committed + ok_cost + reserve <= RESPONSE_BUDGET_BYTES:
                         answers.append(
                             {
@@ -129,7 +137,7 @@ def transform_batch(
                             }
                         )
                         committed += ok_cost
-                        counts[(OK, "", shape)] += 1
+                        ok_by_shape[shape] += 1
                         continue
                     result, reason = FAILED, "response_too_large"
         # Dropped / ProcessingFailed: Firehose keeps the original bytes for the error output,
@@ -145,4 +153,7 @@ def transform_batch(
         failures.append(Failure(str(record_id), result, reason, shape))
         counts[(result, reason, shape or "")] += 1
 
+    for shape, count in ok_by_shape.items():
+        if count:
+            counts[(OK, "", shape)] = count
     return BatchResult({"records": answers}, failures, counts)

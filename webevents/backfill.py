@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -92,21 +93,31 @@ def date_ranges(dates: Sequence[dt.date], size: int = MAX_DATES_PER_INSERT) -> l
 
 
 def _archive_location(files: Sequence[Path], workdir: Path) -> Path:
-    """A folder whose dt=*/ subfolders hold exactly `files`.
+    """A folder whose dt=*/ subfolders hold exactly `files` on the days they cover.
 
-    When the files are all the files under one archive root, that root is used as it
-    is (the rejects then name the real files); otherwise they are linked into workdir.
+    The chunks filter on dt, so when the files are all the files of their days under one
+    archive root, that root is used as it is (and the rejects name the real files).
+    Otherwise the files are linked (hard links; copies across file systems) into
+    workdir: DuckDB's globbing does not follow symbolic links.
     """
+    days = {archive_day(file) for file in files}
     roots = {file.resolve().parent.parent for file in files}
     if len(roots) == 1:
         root = roots.pop()
-        present = {p.resolve() for p in root.glob("dt=*/*") if p.is_file()}
+        present = {
+            p.resolve() for p in root.glob("dt=*/*")
+            if p.is_file() and _DAY_FOLDER.search(p.as_posix()) and archive_day(p) in days
+        }
         if present == {file.resolve() for file in files}:
             return root
     for index, file in enumerate(files):
         folder = workdir / f"dt={archive_day(file).isoformat()}"
         folder.mkdir(parents=True, exist_ok=True)
-        os.symlink(file.resolve(), folder / f"{index:05d}-{file.name}")
+        target = folder / f"{index:05d}-{file.name}"
+        try:
+            os.link(file.resolve(), target)
+        except OSError:
+            shutil.copyfile(file, target)
     return workdir
 
 

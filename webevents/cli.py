@@ -49,11 +49,20 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--end-date", help="last day of traffic, YYYY-MM-DD (default: yesterday)")
 
     ingest = commands.add_parser(
-        "ingest", help="JSON-lines files through the Firehose stand-in and the real Lambda"
+        "ingest",
+        help="JSON-lines files through the Firehose stand-in and the real Lambda",
+        description="Send JSON-lines files (plain or .gz, one event per line) through the "
+        "local Firehose stand-in and the real transform Lambda: Ok rows are appended to "
+        "raw.web_events, failed records go to <lake>/processing-failed/ in Firehose's "
+        "error-record format, dropped (blank) records are counted. Re-ingesting a file "
+        "appends its events again: raw is append-only and dedupe happens downstream.",
     )
     ingest.add_argument("files", nargs="+", help="JSON-lines files, plain or .gz")
     ingest.add_argument(
-        "--buffer-mb", type=float, default=1.0, help="Firehose processor buffer size hint in MB"
+        "--buffer-mb",
+        type=float,
+        default=0.2,
+        help="Firehose processor buffer size hint in MB (default 0.2, as the template)",
     )
     _add_lake(ingest)
 

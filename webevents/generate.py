@@ -169,6 +169,8 @@ class Room:
     room_id: str
     name: str
     weight: float
+    highlights: tuple[tuple[float, float], ...]  # (yaw, pitch) people turn to: window, island
+
 
 
 @dataclass(frozen=True)
@@ -282,7 +284,11 @@ class _Generator:
                     rooms = []
                     for room_name, weight in ROOMS[space_type]:
                         room_number += 1
-                        rooms.append(Room(f"room-{room_number}", room_name, weight))
+                        highlights = tuple(
+                            (rng.uniform(-180, 180), rng.gauss(-4, 10))
+                            for _ in range(rng.randint(2, 4))
+                        )
+                        rooms.append(Room(f"room-{room_number}", room_name, weight, highlights))
                     price = 0 if space_type == "amenity" else rng.randrange(1400, 9000, 25) * (
                         1 if space_type == "apartment" else 180
                     )
@@ -382,8 +388,12 @@ class _Generator:
         if entry < 0.45:  # marketing site first
             written += ctx.page(t, f"{MARKETING}/", "Home")
             t += _dwell(rng, 9_000)
+            if rng.random() < 0.2:  # bounced on the home page
+                return written
             written += ctx.page(t, f"{MARKETING}/communities/{space.slug}", "Community")
             t += _dwell(rng, 15_000)
+            if rng.random() < 0.25:  # looked at the community, never opened a space
+                return written
         if logged_in and rng.random() < 0.5:
             written += ctx.identify(t)
             t += _dwell(rng, 1_500)
@@ -581,10 +591,15 @@ class _Session:
         dwell_ms = int(rng.lognormvariate(math.log(28_000), 0.7))
         end = t + dwell_ms
         pitch, yaw, hfov = self.view
+        target_yaw, target_pitch = rng.choice(room.highlights)
         while t < end:
-            yaw += rng.gauss(0, 38)
+            if rng.random() < 0.3:  # turn to another highlight of the room
+                target_yaw, target_pitch = rng.choice(room.highlights)
+            turn = (target_yaw - yaw + 180) % 360 - 180  # the short way round
+            yaw += turn * 0.55 + rng.gauss(0, 14)
             yaw = (yaw + 180) % 360 - 180  # viewers report yaw in [-180, 180)
-            pitch = max(-85.0, min(85.0, pitch * 0.6 + rng.gauss(0, 14)))
+            pitch += (target_pitch - pitch) * 0.5 + rng.gauss(0, 7)
+            pitch = max(-85.0, min(85.0, pitch))
             if rng.random() < 0.06:  # a look at the ceiling or the floor
                 pitch = rng.choice((-1, 1)) * rng.uniform(46, 80)
             hfov = max(30.0, min(120.0, hfov + rng.gauss(0, 6)))

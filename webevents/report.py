@@ -98,8 +98,9 @@ QUERIES: dict[str, str] = {
         select
             events.space_id,
             events.room_id,
-            max(events.space_name) over (partition by events.space_id) as space_name,
-            events.room_name,
+            max(events.space_name) as space_name,
+            max(events.room_name) as room_name,
+            max(busiest.views) as room_views,
             least(floor((events.view_yaw + 180) / {YAW_BIN}), {360 // YAW_BIN - 1}) as yaw_cell,
             least(floor((events.view_pitch + 90) / {PITCH_BIN}), {180 // PITCH_BIN - 1})
                 as pitch_cell,
@@ -109,8 +110,8 @@ QUERIES: dict[str, str] = {
             on events.space_id = busiest.space_id and events.room_id = busiest.room_id
         where not events.is_bot and events.view_yaw is not null
             and events.view_pitch is not null
-        group by all
-        order by events.space_id, events.room_id
+        group by events.space_id, events.room_id, yaw_cell, pitch_cell
+        order by room_views desc, events.space_id, events.room_id, yaw_cell, pitch_cell
     """,
     "bots": """
         select bot_reason, sum(reason_event_count) as events
@@ -348,6 +349,7 @@ def _section_quality(data: dict) -> str:
          ("below 0.5", [row["score_below_0_5_count"] or 0 for row in quality], "#d64545")],
         ("average score", [row["avg_score"] or 0 for row in quality], "var(--accent)"),
         chart_id="chart-quality", line_max=1.0, line_format=lambda v: f"{v:.2f}",
+        width=560, height=300,
     )
     legend = _legend([("score 1.0", "#0f9d76"), ("0.8 to 1", "#8bc34a"),
                       ("0.5 to 0.8", "#f0a030"), ("below 0.5", "#d64545"),
@@ -416,10 +418,9 @@ def _empty(section_id: str, title: str, query: str, data: dict) -> str:
 def stacked_bars_with_line(
     labels: list[str], stacks: list[tuple[str, list[float], str]],
     line: tuple[str, list[float], str] | None, chart_id: str,
-    line_max: float | None = None, line_format=None,
+    line_max: float | None = None, line_format=None, width: int = 760, height: int = 300,
 ) -> str:
     """Stacked columns per label (left axis) with an optional line on a right axis."""
-    width, height = 760, 300
     left, right, top, bottom = 56, 56 if line else 16, 14, 46
     plot_w, plot_h = width - left - right, height - top - bottom
     totals = [sum(series[i] for _, series, _ in stacks) for i in range(len(labels))]
@@ -439,7 +440,7 @@ def stacked_bars_with_line(
                 f'height="{h:.1f}" fill="{color}"><title>{_e(label)} {_e(name)}: '
                 f"{_n(series[i])}</title></rect>"
             )
-        if len(labels) <= 16 or i % math.ceil(len(labels) / 16) == 0:
+        if i % math.ceil(len(labels) / (width / 55)) == 0:  # room for every label, or some
             parts.append(
                 f'<text class="axis" x="{left + i * step + step / 2:.1f}" y="{top + plot_h + 16}" '
                 f'text-anchor="middle" font-size="11">{_e(_short_day(label))}</text>'
@@ -516,7 +517,7 @@ EXPLORATION_COLORS = (("high", "#7b4fd6"), ("medium", "#2f6fdf"), ("low", "#9ec5
 
 def exploration_bars(rooms: list[dict], chart_id: str) -> str:
     """Per room, the share of views at each exploration level (100% stacked)."""
-    label_w, width, row_h = 190, 560, 24
+    label_w, width, row_h = 250, 600, 24
     rows = rooms[:8]
     height = row_h * len(rows) + 34
     parts = [_svg_open(chart_id, width, height)]
@@ -526,8 +527,8 @@ def exploration_bars(rooms: list[dict], chart_id: str) -> str:
         total = sum(room[level] or 0 for level, _ in EXPLORATION_COLORS) or 1
         x = float(label_w)
         name = f"{room['room_name'] or room['room_id']}, {room['space_name'] or ''}"
-        parts.append(f'<text x="{label_w - 8}" y="{y + 14}" text-anchor="end" font-size="11.5">'
-                     f"{_e(_clip(name, 30))}</text>")
+        parts.append(f'<text x="{label_w - 8}" y="{y + 14}" text-anchor="end" font-size="11">'
+                     f"{_e(_clip(name, 40))}<title>{_e(name)}</title></text>")
         for level, color in EXPLORATION_COLORS:
             w = plot_w * (room[level] or 0) / total
             parts.append(f'<rect class="bar" x="{x:.1f}" y="{y}" width="{w:.1f}" height="17" '
@@ -555,7 +556,7 @@ def heatmap(cells: dict[tuple[int, int], int], chart_id: str) -> str:
     columns, rows = 360 // YAW_BIN, 180 // PITCH_BIN
     cell = 10
     left, top, bottom = 30, 6, 22
-    width, height = left + columns * cell + 6, top + rows * cell + bottom
+    width, height = left + columns * cell + 16, top + rows * cell + bottom
     peak = max(cells.values(), default=0) or 1
     parts = [_svg_open(chart_id, width, height, css_class="chart heat")]
     parts.append(f'<rect x="{left}" y="{top}" width="{columns * cell}" height="{rows * cell}" '
@@ -624,7 +625,7 @@ def _nice_max(value: float) -> float:
     if value <= 0:
         return 1
     magnitude = 10 ** math.floor(math.log10(value))
-    for factor in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
+    for factor in (1, 1.2, 1.6, 2, 2.4, 3.2, 4, 6, 8, 10):  # quarters stay round numbers
         if value <= factor * magnitude:
             return factor * magnitude
     return 10 * magnitude

@@ -23,6 +23,7 @@ from typing import Any
 
 import jinja2
 import jinja2.meta
+import jinja2.nodes
 from sqlglot.tokens import TokenType
 
 from webevents import SQL_DIR, transpile
@@ -103,6 +104,29 @@ def collect_files(paths: Iterable[str | Path]) -> list[Path]:
 _JINJA = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
 
 
+def _optional_names(template_ast: jinja2.nodes.Template) -> set[str]:
+    """Names only ever used as `name | default(...)` or in `name is defined`: optional."""
+    guarded = {
+        id(node.node)
+        for node in template_ast.find_all((jinja2.nodes.Filter, jinja2.nodes.Test))
+        if node.name in {"default", "d", "defined", "undefined"}
+        and isinstance(node.node, jinja2.nodes.Name)
+    }
+    uses: dict[str, list[bool]] = {}
+    assigned: set[str] = set()
+    for name in template_ast.find_all(jinja2.nodes.Name):
+        if name.ctx == "load":
+            uses.setdefault(name.name, []).append(id(name) in guarded)
+        else:
+            assigned.add(name.name)
+    # `{% set x = x | default(40) %}` then `{{ x }}`: later loads read the assigned x.
+    return {
+        name
+        for name, flags in uses.items()
+        if all(flags) or (any(flags) and name in assigned)
+    }
+
+
 def render(path: Path, params: Mapping[str, Any]) -> str:
     """The file's SQL with parameters filled in; missing parameters are named."""
     source = path.read_text(encoding="utf-8")
@@ -110,7 +134,11 @@ def render(path: Path, params: Mapping[str, Any]) -> str:
         template_ast = _JINJA.parse(source)
     except jinja2.TemplateSyntaxError as error:
         raise SqlRunError(f"{path}:{error.lineno}: template error: {error.message}") from None
-    missing = sorted(jinja2.meta.find_undeclared_variables(template_ast) - set(params))
+    missing = sorted(
+        jinja2.meta.find_undeclared_variables(template_ast)
+        - set(params)
+        - _optional_names(template_ast)
+    )
     if missing:
         flags = " ".join(f"--param {name}=..." for name in missing)
         raise SqlRunError(
@@ -214,11 +242,28 @@ def _display(path: Path) -> str:
         return str(path)
 
 
+_DDL_CACHE: dict[tuple, list[str]] = {}
+
+
 def run_ddl_locally(con) -> None:
-    """Create the lake's schemas and tables by running sql/ddl/ on the local engine."""
+    """Create the lake's schemas and tables by running sql/ddl/ on the local engine.
+
+    Every lake connection runs this, so the DuckDB statements are kept per process
+    (keyed by the files' names and modification times) after the first run.
+    """
     from webevents.engines.local import LocalEngine
 
-    run_files([DDL_DIR], engine=LocalEngine(connection=con), echo=None)
+    files = collect_files([DDL_DIR])
+    key = tuple((str(f), f.stat().st_mtime_ns) for f in files)
+    engine = LocalEngine(connection=con)
+    if key in _DDL_CACHE:
+        for duck_sql in _DDL_CACHE[key]:
+            con.execute(duck_sql)
+        return
+    values = default_params()
+    statements = [_single_statement(f, render(f, values)) for f in files]
+    run_files(files, engine=engine, echo=None)
+    _DDL_CACHE[key] = [engine.to_duckdb(sql) for sql in statements]
 
 
 def sql_command(args) -> int:

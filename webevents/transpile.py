@@ -406,11 +406,70 @@ def text_lines(path: str) -> list[str]:
     return [line.decode("utf-8", "replace") for line in data.splitlines()]
 
 
+# --- integer division -----------------------------------------------------------------------
+
+
+def _integer_divisions(tree: exp.Expression, schema: dict | None) -> exp.Expression:
+    """Athena divides integers by integers as integers (7 / 2 = 3); DuckDB's `/` gives 3.5.
+
+    Operand types come from sqlglot's type annotation over a qualified copy of the
+    statement, using the lake's table schemas, so CTE columns are typed too. Divisions
+    whose operands are both integers become DuckDB's `//` (which truncates toward zero,
+    as Athena does). When typing fails the statement is left as it is.
+    """
+    divisions = list(tree.find_all(exp.Div))
+    if not divisions:
+        return tree
+    for number, division in enumerate(divisions):
+        division.meta["division"] = number
+    integer_divisions: set[int] = set()
+    try:
+        from sqlglot.optimizer.annotate_types import annotate_types
+        from sqlglot.optimizer.qualify import qualify
+        from sqlglot.schema import MappingSchema
+
+        mapping = MappingSchema(schema or {}, dialect=WRITE_DIALECT, normalize=False)
+        typed = annotate_types(
+            qualify(
+                tree.copy(),
+                schema=mapping,
+                dialect=READ_DIALECT,
+                validate_qualify_columns=False,
+                quote_identifiers=False,
+                identify=False,
+            ),
+            schema=mapping,
+            dialect=READ_DIALECT,
+        )
+        for division in typed.find_all(exp.Div):
+            left, right = division.left, division.right
+            if (
+                "division" in division.meta
+                and left.is_type(*exp.DataType.INTEGER_TYPES)
+                and right.is_type(*exp.DataType.INTEGER_TYPES)
+            ):
+                integer_divisions.add(division.meta["division"])
+    except Exception:  # typing is best effort; untyped divisions keep `/`
+        return tree
+    for division in divisions:
+        if division.meta.get("division") in integer_divisions:
+            division.replace(exp.IntDiv(this=division.left.copy(), expression=division.right.copy()))
+    return tree
+
+
 # --- entry point -------------------------------------------------------------------------
 
 
-def to_duckdb(tree: exp.Expression | str, date_columns: frozenset[str] = frozenset()) -> str:
-    """DuckDB SQL for one Athena statement; `date_columns` = column names known to be DATE."""
+def to_duckdb(
+    tree: exp.Expression | str,
+    date_columns: frozenset[str] = frozenset(),
+    schema: dict | None = None,
+) -> str:
+    """DuckDB SQL for one Athena statement.
+
+    `date_columns` = column names known to be DATE; `schema` = {schema: {table: {column:
+    DuckDB type}}} of the lake, used to find integer divisions.
+    """
     if isinstance(tree, str):
         tree = parse_athena(tree)
     reason = athena_only_reason(tree)
@@ -418,6 +477,7 @@ def to_duckdb(tree: exp.Expression | str, date_columns: frozenset[str] = frozens
         raise TranspileError(f"{reason} runs on Athena/Trino only")
     if isinstance(tree, exp.Create):
         tree = _rewrite_create(tree)
+    tree = _integer_divisions(tree.copy(), schema)
     date_columns = frozenset(name.lower() for name in date_columns)
     tree = tree.transform(lambda node: _rewrite_expression(node, date_columns), copy=True)
     sql = tree.sql(WRITE_DIALECT, unsupported_level=sqlglot.ErrorLevel.RAISE)

@@ -37,9 +37,13 @@ using (
 
     staged_counts as (
         select
-            count_if(landed_keys.event_id is not null) as landed_lines,
-            count_if(staged.outcome = 'rejected') as rejected_lines,
-            count_if(staged.outcome = 'dropped') as dropped_lines
+            -- coalesce: DuckDB's count_if over no rows is null, Trino's 0
+            coalesce(count_if(landed_keys.event_id is not null), 0)
+                as landed_lines,
+            coalesce(count_if(staged.outcome = 'rejected'), 0)
+                as rejected_lines,
+            coalesce(count_if(staged.outcome = 'dropped'), 0)
+                as dropped_lines
         from staged
         left join landed_keys
             on

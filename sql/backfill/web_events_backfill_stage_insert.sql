@@ -357,11 +357,17 @@ timestamps as (
         case
             -- epoch millis outside 2000-01-01 .. 2100-01-01 are rejected
             -- before the addition, so a huge number cannot overflow it
+            -- Trino's date_add takes an int32 amount: add whole days, then
+            -- the milliseconds of the day (both fit for 2000..2100)
             when epoch_millis between 946684800000 and 4102444799999
                 then date_add(
                     'millisecond',
-                    epoch_millis,
-                    timestamp '1970-01-01 00:00:00.000000'
+                    cast(epoch_millis % 86400000 as integer),
+                    date_add(
+                        'day',
+                        cast(epoch_millis / 86400000 as integer),
+                        timestamp '1970-01-01 00:00:00.000000'
+                    )
                 )
             when is_iso_text
                 and iso_hour <= 23 and iso_minute <= 59 and iso_second <= 59

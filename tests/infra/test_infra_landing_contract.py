@@ -1,10 +1,18 @@
 """The S3 Tables resources in template.yaml match transform_lambda/landing_contract.py."""
 
+import base64
 import copy
+import importlib.util
+import json
+import re
+from dataclasses import dataclass
 
+import app
 import landing_contract
 import pytest
 from infra_cfn import resources_of_type
+
+from webevents import LAMBDA_DIR
 
 TABLES = {
     ("raw", "web_events"): (landing_contract.LANDING_COLUMNS, landing_contract.RAW_PARTITIONING),
@@ -146,5 +154,69 @@ def test_firehose_and_lambda_route_to_the_raw_table(template):
     assert route == ("raw", "web_events")
     (function,) = resources_of_type(template, "AWS::Serverless::Function").values()
     variables = function["Properties"]["Environment"]["Variables"]
-    assert (variables["RAW_DATABASE_NAME"], variables["RAW_TABLE_NAME"]) == route
+    # The names the handler actually reads (transform_lambda/app.py).
+    assert (variables[app.DATABASE_ENV], variables[app.TABLE_ENV]) == route
     table_by_name(template, *route)
+
+
+@dataclass
+class _Context:
+    function_name: str = "transform"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:000000000000:function:transform"
+    aws_request_id: str = "infra-test"
+
+
+def _resolve(value, template: dict) -> str:
+    """A literal or an Fn::Sub over parameters, with the parameters' defaults."""
+    if isinstance(value, str):
+        return value
+    defaults = {name: str(p.get("Default", "")) for name, p in template["Parameters"].items()}
+    return re.sub(r"\$\{([^}]+)\}", lambda m: defaults[m.group(1)], value["Fn::Sub"])
+
+
+def test_processing_failed_alarm_watches_the_metric_the_lambda_emits(template, monkeypatch, capsys):
+    """Run the real handler, configured as the template configures it, on a malformed record."""
+    for name, value in template["Globals"]["Function"]["Environment"]["Variables"].items():
+        monkeypatch.setenv(name, _resolve(value, template))
+    # A fresh copy of app.py, so its Logger/Metrics read this environment at import (as in Lambda).
+    spec = importlib.util.spec_from_file_location("infra_app_copy", LAMBDA_DIR / "app.py")
+    handler_module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(handler_module)
+    event = {
+        "invocationId": "infra-test",
+        "deliveryStreamArn": "arn:aws:firehose:us-east-1:000000000000:deliverystream/test",
+        "region": "us-east-1",
+        "records": [
+            {
+                "recordId": "r1",
+                "approximateArrivalTimestamp": 1_764_000_000_000,
+                "data": base64.b64encode(b"this is not json").decode(),
+            }
+        ],
+    }
+    (result,) = handler_module.lambda_handler(event, _Context())["records"]
+    assert result["result"] == "ProcessingFailed"
+    documents = [
+        json.loads(line)
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith("{") and '"_aws"' in line
+    ]
+    emitted = {
+        (
+            directive["Namespace"],
+            definition["Name"],
+            tuple((key, document[key]) for key in dimension_set),
+        )
+        for document in documents
+        for directive in document["_aws"]["CloudWatchMetrics"]
+        for definition in directive["Metrics"]
+        for dimension_set in directive["Dimensions"]
+    }
+    alarm = template["Resources"]["ProcessingFailedRecordsAlarm"]["Properties"]
+    watched = (
+        _resolve(alarm["Namespace"], template),
+        alarm["MetricName"],
+        tuple((d["Name"], _resolve(d["Value"], template)) for d in alarm["Dimensions"]),
+    )
+    assert watched in emitted

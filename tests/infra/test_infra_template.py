@@ -3,8 +3,10 @@
 import re
 
 import pytest
+import yaml
 from infra_cfn import (
     OPERATIONS_DOC,
+    PROJECT_ROOT,
     TEMPLATE_PATH,
     as_list,
     branches,
@@ -282,10 +284,11 @@ def test_athena_workgroup_is_enforced_with_a_scan_cutoff(template):
     assert config["EngineVersion"]["SelectedEngineVersion"] == "Athena engine version 3"
 
 
-def test_processor_buffer_defaults_to_1mb_capped_by_the_lambda_analysis(template):
+def test_processor_buffer_follows_the_lambda_response_analysis(template):
+    """docs/lambda.md: 0.2 MB keeps real traffic under the 6 MB response; never above 3 MB."""
     parameter = template["Parameters"]["ProcessorBufferSizeMB"]
-    assert parameter["Default"] == 1
-    assert parameter["MaxValue"] <= 3
+    assert parameter["Default"] == 0.2
+    assert 0.2 <= parameter["MinValue"] <= parameter["Default"] <= parameter["MaxValue"] <= 3
     assert "docs/lambda.md" in parameter["Description"]
     (processor,) = template["Resources"]["DeliveryStream"]["Properties"][
         "IcebergDestinationConfiguration"
@@ -400,3 +403,16 @@ def test_http_ingest_validates_json_throttles_and_limits_size(template):
     options = resources["HttpIngestOptionsMethod"]["Properties"]["Integration"]
     (preflight,) = options["IntegrationResponses"]
     assert "method.response.header.Access-Control-Allow-Origin" in preflight["ResponseParameters"]
+
+
+def test_build_selects_the_athena_output_of_the_dbt_profile(template):
+    """DBT_TARGET must name dbt/profiles.yml's dbt-athena output, or the job runs DuckDB."""
+    profiles = yaml.safe_load((PROJECT_ROOT / "dbt" / "profiles.yml").read_text(encoding="utf-8"))
+    (profile,) = profiles.values()
+    variables = {
+        variable["Name"]: variable["Value"]
+        for variable in template["Resources"]["PipelineBuild"]["Properties"]["Environment"][
+            "EnvironmentVariables"
+        ]
+    }
+    assert profile["outputs"][variables["DBT_TARGET"]]["type"] == "athena"

@@ -5,9 +5,8 @@ from __future__ import annotations
 import io
 import json
 
-import pytest
-
 import app
+import pytest
 
 
 class CapturedLogs:

@@ -6,15 +6,18 @@ import base64
 import json
 from pathlib import Path
 
+import app
 import pytest
 from lambda_context import LambdaContext
+from landing_contract import LANDING_COLUMN_NAMES
 from sample_events import EVENTS_DIR, build, render
 
-import app
-from landing_contract import LANDING_COLUMN_NAMES
-
 GOLDEN_DIR = Path(__file__).parent / "golden"
-EVENT_FILES = ["firehose_direct_put.json", "firehose_kinesis_source.json", "firehose_bad_batch.json"]
+EVENT_FILES = [
+    "firehose_direct_put.json",
+    "firehose_kinesis_source.json",
+    "firehose_bad_batch.json",
+]
 
 
 def load_event(name: str) -> dict:
@@ -36,9 +39,7 @@ def test_handler_answers_match_golden(name, lambda_logs):
     assert [answer["recordId"] for answer in response["records"]] == [
         record["recordId"] for record in event["records"]
     ]
-    for answer, expected, source in zip(
-        response["records"], golden, event["records"], strict=True
-    ):
+    for answer, expected, source in zip(response["records"], golden, event["records"], strict=True):
         assert answer["result"] == expected["result"], answer["recordId"]
         if answer["result"] == "Ok":
             row = json.loads(base64.b64decode(answer["data"]))

@@ -5,11 +5,10 @@ from __future__ import annotations
 import base64
 import json
 
-from lambda_context import LambdaContext
-from sample_events import BAD_RECORDS, EVENTS_DIR
-
 import app
 from firehose_records import RESPONSE_BUDGET_BYTES, transform_batch
+from lambda_context import LambdaContext
+from sample_events import BAD_RECORDS, EVENTS_DIR
 
 LAMBDA_RESPONSE_LIMIT = 6 * 1024 * 1024
 
@@ -140,3 +139,21 @@ def test_documented_buffer_size_never_reaches_the_budget_for_real_events():
     batch = transform_batch(records)
     assert not batch.failures
     assert len(json.dumps(batch.response)) <= RESPONSE_BUDGET_BYTES
+
+
+def test_pure_modules_import_nothing_from_aws():
+    import ast
+    from pathlib import Path
+
+    import firehose_records
+    import normalise
+
+    for module in (normalise, firehose_records):
+        tree = ast.parse(Path(module.__file__).read_text())
+        imported = {
+            alias.name if isinstance(node, ast.Import) else node.module
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import | ast.ImportFrom)
+            for alias in node.names
+        }
+        assert not {name for name in imported if name and ("aws" in name or "boto" in name)}

@@ -1,4 +1,4 @@
-"""Property tests: whatever arrives, one answer per recordId, no exception, rows that fit the table."""
+"""Property tests: whatever arrives, one answer per recordId, no exception, rows that fit."""
 
 from __future__ import annotations
 
@@ -7,14 +7,19 @@ import json
 import math
 import string
 
+from firehose_records import transform_batch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from firehose_records import transform_batch
 from landing_contract import LANDING_COLUMN_NAMES
 from normalise import MAX_MICROS, MIN_MICROS
 
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# database=None: no .hypothesis/ folder in the repo tree.
+SETTINGS = settings(
+    max_examples=150,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 json_scalars = (
     st.none()
@@ -25,8 +30,9 @@ json_scalars = (
 )
 json_values = st.recursive(
     json_scalars,
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=20,
 )
 timestamps = st.one_of(

@@ -1,4 +1,4 @@
-"""The rules of docs/landing-normalisation.md, one behaviour per test (values worked out by hand)."""
+"""The rules of docs/landing-normalisation.md, one behaviour per test (values worked by hand)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import hashlib
 import json
 
 import pytest
-
 from normalise import (
     MAX_DEPTH,
     MAX_RECORD_BYTES,
@@ -153,7 +152,10 @@ def test_size_limit_is_inclusive():
         (b"", ("Dropped", "empty_record")),
         (b" \r\n\t", ("Dropped", "empty_record")),
         (b"\xc3\x28", ("ProcessingFailed", "invalid_utf8")),
-        (b'{"type":"page","timestamp":1704067200000,"x":NaN}', ("ProcessingFailed", "invalid_json")),
+        (
+            b'{"type":"page","timestamp":1704067200000,"x":NaN}',
+            ("ProcessingFailed", "invalid_json"),
+        ),
         (b'{"type":"page","timestamp":1e400}', ("ProcessingFailed", "invalid_json")),
         (b'{"type":"page"} {"type":"page"}', ("ProcessingFailed", "invalid_json")),
         (b'"just a string"', ("ProcessingFailed", "not_an_object")),
@@ -172,7 +174,9 @@ def test_checks_and_their_reasons(raw, expected):
 
 def test_event_id_precedence():
     base = {"type": "page", "timestamp": MILLIS_2024}
-    assert landed({**base, "eventId": "e", "messageId": "m", "_id": {"$oid": "o"}})["event_id"] == "o"
+    assert (
+        landed({**base, "eventId": "e", "messageId": "m", "_id": {"$oid": "o"}})["event_id"] == "o"
+    )
     assert landed({**base, "eventId": "e", "messageId": "m"})["event_id"] == "m"
     assert landed({**base, "eventId": 12})["event_id"] == "12"
     assert landed({**base, "_id": "not-an-object", "eventId": "e"})["event_id"] == "e"
@@ -275,7 +279,11 @@ def test_properties_mapping_and_what_stays():
 
 def test_properties_keys_sorted_at_every_level():
     row = landed(
-        {"type": "t", "timestamp": MILLIS_2024, "properties": {"b": {"z": 1, "a": [{"y": 2, "x": 1}]}}}
+        {
+            "type": "t",
+            "timestamp": MILLIS_2024,
+            "properties": {"b": {"z": 1, "a": [{"y": 2, "x": 1}]}},
+        }
     )
     assert row["properties"] == '{"b":{"a":[{"x":1,"y":2}],"z":1}}'
 

@@ -68,3 +68,11 @@ def trino_engine(trino_catalog, trino_port, s3_root):
     engine = get_engine("trino", port=trino_port, catalog=trino_catalog, s3_root=s3_root)
     yield engine
     engine.close()
+
+
+@pytest.fixture(scope="session")
+def local_lake(tmp_path_factory):
+    """The sample through the whole local DuckDB pipeline (the parity reference)."""
+    from tests.trino.local_lake import build_local_lake
+
+    return build_local_lake(tmp_path_factory.mktemp("local"))

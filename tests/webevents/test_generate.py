@@ -15,6 +15,9 @@ from webevents.generate import BOT_SHARES, MALFORMED_KINDS, content_id, generate
 
 END = date(2026, 11, 24)
 
+# tests share a module fixture: keep them on one xdist worker (make test: --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("generate_sample")
+
 
 def sample_lines(out: Path) -> list[tuple[str, bytes]]:
     """Every line in truth order: archive days, then stream files."""

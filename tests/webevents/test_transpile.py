@@ -387,3 +387,18 @@ def test_count_statements_ignores_comments_and_final_semicolon():
     assert count_statements("-- a; comment\nselect ';' ;\n") == 1
     assert count_statements("select 1; select 2") == 2
     assert count_statements("-- nothing\n") == 0
+
+
+# --- integer division ---------------------------------------------------------------------------
+
+
+def test_integer_division_truncates_like_athena(engine):
+    engine.execute("create database if not exists raw")
+    engine.execute("create table raw.numbers (n bigint, x double, line string)")
+    engine.execute("""insert into raw.numbers values (-7, 7.0, '{"ms": 1732406400123}')""")
+    _, rows = engine.query(
+        "with parsed as (select n, x, cast(json_extract_scalar(line, '$.ms') as bigint) as ms "
+        "from raw.numbers) "
+        "select 7 / 2, n / 2, x / 2, ms / 86400000, sum(n) / count(*) from parsed group by 1, 2, 3, 4"
+    )
+    assert rows == [(3, -3, 3.5, 20051, -7)]

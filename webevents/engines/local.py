@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import duckdb
@@ -38,6 +39,7 @@ class LocalEngine:
         self.last_row_count: int | None = None
         self.last_skip_reason: str | None = None
         self._date_columns: frozenset[str] | None = None
+        self._schema: dict | None = None
         # Athena runs in UTC: timestamptz <-> timestamp casts must use UTC, not the host zone.
         connection.execute("set TimeZone = 'UTC'")
         for macro in transpile.DUCKDB_MACROS:
@@ -73,6 +75,7 @@ class LocalEngine:
             self.last_row_count = int(row[0]) if row and row[0] is not None else None
         if isinstance(tree, _SCHEMA_CHANGES):
             self._date_columns = None
+            self._schema = None
 
     def query(self, sql: str) -> tuple[list[str], list[tuple]]:
         """Run one Athena query and return (column names, rows)."""
@@ -108,8 +111,13 @@ class LocalEngine:
         return tree
 
     def _to_duckdb(self, tree: exp.Expression, sql: str) -> str:
+        # Column types matter only for date arithmetic and division; skip the catalog
+        # lookups otherwise (sql/ddl runs on every lake connect).
+        typed = tree.find(exp.Div, exp.DateAdd, exp.DateSub, exp.Interval) is not None
         try:
-            return transpile.to_duckdb(tree, self.date_columns())
+            if not typed:
+                return _untyped_duckdb(tree)
+            return transpile.to_duckdb(tree, self.date_columns(), self.schema())
         except transpile.TranspileError as error:
             raise EngineError(f"cannot run locally: {error}\n{statement_excerpt(sql)}") from None
 
@@ -131,6 +139,20 @@ class LocalEngine:
             ).fetchall()
             self._date_columns = frozenset(name for name, all_dates in rows if all_dates)
         return self._date_columns
+
+    def schema(self) -> dict:
+        """{schema: {table: {column: type}}} of the lake, for sqlglot's type annotation."""
+        if self._schema is None:
+            rows = self.connection.execute(
+                "select table_schema, table_name, column_name, data_type "
+                "from information_schema.columns where table_catalog = current_database() "
+                "order by table_schema, table_name, ordinal_position"
+            ).fetchall()
+            schema: dict = {}
+            for db, table, column, kind in rows:
+                schema.setdefault(db, {}).setdefault(table, {})[column] = kind
+            self._schema = schema
+        return self._schema
 
     def _check_merge_source(self, tree: exp.Merge, sql: str) -> None:
         """Fail like Athena when one target row matches several source rows.
@@ -155,7 +177,7 @@ class LocalEngine:
                 .subquery("ambiguous")
             )
         )
-        duck_sql = transpile.to_duckdb(check, self.date_columns())
+        duck_sql = transpile.to_duckdb(check, self.date_columns(), self.schema())
         (ambiguous,) = self._run(duck_sql, sql).fetchone()
         if ambiguous:
             raise EngineError(
@@ -179,6 +201,16 @@ class LocalEngine:
             tree = tree.copy()
             tree.set("kind", "VIEW")
         return tree
+
+
+@functools.lru_cache(maxsize=256)
+def _untyped_duckdb_cached(athena_sql: str) -> str:
+    return transpile.to_duckdb(transpile.parse_athena(athena_sql))
+
+
+def _untyped_duckdb(tree: exp.Expression) -> str:
+    """DuckDB SQL of a statement that needs no column types (cached per process)."""
+    return _untyped_duckdb_cached(tree.sql(transpile.READ_DIALECT))
 
 
 def _register_text_lines(connection: duckdb.DuckDBPyConnection) -> None:

@@ -51,6 +51,13 @@ _ATHENA_ONLY_PROPERTIES = re.compile(
 )
 
 
+# The statements whose Athena form is Hive DDL; everything else is sent as written.
+_HIVE_DDL = re.compile(
+    r"\s*(create\s+(external\s+)?table|create\s+(database|schema)|alter\s+table)\b",
+    re.IGNORECASE,
+)
+
+
 class TrinoEngine:
     """A session on the Trino server; statements in Athena SQL."""
 
@@ -119,7 +126,7 @@ class TrinoEngine:
         command = self._translate_command(_strip_comments(text).strip())
         if command is not _NOT_A_COMMAND:
             return command
-        if not re.match(r"(?is)\s*(create|alter)\b", _strip_comments(text)):
+        if not _HIVE_DDL.match(_strip_comments(text)):
             return text  # queries and DML: Athena v3 SQL is Trino SQL, sent as written
         try:
             tree = sqlglot.parse_one(text, read="athena")

@@ -1,0 +1,164 @@
+"""`webevents run` end to end on the sample: reconciles with the truth file, re-runs change
+nothing, `--input` files go through the same steps, and the report renders in Chromium."""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import duckdb
+import orjson
+import pytest
+
+from tests.e2e.browser import measure, screenshot
+from webevents.cli import main
+from webevents.pipeline import run_pipeline
+
+# every test here reads the one lake built by the module fixture
+pytestmark = pytest.mark.xdist_group("e2e_run")
+
+EVENTS, DAYS, SEED = 4_000, 5, 3
+# written by dbt or the enrichment at run time; everything else must be identical on re-run
+RUN_TIME_COLUMNS = {"processed_timestamp", "processed_at", "logged_at"}
+
+
+def fingerprints(lake: Path) -> dict[str, tuple]:
+    """Row count and an order-independent hash of every table in the lake."""
+    con = duckdb.connect(str(lake / "lake.duckdb"), read_only=True)
+    try:
+        tables = con.execute(
+            "select schema_name, table_name from duckdb_tables() "
+            "where schema_name in ('raw', 'analytics', 'marts') order by all"
+        ).fetchall()
+        result = {}
+        for schema, table in tables:
+            columns = [
+                # sums of doubles depend on the order rows are added in: compare 9 digits
+                f'round("{name}", 9)' if kind in ("DOUBLE", "FLOAT") else f'"{name}"'
+                for name, kind in con.execute(
+                    "select column_name, data_type from duckdb_columns() where schema_name = ? "
+                    "and table_name = ? order by column_index", [schema, table]).fetchall()
+                if name not in RUN_TIME_COLUMNS
+            ]
+            select = ", ".join(columns)
+            result[f"{schema}.{table}"] = con.execute(
+                f"select count(*), sum(hash(t) % 1000000007) from "
+                f'(select {select} from "{schema}"."{table}") as t'
+            ).fetchone()
+        return result
+    finally:
+        con.close()
+
+
+def truth(lake: Path) -> list[dict]:
+    return [orjson.loads(line)
+            for line in (lake / "sample" / "truth.jsonl").read_bytes().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("e2e") / "lake"
+    first = run_pipeline(folder, events=EVENTS, days=DAYS, seed=SEED)
+    before = fingerprints(folder)
+    second = run_pipeline(folder, events=EVENTS, days=DAYS, seed=SEED)
+    return folder, first, second, before, fingerprints(folder)
+
+
+def test_every_record_is_accounted_for(lake):
+    folder, summary, _, _, _ = lake
+    rows = truth(folder)
+    outcomes = Counter(row["outcome"] for row in rows)
+    assert summary["records_in"] == len(rows)
+    assert summary["records_in"] == summary["landed"] + summary["failed"] + summary["dropped"]
+    assert (summary["landed"], summary["failed"], summary["dropped"]) == (
+        outcomes["ok"], outcomes["failed"], outcomes["dropped"])
+    assert summary["failed_by_reason"] == dict(
+        Counter(row["reason"] for row in rows if row["outcome"] == "failed"))
+    for source in summary["sources"]:
+        assert source["records_in"] == source["landed"] + source["failed"] + source["dropped"]
+    error_output = list((folder / "processing-failed").rglob("*"))
+    assert any(path.is_file() for path in error_output)
+
+
+def test_duplicates_are_removed_to_one_row_per_event(lake):
+    folder, summary, _, _, _ = lake
+    rows = truth(folder)
+    distinct = {row["event_id"] for row in rows if row["outcome"] == "ok"}
+    assert summary["raw_rows"] == sum(1 for row in rows if row["outcome"] == "ok")
+    assert summary["analytics_rows"] == len(distinct)
+    assert summary["duplicates_removed"] == summary["raw_rows"] - len(distinct)
+    assert summary["duplicates_removed"] > 0
+
+
+def test_bots_are_flagged_with_reasons(lake):
+    folder, summary, _, _, _ = lake
+    bot_ids = {row["event_id"] for row in truth(folder) if row["is_bot"]}
+    con = duckdb.connect(str(folder / "lake.duckdb"), read_only=True)
+    flagged = {row[0] for row in con.execute(
+        "select event_id from analytics.web_events where is_bot").fetchall()}
+    con.close()
+    assert summary["bot_events"] == len(flagged) > 0
+    assert summary["bots_by_reason"] and all(n > 0 for n in summary["bots_by_reason"].values())
+    precision = len(flagged & bot_ids) / len(flagged)
+    recall = len(flagged & bot_ids) / len(bot_ids)
+    assert precision > 0.8 and recall > 0.5, (precision, recall)
+    assert sum(summary["quality_distribution"].values()) == summary["analytics_rows"]
+
+
+def test_running_again_changes_nothing(lake):
+    folder, first, second, before, after = lake
+    assert after == before
+    assert second["this_run"] == []
+    inputs = sorted(str(p) for p in (folder / "sample").glob("*/**/*.jsonl*"))
+    assert sorted(second["skipped_files"]) == inputs
+    for key in ("records_in", "landed", "failed", "dropped", "raw_rows", "analytics_rows",
+                "duplicates_removed", "bots_by_reason", "quality_distribution"):
+        assert first[key] == second[key], key
+
+
+def test_report_renders_in_headless_chromium(lake, tmp_path):
+    folder, summary, _, _, _ = lake
+    page = folder / "report.html"
+    assert summary["report"] == str(page)
+    measured = measure(page, tmp_path)
+    charts = {chart["id"]: chart for chart in measured["charts"]}
+    for chart_id in ("chart-traffic", "chart-funnel", "chart-bots", "chart-exploration",
+                     "chart-quality", "heatmap-0"):
+        assert chart_id in charts, (chart_id, sorted(charts))
+        assert charts[chart_id]["width"] > 200 and charts[chart_id]["height"] > 50
+        assert charts[chart_id]["drawn"] > 0
+    con = duckdb.connect(str(folder / "lake.duckdb"), read_only=True)
+    (days,) = con.execute("select count(*) from marts.daily_kpis").fetchone()
+    con.close()
+    assert charts["chart-traffic"]["bars"] == 2 * days
+    assert charts["heatmap-0"]["cells"] > 20
+    assert "missing" not in measured["sections"]
+    png = screenshot(page, tmp_path / "report.png", tmp_path)
+    assert png.stat().st_size > 50_000
+
+
+def test_input_files_run_as_the_stream_and_only_new_files_are_ingested(lake, tmp_path, capsys):
+    folder, first, _, _, _ = lake
+    own = tmp_path / "lake"
+    shutil.copytree(folder, own)
+    archive_day = sorted((folder / "sample" / "archive").glob("dt=*/events.jsonl.gz"))[0]
+    already = sorted((folder / "sample" / "stream").glob("*.jsonl"))[0]
+    new_file = tmp_path / "mine.jsonl"
+    new_file.write_bytes(
+        b'{"type":"page","messageId":"mine-1","anonymousId":"a-9","sessionId":"s-9",'
+        b'"timestamp":"2026-01-02T03:04:05Z","properties":{"url":"https://x.io/p"}}\n'
+        b'{"type":"page"}\n'
+    )
+    code = main(["run", "--lake", str(own), "--input", str(new_file), str(already),
+                 str(archive_day)])
+    assert code == 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert "already ingested" in err
+    summary = orjson.loads((own / "run-summary.json").read_bytes())
+    (stream,) = summary["this_run"]  # the archive day came in by backfill: same content, skipped
+    assert (stream["records_in"], stream["landed"], stream["failed"]) == (2, 1, 1)
+    assert stream["failed_by_reason"] == {"missing_timestamp": 1}
+    assert sorted(summary["skipped_files"]) == sorted([str(already), str(archive_day)])
+    assert summary["records_in"] == first["records_in"] + 2
+    assert summary["analytics_rows"] == first["analytics_rows"] + 1

@@ -1,0 +1,87 @@
+"""The DuckDB side of the parity checks: one sample through the local pipeline, built once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from webevents import DBT_DIR, SQL_DIR
+
+# Small but with every anomaly the generator makes (bots, duplicates, late, malformed).
+SAMPLE = {"events": 3000, "days": 4, "seed": 23, "end_date": dt.date(2026, 11, 24)}
+# dbt runs unit tests in tests/dbt; here only the models and their data tests.
+DBT_BUILD = ["build", "--exclude-resource-type", "unit_test"]
+
+
+@dataclass
+class LocalLake:
+    folder: Path
+    sample: Path
+    archive_files: list[Path]
+    stream_files: list[Path]
+    params: dict[str, str]
+
+    def engine(self):
+        from webevents.engines import get_engine
+
+        return get_engine("local", lake=self.folder)
+
+
+def build_local_lake(root: Path) -> LocalLake:
+    """Generate the sample, then backfill, ingest, enrich, bots and dbt on DuckDB."""
+    from webevents import firehose
+    from webevents.backfill import backfill_files
+    from webevents.generate import generate_sample
+    from webevents.sqlrunner import run_files
+
+    sample = root / "sample"
+    generate_sample(sample, **SAMPLE)
+    lake = root / "lake"
+    lake.mkdir()
+    archive = sorted(sample.glob("archive/dt=*/*.jsonl*"))
+    stream = sorted(sample.glob("stream/*.jsonl"))
+    backfill_files(archive, lake=lake)
+    firehose.ingest_files(stream, lake=lake, progress=False)
+    local = LocalLake(lake, sample, archive, stream, params={})
+    engine = local.engine()
+    try:
+        _, [(first, last)] = engine.query(
+            "select min(event_date), max(event_date) from raw.web_events"
+        )
+        local.params = {
+            "run_date": str(last),
+            "lookback_days": str((_date(last) - _date(first)).days),
+        }
+        for step in ("enrich", "bots"):
+            run_files([SQL_DIR / step], engine=engine, params=local.params, echo=None)
+    finally:
+        engine.close()  # DuckDB allows one writer: dbt opens the file next
+    run_dbt(DBT_BUILD + ["--target", "local"], root / "dbt-local",
+            {"WEBEVENTS_LAKE": str(lake)})
+    return local
+
+
+def run_dbt(args: list[str], work: Path, env: dict[str, str]) -> str:
+    """dbt on the repo's project with artifacts under `work`; fails with dbt's output."""
+    import subprocess
+    import sys
+
+    work.mkdir(parents=True, exist_ok=True)
+    dbt = Path(sys.executable).with_name("dbt")
+    completed = subprocess.run(
+        [str(dbt), "--no-use-colors", *args, "--project-dir", str(DBT_DIR),
+         "--profiles-dir", str(DBT_DIR), "--target-path", str(work / "target"),
+         "--log-path", str(work / "logs")],
+        cwd=work, capture_output=True, text=True, timeout=900,
+        env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **env},
+    )
+    output = completed.stdout + completed.stderr
+    if completed.returncode != 0:
+        raise AssertionError(f"dbt {' '.join(args)} failed:\n{output[-8000:]}")
+    return output
+
+
+def _date(value) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))

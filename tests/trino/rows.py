@@ -1,0 +1,93 @@
+"""Rows in and out of either engine: Athena SQL literals for INSERT, and comparable values."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Iterable, Sequence
+
+import landing_contract
+
+LANDING = [name for name, _, _ in landing_contract.LANDING_COLUMNS]
+LANDING_TYPES = {name: kind for name, kind, _ in landing_contract.ANALYTICS_COLUMNS}
+
+
+def literal(value, kind: str) -> str:
+    """An Athena SQL literal of `value` for a column of Iceberg type `kind`."""
+    if value is None:
+        return "null"
+    if kind == "string":
+        return "'" + str(value).replace("'", "''") + "'"
+    if kind == "timestamp":
+        return f"timestamp '{value.isoformat(sep=' ', timespec='microseconds')}'"
+    if kind == "date":
+        return f"date '{value.isoformat()}'"
+    if kind in ("double", "int"):
+        return f"cast({value!r} as {'double' if kind == 'double' else 'integer'})"
+    if kind == "boolean":
+        return "true" if value else "false"
+    if kind == "array<string>":
+        items = ", ".join(literal(v, "string") for v in value)
+        return f"cast(array[{items}] as array(varchar))"
+    if kind == landing_contract.COORDINATES_TYPE:
+        parts = ", ".join(literal(v, "double") for v in _fields(value))
+        return f"cast(row({parts}) as row(pitch double, yaw double, hfov double))"
+    raise ValueError(f"no literal for type {kind}")
+
+
+def _fields(value) -> tuple:
+    if isinstance(value, dict):
+        return tuple(value.get(k) for k in ("pitch", "yaw", "hfov"))
+    return tuple(value)
+
+
+def insert_sql(table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> str:
+    """One Athena INSERT ... VALUES statement for `rows` (tuples in `columns` order)."""
+    values = ",\n".join(
+        "(" + ", ".join(literal(v, LANDING_TYPES[c]) for c, v in zip(columns, row, strict=True))
+        + ")"
+        for row in rows
+    )
+    return f"insert into {table} ({', '.join(columns)}) values\n{values}"
+
+
+def copy_table(source, target, table: str, columns: Sequence[str], batch: int = 400) -> int:
+    """Copy every row of `table` from one engine to the other (same Athena SQL both sides)."""
+    _, rows = source.query(f"select {', '.join(columns)} from {table}")
+    for start in range(0, len(rows), batch):
+        target.execute(insert_sql(table, columns, rows[start:start + batch]))
+    return len(rows)
+
+
+def comparable(value):
+    """A value both engines' Python clients agree on: rows and arrays as tuples, JSON parsed."""
+    if isinstance(value, float):
+        return None if math.isnan(value) else round(value, 9)
+    if isinstance(value, dict):
+        return tuple(comparable(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return tuple(comparable(v) for v in value)
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=None) if value.tzinfo is None else (
+            value.astimezone(dt.UTC).replace(tzinfo=None))
+    return value
+
+
+def comparable_row(columns: Sequence[str], row: Sequence) -> tuple:
+    out = []
+    for column, value in zip(columns, row, strict=True):
+        if column == "properties" and isinstance(value, str):
+            out.append(json.dumps(json.loads(value), sort_keys=True))
+        elif column == "source_file" and isinstance(value, str):
+            # Trino's "$path" carries the file system scheme (local:// here, s3:// on AWS).
+            out.append(value.split("://", 1)[-1])
+        else:
+            out.append(comparable(value))
+    return tuple(out)
+
+
+def table_snapshot(engine, table: str, columns: Sequence[str]) -> list[tuple]:
+    """Every row of `table` as comparable tuples, sorted (engines return rows in any order)."""
+    _, rows = engine.query(f"select {', '.join(columns)} from {table}")
+    return sorted((comparable_row(columns, row) for row in rows), key=repr)

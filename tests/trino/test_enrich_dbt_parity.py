@@ -1,0 +1,158 @@
+"""sql/enrich, sql/bots and dbt on Trino, row by row against the DuckDB path on the same raw rows.
+
+raw.web_events is copied from the local lake (backfill + Firehose stand-in output) into
+this module's Trino catalog with INSERT ... VALUES, so enrichment parity does not depend on
+the backfill (compared in test_backfill_parity.py). Then the same sql/ files and the same
+dbt models run on both engines.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.trino.local_lake import run_dbt
+from tests.trino.rows import LANDING, copy_table, table_snapshot
+from webevents import SQL_DIR
+from webevents.sqlrunner import run_files
+
+pytestmark = pytest.mark.trino
+
+ANALYTICS_COMPARED = [
+    *LANDING,
+    "data_quality_score",
+    "quality_issues",
+    "is_bot",
+    "bot_reasons",
+    "duplicate_count",
+]  # processed_timestamp is each engine's wall clock
+# Marts built on both targets; time_travel_analysis and its staging exist on Trino only.
+TRINO_ONLY_MODELS = {
+    "time_travel_analysis",
+    "stg_analytics__web_events_snapshots",
+    "stg_analytics__web_events_versions",
+}
+
+
+@pytest.fixture(scope="module")
+def pair(local_lake, trino_engine, trino_catalog, trino_port, tmp_path_factory):
+    """(local engine, trino engine) after enrich + bots + dbt on both."""
+    run_files([SQL_DIR / "ddl"], engine=trino_engine, echo=None)
+    local = local_lake.engine()
+    copy_table(local, trino_engine, "raw.web_events", LANDING)
+    for step in ("enrich", "bots"):
+        run_files([SQL_DIR / step], engine=trino_engine, params=local_lake.params, echo=None)
+    local.close()
+    # Models first; their data tests run in test_dbt_data_tests_pass_on_trino, so a failing
+    # test does not skip the models downstream of it (as `dbt build` would).
+    work, env = dbt_work(tmp_path_factory), dbt_env(trino_catalog, trino_port)
+    for command in ("seed", "run"):
+        run_dbt([command, "--target", "trino"], work, env)
+    local = local_lake.engine()
+    yield local, trino_engine
+    local.close()
+
+
+def dbt_work(tmp_path_factory):
+    return tmp_path_factory.mktemp("dbt-trino")
+
+
+def dbt_env(catalog: str, port: int) -> dict[str, str]:
+    return {"TRINO_PORT": str(port), "TRINO_CATALOG": catalog}
+
+
+def test_dbt_data_tests_pass_on_trino(pair, trino_catalog, trino_port, tmp_path_factory):
+    run_dbt(
+        ["test", "--target", "trino", "--exclude-resource-type", "unit_test"],
+        dbt_work(tmp_path_factory),
+        dbt_env(trino_catalog, trino_port),
+    )
+
+
+def test_raw_copy_is_exact(pair):
+    local, trino = pair
+    assert table_snapshot(trino, "raw.web_events", LANDING) == table_snapshot(
+        local, "raw.web_events", LANDING
+    )
+
+
+def test_analytics_web_events_match_row_by_row(pair):
+    local, trino = pair
+    expected = table_snapshot(local, "analytics.web_events", ANALYTICS_COMPARED)
+    actual = table_snapshot(trino, "analytics.web_events", ANALYTICS_COMPARED)
+    assert len(actual) == len(expected)
+    assert_same_rows(actual, expected, ANALYTICS_COMPARED)
+
+
+def test_bot_flags_are_exercised(pair):
+    """Parity of bot flags means something only if the sample has bots and humans."""
+    _, trino = pair
+    _, rows = trino.query("select is_bot, count(*) from analytics.web_events group by 1")
+    counts = dict(rows)
+    assert counts.get(True, 0) > 0 and counts.get(False, 0) > 0
+
+
+def mart_tables(engine, schema: str = "marts") -> set[str]:
+    _, rows = engine.query(
+        f"select table_name from information_schema.tables where table_schema = '{schema}'"
+    )
+    return {name for (name,) in rows}
+
+
+def test_dbt_builds_the_same_models_on_trino(pair):
+    local, trino = pair
+    assert mart_tables(trino) - TRINO_ONLY_MODELS == mart_tables(local)
+
+
+def dbt_models() -> list[str]:
+    from webevents import DBT_DIR
+
+    return sorted(p.stem for p in (DBT_DIR / "models").rglob("*.sql"))
+
+
+@pytest.mark.parametrize("model", [m for m in dbt_models() if m not in TRINO_ONLY_MODELS])
+def test_dbt_model_matches_duckdb_row_by_row(pair, model):
+    local, trino = pair
+    if model not in mart_tables(local):
+        pytest.skip(f"{model} is not materialised on the local target")
+    columns = [c for c, _ in columns_of(local, model)]
+    expected = table_snapshot(local, f"marts.{model}", columns)
+    actual = table_snapshot(trino, f"marts.{model}", columns)
+    assert len(actual) == len(expected), f"{model}: row counts differ"
+    assert_same_rows(actual, expected, columns)
+
+
+def test_time_travel_model_reads_real_snapshots(pair):
+    _, trino = pair
+    _, snapshots = trino.query('select count(*) from analytics."web_events$snapshots"')
+    _, rows = trino.query(
+        "select snapshot_operation, rows_as_of_snapshot from marts.time_travel_analysis "
+        "order by committed_at"
+    )
+    assert len(rows) == snapshots[0][0]
+    _, [(current,)] = trino.query("select count(*) from analytics.web_events")
+    assert rows[-1][1] == current  # the newest snapshot is the table as it is now
+
+
+def columns_of(engine, table: str, schema: str = "marts") -> list[tuple[str, str]]:
+    _, rows = engine.query(
+        "select column_name, data_type from information_schema.columns "
+        f"where table_schema = '{schema}' and table_name = '{table}' order by ordinal_position"
+    )
+    return rows
+
+
+def assert_same_rows(actual: list[tuple], expected: list[tuple], columns: list[str]) -> None:
+    """Equal row sets; on failure, name the first differing rows and columns."""
+    if actual == expected:
+        return
+    actual_set, expected_set = set(actual), set(expected)
+    missing = [r for r in expected if r not in actual_set][:3]
+    extra = [r for r in actual if r not in expected_set][:3]
+    details = []
+    for want, got in zip(missing, extra, strict=False):
+        diffs = {c: (w, g) for c, w, g in zip(columns, want, got, strict=True) if w != g}
+        details.append(f"  columns differing (duckdb, trino): {diffs}")
+    raise AssertionError(
+        f"{len(missing)}+ rows only on DuckDB, {len(extra)}+ only on Trino\n"
+        f"DuckDB-only: {missing}\nTrino-only: {extra}\n" + "\n".join(details)
+    )

@@ -1,0 +1,111 @@
+"""`webevents run` pieces: the ingest ledger, step failures that name the step and the file."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from webevents import pipeline
+from webevents.cli import main
+from webevents.firehose import IngestSummary
+
+
+def write_lines(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+EVENT = ('{{"type":"page","messageId":"m-{n}","anonymousId":"a-1","sessionId":"s-1",'
+         '"timestamp":"2026-11-20T10:00:0{n}.000Z","properties":{{"url":"https://x.io/p"}}}}')
+
+
+def test_ledger_skips_a_file_with_the_same_content_under_another_name(tmp_path):
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    first = write_lines(tmp_path / "a.jsonl", [EVENT.format(n=1), "not json", ""])
+    ledger = pipeline.Ledger(lake)
+    figures = pipeline.run_ingest(lake, [first], ledger, say=lambda _m: None)
+    assert (figures.records_in, figures.landed, figures.failed, figures.dropped) == (3, 1, 1, 1)
+    assert figures.failed_by_reason == {"invalid_json": 1}
+
+    copy = tmp_path / "copy-of-a.jsonl"
+    copy.write_bytes(first.read_bytes())
+    messages: list[str] = []
+    again = pipeline.run_ingest(lake, [copy], pipeline.Ledger(lake), say=messages.append)
+    assert again is None
+    assert "already ingested" in messages[0] and "a.jsonl" in messages[0]
+    saved = json.loads((lake / pipeline.LEDGER_FILE).read_text())
+    assert len(saved["files"]) == 1 and len(saved["stream_batches"]) == 1
+
+
+def test_ledger_figures_add_up_across_runs(tmp_path):
+    ledger = pipeline.Ledger(tmp_path)
+    ledger.data["archive"] = {"name": "archive via sql/backfill", "records_in": 10,
+                              "landed": 8, "failed": 1, "dropped": 1,
+                              "failed_by_reason": {"invalid_json": 1}}
+    for n in (3, 4):
+        ledger.data["stream_batches"].append({"records_in": n, "landed": n - 1, "failed": 1,
+                                              "dropped": 0,
+                                              "failed_by_reason": {"unknown_shape": 1}})
+    archive, stream = ledger.figures()
+    assert (archive.records_in, archive.landed) == (10, 8)
+    assert (stream.records_in, stream.landed, stream.failed) == (7, 5, 2)
+    assert stream.failed_by_reason == {"unknown_shape": 2}
+
+
+def test_ingest_figures_keep_dropped_reasons_out_of_failures():
+    result = IngestSummary(records_in=5, ok=2, failed=2, dropped=1,
+                           reasons=Counter({"invalid_json": 2, "empty_record": 1}))
+    figures = pipeline._ingest_figures(result)
+    assert figures["failed_by_reason"] == {"invalid_json": 2}
+    assert figures["records_in"] == figures["landed"] + figures["failed"] + figures["dropped"]
+
+
+def test_failing_sql_step_names_the_step_and_the_file(tmp_path, monkeypatch):
+    sql_dir = tmp_path / "sql"
+    (sql_dir / "enrich").mkdir(parents=True)
+    (sql_dir / "enrich" / "broken_merge.sql").write_text("select * from no_such_table\n")
+    monkeypatch.setattr(pipeline, "SQL_DIR", sql_dir)
+    with pytest.raises(pipeline.StepFailed) as failure:
+        pipeline.run_sql_step("enrich", tmp_path / "lake", {"run_date": "2026-11-24"},
+                              say=lambda _m: None)
+    assert failure.value.step == "enrich"
+    assert "broken_merge.sql" in str(failure.value)
+
+
+def test_empty_sql_step_is_an_error_not_a_silent_pass(tmp_path, monkeypatch):
+    (tmp_path / "bots").mkdir()
+    monkeypatch.setattr(pipeline, "SQL_DIR", tmp_path)
+    with pytest.raises(pipeline.StepFailed, match="holds no .sql files"):
+        pipeline.run_sql_step("bots", tmp_path / "lake", {}, say=lambda _m: None)
+
+
+def test_failing_dbt_model_names_the_model(tmp_path, monkeypatch):
+    project = tmp_path / "dbt"
+    (project / "models").mkdir(parents=True)
+    (project / "dbt_project.yml").write_text(
+        "name: broken\nversion: '1.0.0'\nconfig-version: 2\nprofile: broken\n"
+    )
+    (project / "profiles.yml").write_text(
+        "broken:\n  target: local\n  outputs:\n    local:\n      type: duckdb\n"
+        "      path: \"{{ env_var('WEBEVENTS_LAKE') }}/lake.duckdb\"\n      schema: marts\n"
+    )
+    (project / "models" / "orders_by_day.sql").write_text("select no_such_column from range(3)\n")
+    monkeypatch.setattr(pipeline, "DBT_DIR", project)
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    with pytest.raises(pipeline.StepFailed) as failure:
+        pipeline.run_dbt(lake, say=lambda _m: None)
+    assert failure.value.step == "dbt"
+    assert "orders_by_day" in str(failure.value)
+
+
+def test_run_with_a_missing_input_file_fails_naming_step_and_file(tmp_path, capsys):
+    code = main(["run", "--lake", str(tmp_path / "lake"), "--input",
+                 str(tmp_path / "nowhere.jsonl")])
+    assert code == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert "step sample failed" in err and "nowhere.jsonl" in err

@@ -1,0 +1,180 @@
+"""The SQL runner: files and folders in order, Jinja parameters, one statement per file."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from webevents import SQL_DIR
+from webevents.cli import main
+from webevents.engines.local import LocalEngine
+from webevents.lake import connect
+from webevents.sqlrunner import (
+    SqlRunError,
+    default_params,
+    parse_params,
+    render,
+    run_ddl_locally,
+    run_files,
+)
+
+
+def write(folder: Path, name: str, sql: str) -> Path:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(sql)
+    return path
+
+
+@pytest.fixture
+def engine():
+    local = LocalEngine(connection=duckdb.connect())
+    yield local
+    local.connection.close()
+
+
+def test_folder_runs_in_name_order_including_subfolders(tmp_path, engine):
+    write(tmp_path, "b/20_insert.sql", "insert into steps values ('b/20')")
+    write(tmp_path, "a/10_insert.sql", "insert into steps values ('a/10')")
+    write(tmp_path, "a/02_insert.sql", "insert into steps values ('a/02')")
+    engine.connection.execute("create table steps (name varchar)")
+    results = run_files([tmp_path], engine=engine, echo=None)
+    assert [r.path.relative_to(tmp_path).as_posix() for r in results] == [
+        "a/02_insert.sql",
+        "a/10_insert.sql",
+        "b/20_insert.sql",
+    ]
+    _, rows = engine.query("select name from steps")
+    assert [name for (name,) in rows] == ["a/02", "a/10", "b/20"]
+    assert [r.row_count for r in results] == [1, 1, 1]
+
+
+def test_parameters_are_rendered_and_defaults_apply(tmp_path, engine):
+    path = write(
+        tmp_path,
+        "window.sql",
+        "select date '{{ run_date }}' - interval '{{ lookback_days }}' day as first_day, "
+        "'{{ label }}' as label",
+    )
+    (result,) = run_files([path], engine=engine, params={"label": "x"}, echo=None)
+    yesterday = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+    assert result.columns == ["first_day", "label"]
+    assert result.rows == [(yesterday - dt.timedelta(days=3), "x")]
+
+
+def test_a_missing_parameter_names_the_file_and_the_parameter(tmp_path, engine):
+    path = write(tmp_path, "needs.sql", "select {{ date_from }}, {{ run_date }}")
+    with pytest.raises(SqlRunError, match=r"needs\.sql: missing parameter\(s\) date_from"):
+        run_files([path], engine=engine, echo=None)
+
+
+def test_parameters_used_only_with_default_are_optional(tmp_path):
+    path = write(
+        tmp_path,
+        "thresholds.sql",
+        "{%- set max_rate = max_rate | default(40) %}select {{ max_rate }} as max_rate",
+    )
+    assert render(path, {}).strip() == "select 40 as max_rate"
+    assert render(path, {"max_rate": "60"}).strip() == "select 60 as max_rate"
+
+
+def test_a_bad_date_parameter_is_refused(tmp_path, engine):
+    path = write(tmp_path, "q.sql", "select 1")
+    with pytest.raises(SqlRunError, match="run_date='2024-13-01' is not a date"):
+        run_files([path], engine=engine, params={"run_date": "2024-13-01"}, echo=None)
+
+
+def test_param_pairs_parse_and_bad_pairs_are_refused():
+    assert parse_params(["run_date=2024-01-02", "label = a=b"]) == {
+        "run_date": "2024-01-02",
+        "label": "a=b",
+    }
+    with pytest.raises(SqlRunError, match="expected name=value"):
+        parse_params(["run_date"])
+
+
+def test_default_params_are_yesterday_and_three_days():
+    assert default_params(dt.date(2024, 3, 1)) == {"run_date": "2024-02-29", "lookback_days": "3"}
+
+
+def test_a_file_with_two_statements_is_refused(tmp_path, engine):
+    path = write(tmp_path, "two.sql", "select 1;\n-- and\nselect 2;\n")
+    with pytest.raises(SqlRunError, match=r"two\.sql: holds 2 statements"):
+        run_files([path], engine=engine, echo=None)
+
+
+def test_an_empty_file_is_refused(tmp_path, engine):
+    path = write(tmp_path, "empty.sql", "-- nothing here\n")
+    with pytest.raises(SqlRunError, match="holds no SQL statement"):
+        run_files([path], engine=engine, echo=None)
+
+
+def test_a_failure_names_the_file_and_shows_the_statement(tmp_path, engine):
+    write(tmp_path, "01_ok.sql", "select 1")
+    write(tmp_path, "02_bad.sql", "select no_such_column from (select 1 as a) as t")
+    write(tmp_path, "03_never.sql", "select 3")
+    lines: list[str] = []
+    with pytest.raises(SqlRunError) as raised:
+        run_files([tmp_path], engine=engine, echo=lines.append)
+    message = str(raised.value)
+    assert "02_bad.sql failed on local" in message
+    assert "select no_such_column from (select 1 as a) as t" in message
+    assert len(lines) == 1 and "01_ok.sql" in lines[0]
+
+
+def test_progress_lines_show_timing_and_rows(tmp_path, engine):
+    engine.connection.execute("create table t (n int)")
+    write(tmp_path, "01_insert.sql", "insert into t select * from unnest(sequence(1, 5))")
+    write(tmp_path, "02_select.sql", "select n from t")
+    lines: list[str] = []
+    run_files([tmp_path], engine=engine, echo=lines.append)
+    assert lines[0].startswith("[1/2] ") and lines[0].endswith(" s  5 rows written")
+    assert lines[1].startswith("[2/2] ") and lines[1].endswith("5 rows returned")
+
+
+def test_missing_path_is_a_clear_error(tmp_path, engine):
+    with pytest.raises(SqlRunError, match="no such file or folder"):
+        run_files([tmp_path / "nope.sql"], engine=engine, echo=None)
+
+
+def test_sql_ddl_runs_locally_and_again_without_change(tmp_path):
+    con = duckdb.connect(str(tmp_path / "lake.duckdb"))
+    run_ddl_locally(con)
+    first = con.execute("select schema_name, table_name from duckdb_tables() order by all").fetchall()
+    run_ddl_locally(con)
+    second = con.execute("select schema_name, table_name from duckdb_tables() order by all").fetchall()
+    assert first == second
+    assert ("raw", "web_events") in first and ("analytics", "web_events") in first
+    assert len(first) == len(list((SQL_DIR / "ddl").glob("*_create.sql"))) - 2  # minus namespaces
+
+
+def test_lake_connect_builds_the_tables_from_sql_ddl(tmp_path):
+    con = connect(tmp_path / "lake")
+    tables = {f"{s}.{t}" for s, t in con.execute("select schema_name, table_name from duckdb_tables()").fetchall()}
+    con.close()
+    assert {"raw.web_events", "analytics.web_events", "analytics.bot_user_agent_patterns"} <= tables
+
+
+def test_cli_sql_runs_files_and_prints_query_results(tmp_path, capsys):
+    path = write(tmp_path, "q.sql", "select '{{ run_date }}' as run_date")
+    code = main(["sql", str(path), "--param", "run_date=2024-01-02", "--lake", str(tmp_path / "lake")])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "[1/1]" in out and "2024-01-02" in out
+
+
+def test_cli_sql_reports_errors_with_exit_code_1(tmp_path, capsys):
+    path = write(tmp_path, "q.sql", "select {{ missing }}")
+    code = main(["sql", str(path), "--lake", str(tmp_path / "lake")])
+    assert code == 1
+    assert "missing parameter(s) missing" in capsys.readouterr().err
+
+
+def test_cli_sql_says_when_a_statement_needs_athena(tmp_path, capsys):
+    path = write(tmp_path, "snapshots.sql", 'select * from analytics."web_events$snapshots"')
+    code = main(["sql", str(path), "--lake", str(tmp_path / "lake")])
+    assert code == 1
+    assert "runs on Athena/Trino only" in capsys.readouterr().err
