@@ -22,6 +22,10 @@ MAX_DEPTH = 64  # §1 check 6
 WHITESPACE = " \t\n\r"
 WHITESPACE_BYTES = b" \t\n\r"
 
+# Timestamps are emitted as epoch microseconds: Firehose's Iceberg destination maps only
+# top-level keys, by exact column name and type, and "For Timestamp data types, you must
+# always send in microseconds"; a date may be 'YYYY-MM-DD', a struct a nested object.
+# https://docs.aws.amazon.com/firehose/latest/dev/apache-iceberg-destination-supp.html
 # §4: timestamps outside [2000-01-01, 2100-01-01) UTC are invalid.
 MIN_MICROS = 946_684_800_000_000
 MAX_MICROS = 4_102_444_800_000_000

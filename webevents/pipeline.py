@@ -428,6 +428,7 @@ def run_pipeline(lake: str | Path | None = None, inputs: list[str] | None = None
     started = time.perf_counter()
     this_run: list[SourceFigures] = []
     skipped: list[str] = []
+    step_seconds: dict[str, float] = {}
 
     progress = Progress(TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(),
                         TimeElapsedColumn(), console=console, transient=False)
@@ -438,13 +439,17 @@ def run_pipeline(lake: str | Path | None = None, inputs: list[str] | None = None
     with progress:
         tasks = {step: progress.add_task(step, total=1, start=False) for step in STEPS}
 
+        step_started: dict[str, float] = {}
+
         def begin(step: str, total: int = 1, label: str | None = None) -> None:
             progress.update(tasks[step], total=total, description=label or step)
             progress.start_task(tasks[step])
+            step_started[step] = time.perf_counter()
 
         def finish(step: str) -> None:
             total = progress.tasks[tasks[step]].total or 1
             progress.update(tasks[step], completed=total)
+            step_seconds[step] = round(time.perf_counter() - step_started[step], 3)
 
         try:
             begin("sample")
@@ -502,6 +507,7 @@ def run_pipeline(lake: str | Path | None = None, inputs: list[str] | None = None
 
             begin("report")
             summary = build_summary(lake, ledger, this_run, skipped)
+            summary["step_seconds"] = step_seconds  # the report step's own time is not in it
             summary["report"] = str(lake / "report.html")
             (lake / SUMMARY_FILE).write_text(json.dumps(summary, indent=1, default=str))
             write_report(lake, summary)

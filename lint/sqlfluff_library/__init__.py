@@ -1,10 +1,11 @@
 """Lint-time stand-ins for dbt's context, used by sqlfluff's jinja templater (.sqlfluff).
 
 The dbt templater needs a live Athena connection, so dbt/ is linted with the jinja
-templater: sqlfluff supplies ref/source/config/this/is_incremental; these names cover the
-rest. Package-qualified macro calls (`adapter.dispatch(...)(...)`, `webevents.x(...)`,
-`dbt.x(...)`) render as the SQL call `x(...)`, so the model around them parses and is
-linted; the macro bodies themselves are linted in dbt/macros.
+templater: sqlfluff supplies ref/source/config/this/is_incremental and loads
+dbt/macros; this package adds the rest of what the project's models use. Dispatched and
+package-qualified macros resolve to the project's own macros (the `athena__` variant,
+else `default__`, as dbt-athena would pick); dbt's own macros (`dbt.dateadd`, ...) render
+as the SQL call `name(args)` so the model around them still parses and is linted.
 """
 
 import datetime as _datetime
@@ -13,6 +14,10 @@ import types as _types
 from pathlib import Path as _Path
 
 import yaml as _yaml
+from jinja2 import pass_context as _pass_context
+
+# Lint as the Athena target: sqlfluff's dialect is athena.
+ADAPTER_PREFIXES = ("athena__", "default__", "")
 
 
 def _project_vars():
@@ -35,24 +40,57 @@ def _call(name):
     return render
 
 
-class _MacroNamespace:
-    """`namespace.macro(args)` -> `macro(args)`."""
+def _resolve(context, macro_name, prefixes=ADAPTER_PREFIXES):
+    for prefix in prefixes:
+        macro = context.get(prefix + macro_name)
+        if callable(macro):
+            return macro
+    return _call(macro_name)
 
-    def __init__(self, name):
-        self.name = name
+
+class _MacroNamespace:
+    """`namespace.macro(args)`: the project's macro of that name, else `macro(args)`."""
+
+    def __init__(self, prefixes):
+        self.prefixes = prefixes
 
     def __getattr__(self, macro_name):
-        return _call(macro_name)
+        prefixes = self.prefixes
+
+        @_pass_context
+        def call(context, *args, **kwargs):
+            return _resolve(context, macro_name, prefixes)(*args, **kwargs)
+
+        return call
 
 
 class _Adapter:
-    """dbt's `adapter`: dispatch renders the dispatched macro's name as a call."""
+    """dbt's `adapter`: dispatch picks athena__/default__ like dbt-athena does."""
 
-    def dispatch(self, macro_name, macro_namespace=None):
-        return _call(macro_name)
+    @_pass_context
+    def dispatch(self, context, macro_name, macro_namespace=None):
+        return _resolve(context, macro_name)
 
     def quote(self, identifier):
         return f'"{identifier}"'
+
+
+class _Column:
+    def values(self):
+        return []
+
+
+class _EmptyTable:
+    """run_query()'s result when nothing runs (lint has no database)."""
+
+    columns = (_Column(),)
+    rows = ()
+
+    def __iter__(self):
+        return iter(())
+
+    def __len__(self):
+        return 0
 
 
 def var(name, default=None):
@@ -67,11 +105,21 @@ def env_var(name, default=None):
     return default if default is not None else name.lower()
 
 
+def run_query(sql):
+    """dbt's run_query(): an empty result (lint runs no SQL)."""
+    return _EmptyTable()
+
+
+def log(message, info=False):
+    return ""
+
+
 adapter = _Adapter()
-# Lint as the Athena target (sqlfluff's dialect is athena).
+webevents = _MacroNamespace(("",))
+dbt = _MacroNamespace(("athena__", "default__"))
+# dbt's `execute` is False while parsing; models guard introspection with it.
+execute = False
 target = _types.SimpleNamespace(
     type="athena", name="lint", schema="marts", database="awsdatacatalog", threads=1
 )
 modules = _types.SimpleNamespace(datetime=_datetime, re=_re)
-webevents = _MacroNamespace("webevents")
-dbt = _MacroNamespace("dbt")

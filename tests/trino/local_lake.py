@@ -58,8 +58,7 @@ def build_local_lake(root: Path) -> LocalLake:
             run_files([SQL_DIR / step], engine=engine, params=local.params, echo=None)
     finally:
         engine.close()  # DuckDB allows one writer: dbt opens the file next
-    run_dbt(DBT_BUILD + ["--target", "local"], root / "dbt-local",
-            {"WEBEVENTS_LAKE": str(lake)})
+    run_dbt(DBT_BUILD + ["--target", "local"], root / "dbt-local", {"WEBEVENTS_LAKE": str(lake)})
     return local
 
 
@@ -71,10 +70,23 @@ def run_dbt(args: list[str], work: Path, env: dict[str, str]) -> str:
     work.mkdir(parents=True, exist_ok=True)
     dbt = Path(sys.executable).with_name("dbt")
     completed = subprocess.run(
-        [str(dbt), "--no-use-colors", *args, "--project-dir", str(DBT_DIR),
-         "--profiles-dir", str(DBT_DIR), "--target-path", str(work / "target"),
-         "--log-path", str(work / "logs")],
-        cwd=work, capture_output=True, text=True, timeout=900,
+        [
+            str(dbt),
+            "--no-use-colors",
+            *args,
+            "--project-dir",
+            str(DBT_DIR),
+            "--profiles-dir",
+            str(DBT_DIR),
+            "--target-path",
+            str(work / "target"),
+            "--log-path",
+            str(work / "logs"),
+        ],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=900,
         env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **env},
     )
     output = completed.stdout + completed.stderr

@@ -45,7 +45,8 @@ def _fields(value) -> tuple:
 def insert_sql(table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> str:
     """One Athena INSERT ... VALUES statement for `rows` (tuples in `columns` order)."""
     values = ",\n".join(
-        "(" + ", ".join(literal(v, LANDING_TYPES[c]) for c, v in zip(columns, row, strict=True))
+        "("
+        + ", ".join(literal(v, LANDING_TYPES[c]) for c, v in zip(columns, row, strict=True))
         + ")"
         for row in rows
     )
@@ -56,7 +57,7 @@ def copy_table(source, target, table: str, columns: Sequence[str], batch: int = 
     """Copy every row of `table` from one engine to the other (same Athena SQL both sides)."""
     _, rows = source.query(f"select {', '.join(columns)} from {table}")
     for start in range(0, len(rows), batch):
-        target.execute(insert_sql(table, columns, rows[start:start + batch]))
+        target.execute(insert_sql(table, columns, rows[start : start + batch]))
     return len(rows)
 
 
@@ -69,8 +70,11 @@ def comparable(value):
     if isinstance(value, list | tuple):
         return tuple(comparable(v) for v in value)
     if isinstance(value, dt.datetime):
-        return value.replace(tzinfo=None) if value.tzinfo is None else (
-            value.astimezone(dt.UTC).replace(tzinfo=None))
+        return (
+            value.replace(tzinfo=None)
+            if value.tzinfo is None
+            else (value.astimezone(dt.UTC).replace(tzinfo=None))
+        )
     return value
 
 

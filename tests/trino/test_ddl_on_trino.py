@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import gzip
 
+import landing_contract
 import pytest
 
-import landing_contract
 from webevents import SQL_DIR
 from webevents.engines.trino import TrinoEngineError
 from webevents.sqlrunner import render, run_files
@@ -41,14 +41,18 @@ def table_columns(engine, schema: str, table: str) -> list[tuple[str, str]]:
 
 def partitioning(engine, schema: str, table: str) -> list[str]:
     _, [(create,)] = engine.query(f"show create table {schema}.{table}")
-    inside = create.split("partitioning = ARRAY[", 1)[1].split("]", 1)[0] if (
-        "partitioning = ARRAY[" in create) else ""
+    inside = (
+        create.split("partitioning = ARRAY[", 1)[1].split("]", 1)[0]
+        if ("partitioning = ARRAY[" in create)
+        else ""
+    )
     return [part.strip().strip("'") for part in inside.split(",") if part.strip()]
 
 
 def test_every_ddl_file_runs_on_trino(ddl_results):
-    assert [r.path.name for r in ddl_results] == sorted(p.name for p in (SQL_DIR / "ddl").glob(
-        "*.sql"))
+    assert [r.path.name for r in ddl_results] == sorted(
+        p.name for p in (SQL_DIR / "ddl").glob("*.sql")
+    )
 
 
 @pytest.mark.parametrize(
@@ -58,8 +62,9 @@ def test_every_ddl_file_runs_on_trino(ddl_results):
         ("analytics", landing_contract.ANALYTICS_COLUMNS, landing_contract.ANALYTICS_PARTITIONING),
     ],
 )
-def test_web_events_tables_match_the_contract(ddl_results, trino_engine, schema, columns,
-                                              partitions):
+def test_web_events_tables_match_the_contract(
+    ddl_results, trino_engine, schema, columns, partitions
+):
     expected = [(name, TRINO_TYPES[kind]) for name, kind, _ in columns]
     assert table_columns(trino_engine, schema, "web_events") == expected
     assert partitioning(trino_engine, schema, "web_events") == list(partitions)
@@ -77,9 +82,7 @@ def test_ddl_is_rerunnable(ddl_results, trino_engine):
     assert len(again) == len(ddl_results)
 
 
-def test_archive_external_table_reads_gzip_lines_with_partition_projection(
-    trino_engine, tmp_path
-):
+def test_archive_external_table_reads_gzip_lines_with_partition_projection(trino_engine, tmp_path):
     archive = tmp_path / "archive"
     day = archive / "dt=2026-11-20"
     day.mkdir(parents=True)
@@ -87,8 +90,12 @@ def test_archive_external_table_reads_gzip_lines_with_partition_projection(
     with gzip.open(day / "events.jsonl.gz", "wt") as handle:
         handle.write("\n".join(lines) + "\n")
     params = {"archive_location": archive.as_posix() + "/"}
-    run_files([SQL_DIR / "backfill" / "archive_database_create.sql"], engine=trino_engine,
-              echo=None, params=params)
+    run_files(
+        [SQL_DIR / "backfill" / "archive_database_create.sql"],
+        engine=trino_engine,
+        echo=None,
+        params=params,
+    )
     trino_engine.execute("drop table if exists archive.web_events_archive")
     trino_engine.execute(render(SQL_DIR / "backfill" / "web_events_archive_create.sql", params))
     _, rows = trino_engine.query(

@@ -25,9 +25,16 @@ ENRICH = SQL_DIR / "enrich" / "analytics_web_events_merge.sql"
 def history(trino_engine):
     """analytics.web_events after two enrich runs: 2 events, then 3 (one late arrival)."""
     run_files([SQL_DIR / "ddl"], engine=trino_engine, echo=None)
-    trino_engine.execute(insert_sql("raw.web_events", LANDING, [
-        landing_row("evt-a", 1), landing_row("evt-b", 1, anonymous_id="anon-b"),
-    ]))
+    trino_engine.execute(
+        insert_sql(
+            "raw.web_events",
+            LANDING,
+            [
+                landing_row("evt-a", 1),
+                landing_row("evt-b", 1, anonymous_id="anon-b"),
+            ],
+        )
+    )
     run_files([ENRICH], engine=trino_engine, params=PARAMS, echo=None)
     _, [(first_snapshot, first_committed)] = trino_engine.query(
         'select snapshot_id, committed_at from analytics."web_events$snapshots" '
@@ -36,9 +43,15 @@ def history(trino_engine):
     time.sleep(1.1)  # so "as of" a timestamp between the two commits is unambiguous
     between = dt.datetime.now(dt.UTC)
     time.sleep(1.1)
-    trino_engine.execute(insert_sql("raw.web_events", LANDING, [
-        landing_row("evt-late", 30, anonymous_id="anon-late"),
-    ]))
+    trino_engine.execute(
+        insert_sql(
+            "raw.web_events",
+            LANDING,
+            [
+                landing_row("evt-late", 30, anonymous_id="anon-late"),
+            ],
+        )
+    )
     run_files([ENRICH], engine=trino_engine, params=PARAMS, echo=None)
     return {"engine": trino_engine, "first_snapshot": first_snapshot, "between": between}
 
@@ -66,8 +79,7 @@ def test_for_version_as_of_reads_the_first_snapshot(history):
 def test_for_timestamp_as_of_reads_the_table_as_it_was(history):
     at = history["between"].strftime("%Y-%m-%d %H:%M:%S.%f")
     _, rows = history["engine"].query(
-        "select count(*) from analytics.web_events "
-        f"for timestamp as of timestamp '{at} UTC'"
+        f"select count(*) from analytics.web_events for timestamp as of timestamp '{at} UTC'"
     )
     assert rows == [(2,)]
 
