@@ -56,9 +56,7 @@ def format_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str)
     if fmt != "table":
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     cells = [[_text(v) for v in row] for row in rows]
-    widths = [
-        max([len(name), *(len(row[i]) for row in cells)]) for i, name in enumerate(columns)
-    ]
+    widths = [max([len(name), *(len(row[i]) for row in cells)]) for i, name in enumerate(columns)]
     numeric = [
         all(isinstance(row[i], int | float | decimal.Decimal) or row[i] is None for row in rows)
         and bool(rows)

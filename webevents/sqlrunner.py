@@ -13,6 +13,7 @@ StrictUndefined: a missing one is an error naming the file and the parameter.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import sys
 import time
@@ -56,10 +57,16 @@ class StatementResult:
         return bool(self.columns)
 
 
+# Parameters the deployed job gets from its environment (template.yaml -> CodeBuild).
+ENV_PARAMS = {"archive_location": "ARCHIVE_S3_LOCATION"}
+
+
 def default_params(today: dt.date | None = None) -> dict[str, str]:
-    """run_date = yesterday (UTC), lookback_days = 3."""
+    """run_date = yesterday (UTC), lookback_days = 3, plus ENV_PARAMS found in the environment."""
     today = today or dt.datetime.now(dt.UTC).date()
-    return {"run_date": (today - dt.timedelta(days=1)).isoformat(), "lookback_days": "3"}
+    params = {"run_date": (today - dt.timedelta(days=1)).isoformat(), "lookback_days": "3"}
+    params |= {name: os.environ[var] for name, var in ENV_PARAMS.items() if os.environ.get(var)}
+    return params
 
 
 def parse_params(pairs: Iterable[str]) -> dict[str, str]:
@@ -120,11 +127,7 @@ def _optional_names(template_ast: jinja2.nodes.Template) -> set[str]:
         else:
             assigned.add(name.name)
     # `{% set x = x | default(40) %}` then `{{ x }}`: later loads read the assigned x.
-    return {
-        name
-        for name, flags in uses.items()
-        if all(flags) or (any(flags) and name in assigned)
-    }
+    return {name for name, flags in uses.items() if all(flags) or (any(flags) and name in assigned)}
 
 
 def render(path: Path, params: Mapping[str, Any]) -> str:
@@ -141,9 +144,7 @@ def render(path: Path, params: Mapping[str, Any]) -> str:
     )
     if missing:
         flags = " ".join(f"--param {name}=..." for name in missing)
-        raise SqlRunError(
-            f"{path}: missing parameter(s) {', '.join(missing)} (pass {flags})"
-        )
+        raise SqlRunError(f"{path}: missing parameter(s) {', '.join(missing)} (pass {flags})")
     try:
         return _JINJA.from_string(source).render(**params)
     except jinja2.UndefinedError as error:  # e.g. an attribute of a parameter

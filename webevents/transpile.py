@@ -237,6 +237,11 @@ def _map_filter(mapping: exp.Expression, condition: exp.Lambda) -> exp.Expressio
     return _function("map_from_entries", entries)
 
 
+def _date_operand(node: exp.Expression, date_columns: frozenset[str]) -> bool:
+    """Date arithmetic whose operand is a DATE (by type annotation, or by the name rules)."""
+    return bool(node.meta.get("date_operand")) or _is_date_typed(node.this, date_columns)
+
+
 def _json_path_literal(path: exp.Expression) -> exp.Expression:
     """The DuckDB text of a parsed JSON path (sqlglot keeps `$`-keys like "$oid" quoted)."""
     if isinstance(path, exp.JSONPath):
@@ -265,7 +270,9 @@ def _rewrite_expression(node: exp.Expression, date_columns: frozenset[str]) -> e
         args = node.expressions
         if name == "FORMAT_DATETIME" and len(args) == 2 and args[1].is_string:
             # Athena formats timestamp with time zone in its own zone; ours are UTC.
-            return _function("strftime", args[0], exp.Literal.string(joda_to_strftime(args[1].name)))
+            return _function(
+                "strftime", args[0], exp.Literal.string(joda_to_strftime(args[1].name))
+            )
         if name == "AT_TIMEZONE" and len(args) == 2:
             # Athena: the same instant seen in `zone`; a plain timestamp counts as UTC.
             return _function("timezone", args[1], _cast(args[0], "timestamptz"))
@@ -274,7 +281,9 @@ def _rewrite_expression(node: exp.Expression, date_columns: frozenset[str]) -> e
             return _function("timezone", args[1], _cast(args[0], "timestamp"))
         if name in _URL_PATTERNS and len(args) == 1:
             pattern, null_if_empty = _URL_PATTERNS[name]
-            extracted = _function("regexp_extract", args[0], exp.Literal.string(pattern), exp.Literal.number(1))
+            extracted = _function(
+                "regexp_extract", args[0], exp.Literal.string(pattern), exp.Literal.number(1)
+            )
             if null_if_empty:
                 extracted = _function("nullif", extracted, exp.Literal.string(""))
             return exp.If(this=exp.Is(this=args[0], expression=exp.Null()).not_(), true=extracted)
@@ -283,6 +292,15 @@ def _rewrite_expression(node: exp.Expression, date_columns: frozenset[str]) -> e
         if name == "IS_FINITE" and len(args) == 1:
             return _function("isfinite", args[0])
         return node
+    if isinstance(node, exp.Decode) and str(node.text("charset")).lower() in {"utf-8", "utf8"}:
+        # Athena's from_utf8 replaces invalid sequences (with U+FFFD by default);
+        # DuckDB's decode raises. Valid input takes DuckDB's fast path.
+        replacement = node.args.get("replace") or exp.Literal.string("\ufffd")
+        decoded = _function("try", _function("decode", node.this.copy()))
+        return exp.Coalesce(
+            this=decoded,
+            expressions=[_function("athena_from_utf8", node.this.copy(), replacement)],
+        )
     if isinstance(node, exp.Length) and isinstance(node.this, exp.Encode):
         # Athena: length(to_utf8(s)) is the byte length of s.
         return _function("octet_length", node.this)
@@ -301,7 +319,9 @@ def _rewrite_expression(node: exp.Expression, date_columns: frozenset[str]) -> e
         return _function("athena_json_to_varchar", node.this)
     if isinstance(node, exp.DateAdd | exp.DateSub):
         unit = node.args.get("unit")
-        if (unit is None or unit.name.upper() in _DATE_UNITS) and _is_date_typed(node.this, date_columns):
+        if (unit is None or unit.name.upper() in _DATE_UNITS) and _date_operand(
+            node, date_columns
+        ):
             # Athena: date_add on a date is a date; DuckDB's date + interval is a timestamp.
             return _cast(node, "date")
         return node
@@ -310,7 +330,7 @@ def _rewrite_expression(node: exp.Expression, date_columns: frozenset[str]) -> e
         if (
             unit is not None
             and unit.name.upper() in _DATE_UNITS
-            and _is_date_typed(node.this, date_columns)
+            and _date_operand(node, date_columns)
         ):
             return _cast(node, "date")
     return node
@@ -397,6 +417,14 @@ def _external_table_view(tree: exp.Create, props: list[exp.Expression]) -> exp.E
     )
 
 
+def from_utf8(data: bytes | None, replacement: str | None) -> str | None:
+    """Athena's from_utf8(binary, replace): invalid UTF-8 sequences become `replacement`."""
+    if data is None:
+        return None
+    text = bytes(data).decode("utf-8", "replace")
+    return text if replacement in (None, "\ufffd") else text.replace("\ufffd", replacement)
+
+
 def text_lines(path: str) -> list[str]:
     """A text file's lines as Athena's text reader yields them (see _external_table_view)."""
     with open(path, "rb") as handle:
@@ -409,20 +437,32 @@ def text_lines(path: str) -> list[str]:
 # --- integer division -----------------------------------------------------------------------
 
 
-def _integer_divisions(tree: exp.Expression, schema: dict | None) -> exp.Expression:
-    """Athena divides integers by integers as integers (7 / 2 = 3); DuckDB's `/` gives 3.5.
+_DATE_ARITHMETIC = (exp.DateAdd, exp.DateSub, exp.Add, exp.Sub)
 
-    Operand types come from sqlglot's type annotation over a qualified copy of the
-    statement, using the lake's table schemas, so CTE columns are typed too. Divisions
-    whose operands are both integers become DuckDB's `//` (which truncates toward zero,
-    as Athena does). When typing fails the statement is left as it is.
+
+def _is_date_arithmetic(node: exp.Expression) -> bool:
+    if isinstance(node, exp.DateAdd | exp.DateSub):
+        return True
+    return isinstance(node, exp.Add | exp.Sub) and isinstance(node.expression, exp.Interval)
+
+
+def _typed_rewrites(tree: exp.Expression, schema: dict | None) -> exp.Expression:
+    """Rewrites that depend on operand types, found by sqlglot's type annotation.
+
+    Types come from annotating a qualified copy of the statement against the lake's table
+    schemas, so CTE and subquery columns are typed too:
+    - Athena divides integers by integers as integers (7 / 2 = 3) where DuckDB's `/`
+      gives 3.5: such divisions become DuckDB's `//` (truncating toward zero, as Athena);
+    - date arithmetic on a DATE operand is marked so the rewrite keeps it a date.
+    When typing fails the statement is left to the name-based rules.
     """
-    divisions = list(tree.find_all(exp.Div))
-    if not divisions:
+    candidates = [n for n in tree.walk() if isinstance(n, exp.Div) or _is_date_arithmetic(n)]
+    if not candidates:
         return tree
-    for number, division in enumerate(divisions):
-        division.meta["division"] = number
+    for number, node in enumerate(candidates):
+        node.meta["typed_rewrite"] = number
     integer_divisions: set[int] = set()
+    date_arithmetic: set[int] = set()
     try:
         from sqlglot.optimizer.annotate_types import annotate_types
         from sqlglot.optimizer.qualify import qualify
@@ -441,19 +481,25 @@ def _integer_divisions(tree: exp.Expression, schema: dict | None) -> exp.Express
             schema=mapping,
             dialect=READ_DIALECT,
         )
-        for division in typed.find_all(exp.Div):
-            left, right = division.left, division.right
-            if (
-                "division" in division.meta
-                and left.is_type(*exp.DataType.INTEGER_TYPES)
-                and right.is_type(*exp.DataType.INTEGER_TYPES)
-            ):
-                integer_divisions.add(division.meta["division"])
-    except Exception:  # typing is best effort; untyped divisions keep `/`
+        for node in typed.walk():
+            number = node.meta.get("typed_rewrite")
+            if number is None:
+                continue
+            if isinstance(node, exp.Div):
+                if node.left.is_type(*exp.DataType.INTEGER_TYPES) and node.right.is_type(
+                    *exp.DataType.INTEGER_TYPES
+                ):
+                    integer_divisions.add(number)
+            elif node.this.is_type(exp.DataType.Type.DATE):
+                date_arithmetic.add(number)
+    except Exception:  # typing is best effort
         return tree
-    for division in divisions:
-        if division.meta.get("division") in integer_divisions:
-            division.replace(exp.IntDiv(this=division.left.copy(), expression=division.right.copy()))
+    for node in candidates:
+        number = node.meta["typed_rewrite"]
+        if number in date_arithmetic:
+            node.meta["date_operand"] = True
+        if number in integer_divisions:
+            node.replace(exp.IntDiv(this=node.left.copy(), expression=node.right.copy()))
     return tree
 
 
@@ -477,7 +523,7 @@ def to_duckdb(
         raise TranspileError(f"{reason} runs on Athena/Trino only")
     if isinstance(tree, exp.Create):
         tree = _rewrite_create(tree)
-    tree = _integer_divisions(tree.copy(), schema)
+    tree = _typed_rewrites(tree.copy(), schema)
     date_columns = frozenset(name.lower() for name in date_columns)
     tree = tree.transform(lambda node: _rewrite_expression(node, date_columns), copy=True)
     sql = tree.sql(WRITE_DIALECT, unsupported_level=sqlglot.ErrorLevel.RAISE)

@@ -117,7 +117,7 @@ def fetch_artifact(group: str, artifact: str, ext: str, version: str, version_di
         return local
     started = time.monotonic()
     if shutil.which("mvn"):
-        subprocess.run(
+        completed = subprocess.run(
             [
                 "mvn",
                 "--batch-mode",
@@ -129,9 +129,15 @@ def fetch_artifact(group: str, artifact: str, ext: str, version: str, version_di
                 f"-Dartifact={group}:{artifact}:{version}:{ext}",
                 "-Dtransitive=false",
             ],
-            check=True,
             cwd=version_dir,
+            capture_output=True,
+            text=True,
         )
+        if completed.returncode != 0:
+            raise RuntimeError(
+                f"mvn could not fetch {group}:{artifact}:{version}:{ext} from Maven Central:\n"
+                + (completed.stdout + completed.stderr)[-4000:]
+            )
     else:
         _download_verified(f"{MAVEN_CENTRAL}/{relative.as_posix()}", local)
     size_mb = local.stat().st_size / 1e6
@@ -288,6 +294,9 @@ def write_config(home: Path, port: int) -> None:
     )
     (etc / "jvm.config").write_text("\n".join(JVM_OPTIONS) + "\n")
     (etc / "log.properties").write_text("io.trino=WARN\nio.trino.server.Server=INFO\n")
+    # Catalogs added with CREATE CATALOG are stored here too; start from `lake` alone.
+    for stale in (etc / "catalog").glob("*.properties"):
+        stale.unlink()
     for name, properties in catalog_properties(CATALOG, warehouse).items():
         _write_properties(etc / "catalog" / f"{name}.properties", properties)
 

@@ -68,12 +68,14 @@ when matched and (
     or loads.landed_lines != chunk.landed_lines
     or loads.rejected_lines != chunk.rejected_lines
     or loads.dropped_lines != chunk.dropped_lines
-) then update set
-    source_lines = chunk.source_lines,
-    landed_lines = chunk.landed_lines,
-    rejected_lines = chunk.rejected_lines,
-    dropped_lines = chunk.dropped_lines,
-    logged_at = timestamp '{{ loaded_at }}'
+) then
+    update
+        set
+            source_lines = chunk.source_lines,
+            landed_lines = chunk.landed_lines,
+            rejected_lines = chunk.rejected_lines,
+            dropped_lines = chunk.dropped_lines,
+            logged_at = timestamp '{{ loaded_at }}'
 when not matched then insert (
     date_from,
     date_to,

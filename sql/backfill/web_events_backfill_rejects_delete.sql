@@ -5,7 +5,7 @@ delete from raw.web_events_backfill_rejects
 where
     archive_date between date '{{ date_from }}' and date '{{ date_to }}'
     and not exists (
-        select 1
+        select 1 as already_there
         from raw.web_events_backfill_stage as staged
         where
             staged.archive_date

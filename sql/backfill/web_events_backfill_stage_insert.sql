@@ -24,9 +24,23 @@
             then cast(try_cast({{ j }} as bigint) as varchar)
     end
 {%- endmacro -%}
-{#- the canonical JSON text of member k of a map(varchar, json) -#}
+{#- member k of a map(varchar, json) as canonical JSON text: each is computed
+    once, as column <map>__<key> of the *_members CTEs (see member_columns) -#}
 {%- macro member(m, k) -%}
-    json_format(element_at({{ m }}, '{{ k }}'))
+    {{ m | replace("_map", "") }}__{{ k | lower }}
+{%- endmacro -%}
+{%- macro member_columns(m, keys) -%}
+    {%- for k in keys %}
+        json_format(element_at({{ m }}, '{{ k }}')) as {{ member(m, k) }}
+        {{- "," if not loop.last }}
+    {%- endfor %}
+{%- endmacro -%}
+{%- set identifier_keys = ["anonymousId", "userId", "sessionId", "appId"] -%}
+{%- set payload_keys = ["type", "event", "_id", "messageId", "eventId",
+    "timestamp", "originalTimestamp", "sentAt"] + identifier_keys -%}
+{#- the canonical JSON text of _id.$oid in map m -#}
+{%- macro object_id(m) -%}
+    json_format(json_extract({{ member(m, "_id") }}, '$["$oid"]'))
 {%- endmacro -%}
 {#- a JSON value as a map when it is an object (null for anything else,
     and for an object with duplicate keys, which cannot be a map) -#}
@@ -58,7 +72,8 @@
             )
     end
 {%- endmacro -%}
-{#- P1 = an empty group; Pk = a group of zero or more P(k-1): matches depth <= k -#}
+{#- P1 = an empty group; Pk = a group of zero or more P(k-1):
+    Pk matches exactly the groups nested at most k deep -#}
 {%- set depth = namespace(pattern='[\\[{][\\]}]') -%}
 {%- for _ in range(63) -%}
     {%- set depth.pattern = '[\\[{](' ~ depth.pattern ~ ')*[\\]}]' -%}
@@ -136,19 +151,20 @@ json_checked as (
                     || '|[0-9]{309}|[eE]\+?[0-9]{3}'
                 )
                 then regexp_replace(
-                    -- escaped backslashes first, so "\\ud800" is not an escape
-                    regexp_replace(record_text, '\\\\', ''),
-                    '"[^"\\]*(\\.[^"\\]*)*"',
-                    '""'
-                )
+                        -- escaped backslashes first: "\\ud800" is no escape
+                        regexp_replace(record_text, '\\\\', ''),
+                        '"[^"\\]*(\\.[^"\\]*)*"',
+                        '""'
+                    )
         end as text_outside_strings,
         case
             when regexp_like(record_text, '\\u[dD][89a-fA-F]')
                 then regexp_replace(
-                    regexp_replace(record_text, '\\\\', ''),
-                    '\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}',
-                    ''
-                )
+                        regexp_replace(record_text, '\\\\', ''),
+                        '\\u[dD][89abAB][0-9a-fA-F]{2}'
+                        || '\\u[dD][c-fC-F][0-9a-fA-F]{2}',
+                        ''
+                    )
         end as text_without_surrogate_pairs,
         -- depth > 64 needs at least 65 opening brackets
         length(record_text)
@@ -192,20 +208,20 @@ json_strict as (
         case
             when opening_brackets > 64
                 then length(
-                    regexp_replace(
                         regexp_replace(
                             regexp_replace(
-                                regexp_replace(record_text, '\\\\', ''),
-                                '"[^"\\]*(\\.[^"\\]*)*"',
+                                regexp_replace(
+                                    regexp_replace(record_text, '\\\\', ''),
+                                    '"[^"\\]*(\\.[^"\\]*)*"',
+                                    ''
+                                ),
+                                '[^\[\]{}]',
                                 ''
                             ),
-                            '[^\[\]{}]',
+                            '{{ depth_64_pattern }}',
                             ''
-                        ),
-                        '{{ depth_64_pattern }}',
-                        ''
-                    )
-                ) > 0
+                        )
+                    ) > 0
             else false
         end as is_too_deep
     from json_checked
@@ -221,24 +237,36 @@ records as (
     from json_strict
 ),
 
+record_members as (
+    select
+        *,
+        {{- member_columns("record_map", payload_keys + ["eventData", "metadata", "eventTimestamp"]) }}
+    from records
+),
+
 -- Shape: nested when eventData is an object, legacy when type or event is a
 -- string; payload, meta, context and properties as maps.
 shaped as (
     select
         *,
-        coalesce(
-            substr({{ member("record_map", "eventData") }}, 1, 1) = '{', false
-        ) as is_nested,
-        coalesce({{ member("record_map", "type") }} like '"%', false)
-        or coalesce({{ member("record_map", "event") }} like '"%', false)
-            as has_legacy_type,
+        coalesce(substr(record__eventdata, 1, 1) = '{', false) as is_nested,
+        coalesce(record__type like '"%', false)
+        or coalesce(record__event like '"%', false) as has_legacy_type,
         case
-            when substr({{ member("record_map", "eventData") }}, 1, 1) = '{'
+            when substr(record__eventdata, 1, 1) = '{'
                 then {{ as_map("element_at(record_map, 'eventData')") }}
             else record_map
         end as payload_map,
         {{ as_map("element_at(record_map, 'metadata')") }} as meta_map
-    from records
+    from record_members
+),
+
+payload_members as (
+    select
+        *,
+        {{- member_columns("payload_map", payload_keys + ["name", "context", "properties"]) }},
+        {{- member_columns("meta_map", identifier_keys + ["userAgent", "ip"]) }}
+    from shaped
 ),
 
 with_context as (
@@ -249,7 +277,18 @@ with_context as (
             {{ as_map("element_at(record_map, 'context')") }}
         ) as context_map,
         {{ as_map("element_at(payload_map, 'properties')") }} as props_map
-    from shaped
+    from payload_members
+),
+
+context_members as (
+    select
+        *,
+        {{- member_columns("context_map", identifier_keys + ["userAgent", "ip"]) }},
+        {{- member_columns("props_map", [
+            "url", "path", "referrer", "spaceId", "spaceName", "spaceType",
+            "roomId", "roomName", "community", "building", "floorplan",
+        ]) }}
+    from with_context
 ),
 
 with_page as (
@@ -261,17 +300,21 @@ with_page as (
         -- an object that is not a map has duplicate keys: parsers disagree
         -- on which value wins, so the line is rejected as invalid JSON
         coalesce(
-            substr({{ member("record_map", "eventData") }}, 1, 1) = '{'
-            and payload_map is null
-            or substr({{ member("record_map", "metadata") }}, 1, 1) = '{'
-            and meta_map is null
-            or substr({{ member("payload_map", "context") }}, 1, 1) = '{'
-            and context_map is null
-            or substr({{ member("payload_map", "properties") }}, 1, 1) = '{'
-            and props_map is null,
+            substr(record__eventdata, 1, 1) = '{' and payload_map is null
+            or substr(record__metadata, 1, 1) = '{' and meta_map is null
+            or substr(payload__context, 1, 1) = '{' and context_map is null
+            or substr(payload__properties, 1, 1) = '{' and props_map is null,
             false
         ) as has_duplicate_keys
-    from with_context
+    from context_members
+),
+
+page_members as (
+    select
+        *,
+        {{- member_columns("page_map", ["url", "path", "referrer"]) }},
+        {{- member_columns("coordinates_map", ["pitch", "yaw", "hfov"]) }}
+    from with_page
 ),
 
 -- The event timestamp: the first present candidate, unwrapped from $date.
@@ -287,7 +330,7 @@ timestamp_candidates as (
             nullif({{ member("payload_map", "sentAt") }}, 'null'),
             nullif({{ member("record_map", "sentAt") }}, 'null')
         ) as timestamp_json
-    from with_page
+    from page_members
 ),
 
 timestamp_values as (
@@ -312,19 +355,19 @@ timestamp_parts as (
                     '^-?[0-9]{1,19}$'
                 )
                 then try_cast(
-                    json_extract_scalar(timestamp_value, '$["$numberLong"]')
-                    as bigint
-                )
+                        json_extract_scalar(timestamp_value, '$["$numberLong"]')
+                        as bigint
+                    )
             when regexp_like(timestamp_value, '^-?[0-9]+$')
                 then try_cast(timestamp_value as bigint)
         end as epoch_millis,
         case
             when timestamp_value like '"%'
                 then regexp_replace(
-                    json_extract_scalar(timestamp_value, '$'),
-                    '^[ \t\n\r]+|[ \t\n\r]+$',
-                    ''
-                )
+                        json_extract_scalar(timestamp_value, '$'),
+                        '^[ \t\n\r]+|[ \t\n\r]+$',
+                        ''
+                    )
         end as timestamp_text
     from timestamp_values
 ),
@@ -361,37 +404,37 @@ timestamps as (
             -- the milliseconds of the day (both fit for 2000..2100)
             when epoch_millis between 946684800000 and 4102444799999
                 then date_add(
-                    'millisecond',
-                    cast(epoch_millis % 86400000 as integer),
-                    date_add(
-                        'day',
-                        cast(epoch_millis / 86400000 as integer),
-                        timestamp '1970-01-01 00:00:00.000000'
+                        'millisecond',
+                        cast(epoch_millis % 86400000 as integer),
+                        date_add(
+                            'day',
+                            cast(epoch_millis / 86400000 as integer),
+                            timestamp '1970-01-01 00:00:00.000000'
+                        )
                     )
-                )
             when is_iso_text
                 and iso_hour <= 23 and iso_minute <= 59 and iso_second <= 59
                 and coalesce(try_cast(offset_hours as integer), 0) <= 23
                 and coalesce(try_cast(offset_minutes as integer), 0) <= 59
                 then date_add(
-                    'minute',
-                    case when offset_sign = '+' then -1 else 1 end
-                    * (
-                        coalesce(try_cast(offset_hours as integer), 0) * 60
-                        + coalesce(try_cast(offset_minutes as integer), 0)
-                    ),
-                    try_cast(
-                        iso_date
-                        || ' '
-                        || substr(timestamp_text, 12, 8)
-                        || '.'
-                        -- truncated, never rounded, to microseconds
-                        || substr(
-                            rpad(coalesce(iso_fraction, ''), 6, '0'), 1, 6
+                        'minute',
+                        case when offset_sign = '+' then -1 else 1 end
+                        * (
+                            coalesce(try_cast(offset_hours as integer), 0) * 60
+                            + coalesce(try_cast(offset_minutes as integer), 0)
+                        ),
+                        try_cast(
+                            iso_date
+                            || ' '
+                            || substr(timestamp_text, 12, 8)
+                            || '.'
+                            -- truncated, never rounded, to microseconds
+                            || substr(
+                                rpad(coalesce(iso_fraction, ''), 6, '0'), 1, 6
+                            )
+                            as timestamp(6)
                         )
-                        as timestamp(6)
                     )
-                )
         end as parsed_timestamp
     from iso_parts
 ),
@@ -401,8 +444,8 @@ columns as (
     select
         *,
         coalesce(
-            {{ text_value("json_format(json_extract(" ~ member("payload_map", "_id") ~ ", '$[\"$oid\"]'))") }},
-            {{ text_value("json_format(json_extract(" ~ member("record_map", "_id") ~ ", '$[\"$oid\"]'))") }},
+            {{ text_value(object_id("payload_map")) }},
+            {{ text_value(object_id("record_map")) }},
             {{ text_value(member("payload_map", "messageId")) }},
             {{ text_value(member("record_map", "messageId")) }},
             {{ text_value(member("payload_map", "eventId")) }},
@@ -417,7 +460,8 @@ columns as (
         coalesce(
             lower({{ text_value(member("payload_map", "type")) }}),
             case
-                when {{ text_value(member("payload_map", "event")) }} is not null
+                when
+                    {{ text_value(member("payload_map", "event")) }} is not null
                     then 'track'
             end
         ) as event_type,
@@ -427,12 +471,12 @@ columns as (
             ("session_id", "sessionId"),
             ("app_id", "appId"),
         ] %}
-        coalesce(
-            {{ text_value(member("payload_map", key)) }},
-            {{ text_value(member("meta_map", key)) }},
-            {{ text_value(member("record_map", key)) }},
-            {{ text_value(member("context_map", key)) }}
-        ) as {{ column }},
+            coalesce(
+                {{ text_value(member("payload_map", key)) }},
+                {{ text_value(member("meta_map", key)) }},
+                {{ text_value(member("record_map", key)) }},
+                {{ text_value(member("context_map", key)) }}
+            ) as {{ column }},
         {%- endfor %}
         coalesce(
             {{ text_value(member("props_map", "url")) }},
@@ -464,7 +508,7 @@ columns as (
             ("building", "building"),
             ("floorplan", "floorplan"),
         ] %}
-        {{ text_value(member("props_map", key)) }} as {{ column }},
+            {{ text_value(member("props_map", key)) }} as {{ column }},
         {%- endfor %}
         {{ coordinate(member("coordinates_map", "pitch")) }} as pitch,
         {{ coordinate(member("coordinates_map", "yaw")) }} as yaw,
@@ -488,21 +532,21 @@ finished as (
                         '^([A-Za-z][A-Za-z0-9+.-]*://[^/?#]*)?/'
                     )
                     then regexp_extract(
-                        page_url,
-                        '^([A-Za-z][A-Za-z0-9+.-]*://[^/?#]*)?(/[^?#]*)',
-                        2
-                    )
+                            page_url,
+                            '^([A-Za-z][A-Za-z0-9+.-]*://[^/?#]*)?(/[^?#]*)',
+                            2
+                        )
             end
         ) as page_path,
         case
             when is_finite(pitch) or is_finite(yaw) or is_finite(hfov)
                 then cast(
-                    row(
-                        case when is_finite(pitch) then pitch end,
-                        case when is_finite(yaw) then yaw end,
-                        case when is_finite(hfov) then hfov end
-                    ) as row(pitch double, yaw double, hfov double)
-                )
+                        row(
+                            case when is_finite(pitch) then pitch end,
+                            case when is_finite(yaw) then yaw end,
+                            case when is_finite(hfov) then hfov end
+                        ) as row (pitch double, yaw double, hfov double)
+                    )
         end as coordinates
     from columns
 ),

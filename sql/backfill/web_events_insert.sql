@@ -69,7 +69,7 @@ where
     and staged.event_date
     between date '{{ event_date_from }}' and date '{{ event_date_to }}'
     and not exists (
-        select 1
+        select 1 as already_there
         from raw.web_events as landed
         where
             -- raw is partitioned by day(event_timestamp)

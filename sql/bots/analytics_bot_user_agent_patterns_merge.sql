@@ -36,36 +36,40 @@ using (
     from (
         values
         {%- for pattern_id, category, pattern, description in patterns %}
-        (
-            '{{ pattern_id }}',
-            '{{ pattern | replace("'", "''") }}',
-            '{{ category }}',
-            '{{ description | replace("'", "''") }}',
-            {{ version }},
-            '{{ valid_from }}'
-        ){{ "," if not loop.last }}
+            (
+                '{{ pattern_id }}',
+                '{{ pattern | replace("'", "''") }}',
+                '{{ category }}',
+                '{{ description | replace("'", "''") }}',
+                {{ version }},
+                '{{ valid_from }}'
+            ){{ "," if not loop.last }}
         {%- endfor %}
     ) as listed (
         pattern_id, pattern, category, description, version, valid_from
     )
-) as source
-    on target.pattern_id = source.pattern_id and target.version = source.version
+) as incoming
+    on
+        target.pattern_id = incoming.pattern_id
+        and target.version = incoming.version
 when matched and (
-    target.pattern != source.pattern
-    or target.category != source.category
-    or target.description != source.description
-) then update set
-    pattern = source.pattern,
-    category = source.category,
-    description = source.description
+    target.pattern != incoming.pattern
+    or target.category != incoming.category
+    or target.description != incoming.description
+) then
+    update
+        set
+            pattern = incoming.pattern,
+            category = incoming.category,
+            description = incoming.description
 when not matched then insert (
     pattern_id, pattern, category, description, version, valid_from, valid_to
 ) values (
-    source.pattern_id,
-    source.pattern,
-    source.category,
-    source.description,
-    source.version,
-    source.valid_from,
+    incoming.pattern_id,
+    incoming.pattern,
+    incoming.category,
+    incoming.description,
+    incoming.version,
+    incoming.valid_from,
     null
 )

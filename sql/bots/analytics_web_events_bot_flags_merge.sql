@@ -44,7 +44,8 @@ using (
         from analytics.bot_user_agent_patterns
         where
             version = (
-                select max(version) from analytics.bot_user_agent_patterns
+                select max(versions.version) as newest_version
+                from analytics.bot_user_agent_patterns as versions
             )
     ),
 
@@ -73,7 +74,9 @@ using (
     -- events within one clock minute; a person clicking through a tour
     -- does not get near it.
     busy_minutes as (
-        select distinct actor_id
+        select
+            actor_id,
+            date_trunc('minute', event_timestamp) as busy_minute
         from window_events
         where actor_id is not null
         group by actor_id, date_trunc('minute', event_timestamp)
@@ -81,7 +84,7 @@ using (
     ),
 
     event_rate_rule as (
-        select
+        select distinct
             window_events.event_id,
             'high_event_rate' as reason
         from window_events
@@ -217,14 +220,14 @@ using (
         or window_events.bot_reasons is distinct from coalesce(
             reasons.bot_reasons, cast(array[] as array(varchar))
         )
-) as source
+) as incoming
     on
-        target.event_id = source.event_id
-        and target.event_date = source.event_date
+        target.event_id = incoming.event_id
+        and target.event_date = incoming.event_date
         and target.event_date
         between date_add('day', -{{ lookback_days }}, date '{{ run_date }}')
         and date '{{ run_date }}'
 when matched then update set
-    is_bot = source.is_bot,
-    bot_reasons = source.bot_reasons,
+    is_bot = incoming.is_bot,
+    bot_reasons = incoming.bot_reasons,
     processed_timestamp = cast(current_timestamp as timestamp(6))

@@ -84,8 +84,8 @@ using (
             filter(
                 array[
                     {%- for name, weight, failed in quality_checks %}
-                    case when {{ failed }} then '{{ name }}' end
-                    {{- "," if not loop.last }}
+                        case when {{ failed }} then '{{ name }}' end
+                        {{- "," if not loop.last }}
                     {%- endfor %}
                 ],
                 issue -> issue is not null
@@ -93,7 +93,7 @@ using (
             round(
                 1.0
                 {%- for name, weight, failed in quality_checks %}
-                - case when {{ failed }} then {{ weight }} else 0.0 end
+                    - case when {{ failed }} then {{ weight }} else 0.0 end
                 {%- endfor %},
                 2
             ) as data_quality_score
@@ -102,39 +102,41 @@ using (
 
     select
         {%- for column in landing_columns %}
-        {{ column }},
+            {{ column }},
         {%- endfor %}
         cast(data_quality_score as double) as data_quality_score,
         quality_issues,
         cast(copies as integer) as duplicate_count
     from quality
-) as source
+) as incoming
     on
-        target.event_id = source.event_id
+        target.event_id = incoming.event_id
         -- analytics is partitioned by event_date: prune to the window
         and target.event_date
         between date_add('day', -{{ lookback_days }}, date '{{ run_date }}')
         and date '{{ run_date }}'
 when matched and (
     {%- for column in compared_columns %}
-    target.{{ column }} is distinct from source.{{ column }}
-    {{- " or" if not loop.last }}
+        target.{{ column }} is distinct from incoming.{{ column }}
+        {{- " or" if not loop.last }}
     {%- endfor %}
-) then update set
-    {%- for column in compared_columns %}
-    {{ column }} = source.{{ column }},
-    {%- endfor %}
-    processed_timestamp = cast(current_timestamp as timestamp(6))
+) then
+    update
+        set
+            {%- for column in compared_columns %}
+                {{ column }} = incoming.{{ column }},
+            {%- endfor %}
+            processed_timestamp = cast(current_timestamp as timestamp(6))
 when not matched then insert (
     {%- for column in compared_columns %}
-    {{ column }},
+        {{ column }},
     {%- endfor %}
     is_bot,
     bot_reasons,
     processed_timestamp
 ) values (
     {%- for column in compared_columns %}
-    source.{{ column }},
+        incoming.{{ column }},
     {%- endfor %}
     false,
     cast(array[] as array(varchar)),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from collections import Counter
 from collections.abc import Iterable, Sequence
 
 import landing_contract
@@ -95,3 +96,37 @@ def table_snapshot(engine, table: str, columns: Sequence[str]) -> list[tuple]:
     """Every row of `table` as comparable tuples, sorted (engines return rows in any order)."""
     _, rows = engine.query(f"select {', '.join(columns)} from {table}")
     return sorted((comparable_row(columns, row) for row in rows), key=repr)
+
+
+def assert_same_rows(actual: list[tuple], expected: list[tuple], columns: Sequence[str]) -> None:
+    """Same rows on Trino (`actual`) as on DuckDB (`expected`), doubles within float noise.
+
+    On failure the message pairs the rows found on one side only and names the columns
+    that differ, so an engine difference reads as "column: (duckdb, trino)".
+    """
+    only_duckdb = sorted((Counter(expected) - Counter(actual)).elements(), key=repr)
+    only_trino = sorted((Counter(actual) - Counter(expected)).elements(), key=repr)
+    if len(only_duckdb) == len(only_trino) and all(
+        same_value(a, b) for a, b in zip(only_duckdb, only_trino, strict=True)
+    ):
+        return  # equal up to floating-point noise in the last digits
+    lines = [
+        f"{len(expected)} rows on DuckDB, {len(actual)} on Trino; "
+        f"{len(only_duckdb)} only on DuckDB, {len(only_trino)} only on Trino"
+    ]
+    for want, got in list(zip(only_duckdb, only_trino, strict=False))[:5]:
+        diffs = {
+            c: (w, g) for c, w, g in zip(columns, want, got, strict=True) if not same_value(w, g)
+        }
+        lines.append(f"  {columns[0]}={want[0]!r}: (duckdb, trino) {diffs}")
+    extra = only_duckdb[len(only_trino) :] or only_trino[len(only_duckdb) :]
+    lines += [f"  unpaired: {dict(zip(columns, row, strict=True))}" for row in extra[:3]]
+    raise AssertionError("\n".join(lines))
+
+
+def same_value(left, right) -> bool:
+    if isinstance(left, float) and isinstance(right, float):
+        return math.isclose(left, right, rel_tol=1e-9, abs_tol=2e-9)
+    if isinstance(left, tuple) and isinstance(right, tuple) and len(left) == len(right):
+        return all(same_value(a, b) for a, b in zip(left, right, strict=True))
+    return left == right

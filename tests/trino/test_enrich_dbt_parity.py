@@ -8,12 +8,10 @@ dbt models run on both engines.
 
 from __future__ import annotations
 
-import math
-
 import pytest
 
 from tests.trino.local_lake import run_dbt
-from tests.trino.rows import LANDING, copy_table, table_snapshot
+from tests.trino.rows import LANDING, assert_same_rows, copy_table, table_snapshot
 from webevents import SQL_DIR
 from webevents.sqlrunner import run_files
 
@@ -142,23 +140,3 @@ def columns_of(engine, table: str, schema: str = "marts") -> list[tuple[str, str
         f"where table_schema = '{schema}' and table_name = '{table}' order by ordinal_position"
     )
     return rows
-
-
-def assert_same_rows(actual: list[tuple], expected: list[tuple], columns: list[str]) -> None:
-    """Equal rows (sorted alike; doubles within 1e-9 relative); else name the differences."""
-    differences = []
-    for got, want in zip(actual, expected, strict=True):
-        diffs = {
-            c: (w, g) for c, w, g in zip(columns, want, got, strict=True) if not same_value(w, g)
-        }
-        if diffs:
-            differences.append(f"key {want[:2]}: (duckdb, trino) {diffs}")
-    assert not differences, f"{len(differences)} rows differ:\n" + "\n".join(differences[:5])
-
-
-def same_value(left, right) -> bool:
-    if isinstance(left, float) and isinstance(right, float):
-        return math.isclose(left, right, rel_tol=1e-9, abs_tol=1e-9)
-    if isinstance(left, tuple) and isinstance(right, tuple) and len(left) == len(right):
-        return all(same_value(a, b) for a, b in zip(left, right, strict=True))
-    return left == right

@@ -28,7 +28,14 @@ S3_TABLES = "s3tablescatalog/webevents-test"
 
 @pytest.fixture
 def athena(monkeypatch):
-    for name in ("ATHENA_WORKGROUP", "ATHENA_OUTPUT_LOCATION", "S3_TABLES_CATALOG", "ATHENA_DATABASE"):
+    for name in (
+        "ATHENA_WORKGROUP",
+        "ATHENA_OUTPUT_LOCATION",
+        "S3_TABLES_CATALOG",
+        "ATHENA_DATABASE",
+        "ARCHIVE_DATABASE",
+        "DBT_MARTS_DATABASE",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -149,6 +156,32 @@ def test_tables_of_the_other_catalog_are_qualified(athena):
     )
 
 
+def test_schemas_map_to_this_stacks_glue_databases(athena):
+    engine = make_engine(
+        athena, schema_names={"archive": "webevents_dev_archive", "marts": "webevents_dev_marts"}
+    )
+    engine.execute(
+        "insert into raw.web_events_backfill_stage select line from archive.web_events_archive"
+    )
+    execution = athena.get_query_execution(QueryExecutionId=engine.last_query_execution_id)
+    assert execution["QueryExecution"]["Query"] == (
+        "insert into raw.web_events_backfill_stage "
+        'select line from "AwsDataCatalog".webevents_dev_archive.web_events_archive'
+    )
+    engine.execute("vacuum marts.fct_web_events")
+    execution = athena.get_query_execution(QueryExecutionId=engine.last_query_execution_id)
+    assert execution["QueryExecution"]["Query"] == "vacuum webevents_dev_marts.fct_web_events"
+    assert execution["QueryExecution"]["QueryExecutionContext"] == {
+        "Catalog": "AwsDataCatalog",
+        "Database": "webevents_dev_marts",
+    }
+    engine.execute("create database if not exists archive")
+    execution = athena.get_query_execution(QueryExecutionId=engine.last_query_execution_id)
+    assert execution["QueryExecution"]["Query"] == (
+        "create database if not exists webevents_dev_archive"
+    )
+
+
 def test_polling_waits_through_queued_and_running_with_backoff(athena):
     state_manager.set_transition("athena::execution", {"progression": "manual", "times": 2})
     recorder = ScriptedAthena(athena)
@@ -164,11 +197,18 @@ def test_polling_waits_through_queued_and_running_with_backoff(athena):
 
 def test_query_returns_typed_rows_without_the_header_row(athena):
     inject_results(
-        [["event_date", "events", "share", "is_bot", "first_seen"],
-         ["2024-01-01", "12", "0.5", "true", "2024-01-01 00:00:01.123000"],
-         ["2024-01-02", None, "0.25", "false", None]],
-        [("event_date", "date"), ("events", "bigint"), ("share", "double"),
-         ("is_bot", "boolean"), ("first_seen", "timestamp")],
+        [
+            ["event_date", "events", "share", "is_bot", "first_seen"],
+            ["2024-01-01", "12", "0.5", "true", "2024-01-01 00:00:01.123000"],
+            ["2024-01-02", None, "0.25", "false", None],
+        ],
+        [
+            ("event_date", "date"),
+            ("events", "bigint"),
+            ("share", "double"),
+            ("is_bot", "boolean"),
+            ("first_seen", "timestamp"),
+        ],
     )
     columns, rows = make_engine(athena).query("select * from analytics.daily")
     assert columns == ["event_date", "events", "share", "is_bot", "first_seen"]
@@ -205,8 +245,10 @@ def test_iceberg_commit_conflict_is_retried_with_backoff(athena):
     scripted = ScriptedAthena(athena, [conflict, conflict, ("SUCCEEDED", None)])
     sleeps: list[float] = []
     engine = make_engine(scripted, sleeps, commit_retry_first_delay=3.0)
-    engine.execute("merge into analytics.web_events as t using raw.web_events as s "
-                   "on t.event_id = s.event_id when matched then delete")
+    engine.execute(
+        "merge into analytics.web_events as t using raw.web_events as s "
+        "on t.event_id = s.event_id when matched then delete"
+    )
     assert sleeps == [3.0, 6.0]
     submitted = athena.list_query_executions(WorkGroup="webevents")["QueryExecutionIds"]
     assert len(submitted) == 3
@@ -239,7 +281,10 @@ def test_settings_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("ATHENA_WORKGROUP", "wg-prod")
     monkeypatch.setenv("S3_TABLES_CATALOG", "s3tablescatalog/prod-bucket")
     monkeypatch.setenv("ATHENA_OUTPUT_LOCATION", "s3://results/prod/")
+    monkeypatch.setenv("ARCHIVE_DATABASE", "webevents_prod_archive")
     settings = AthenaSettings.from_env(database="raw")
+    assert settings.physical("archive") == "webevents_prod_archive"
+    assert settings.physical("raw") == "raw"
     assert (settings.workgroup, settings.output_location, settings.database) == (
         "wg-prod",
         "s3://results/prod/",

@@ -96,8 +96,14 @@ def test_param_pairs_parse_and_bad_pairs_are_refused():
         parse_params(["run_date"])
 
 
-def test_default_params_are_yesterday_and_three_days():
+def test_default_params_are_yesterday_and_three_days(monkeypatch):
+    monkeypatch.delenv("ARCHIVE_S3_LOCATION", raising=False)
     assert default_params(dt.date(2024, 3, 1)) == {"run_date": "2024-02-29", "lookback_days": "3"}
+
+
+def test_the_archive_location_defaults_from_the_stack_environment(monkeypatch):
+    monkeypatch.setenv("ARCHIVE_S3_LOCATION", "s3://archive-bucket/events/")
+    assert default_params()["archive_location"] == "s3://archive-bucket/events/"
 
 
 def test_a_file_with_two_statements_is_refused(tmp_path, engine):
@@ -143,9 +149,13 @@ def test_missing_path_is_a_clear_error(tmp_path, engine):
 def test_sql_ddl_runs_locally_and_again_without_change(tmp_path):
     con = duckdb.connect(str(tmp_path / "lake.duckdb"))
     run_ddl_locally(con)
-    first = con.execute("select schema_name, table_name from duckdb_tables() order by all").fetchall()
+    first = con.execute(
+        "select schema_name, table_name from duckdb_tables() order by all"
+    ).fetchall()
     run_ddl_locally(con)
-    second = con.execute("select schema_name, table_name from duckdb_tables() order by all").fetchall()
+    second = con.execute(
+        "select schema_name, table_name from duckdb_tables() order by all"
+    ).fetchall()
     assert first == second
     assert ("raw", "web_events") in first and ("analytics", "web_events") in first
     assert len(first) == len(list((SQL_DIR / "ddl").glob("*_create.sql"))) - 2  # minus namespaces
@@ -153,14 +163,19 @@ def test_sql_ddl_runs_locally_and_again_without_change(tmp_path):
 
 def test_lake_connect_builds_the_tables_from_sql_ddl(tmp_path):
     con = connect(tmp_path / "lake")
-    tables = {f"{s}.{t}" for s, t in con.execute("select schema_name, table_name from duckdb_tables()").fetchall()}
+    tables = {
+        f"{s}.{t}"
+        for s, t in con.execute("select schema_name, table_name from duckdb_tables()").fetchall()
+    }
     con.close()
     assert {"raw.web_events", "analytics.web_events", "analytics.bot_user_agent_patterns"} <= tables
 
 
 def test_cli_sql_runs_files_and_prints_query_results(tmp_path, capsys):
     path = write(tmp_path, "q.sql", "select '{{ run_date }}' as run_date")
-    code = main(["sql", str(path), "--param", "run_date=2024-01-02", "--lake", str(tmp_path / "lake")])
+    code = main(
+        ["sql", str(path), "--param", "run_date=2024-01-02", "--lake", str(tmp_path / "lake")]
+    )
     out = capsys.readouterr().out
     assert code == 0
     assert "[1/1]" in out and "2024-01-02" in out

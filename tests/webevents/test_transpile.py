@@ -56,12 +56,16 @@ def test_joda_letter_without_duckdb_equivalent_is_a_clear_error():
 
 
 def test_parse_datetime_uses_joda_format(engine):
-    parsed = value(engine, "parse_datetime('2024-03-05T07:08:09.123', 'yyyy-MM-dd''T''HH:mm:ss.SSS')")
+    parsed = value(
+        engine, "parse_datetime('2024-03-05T07:08:09.123', 'yyyy-MM-dd''T''HH:mm:ss.SSS')"
+    )
     assert parsed == dt.datetime(2024, 3, 5, 7, 8, 9, 123000)
 
 
 def test_format_datetime_uses_joda_format(engine):
-    formatted = value(engine, "format_datetime(timestamp '2024-03-05 07:08:09', 'dd.MM.yyyy HH:mm')")
+    formatted = value(
+        engine, "format_datetime(timestamp '2024-03-05 07:08:09', 'dd.MM.yyyy HH:mm')"
+    )
     assert formatted == "05.03.2024 07:08"
 
 
@@ -85,7 +89,9 @@ def test_with_timezone_reads_wall_clock_time_in_the_zone(engine):
 
 
 def test_session_time_zone_is_utc(engine):
-    instant = value(engine, "cast(from_iso8601_timestamp('2024-01-05T23:30:00-02:00') as timestamp)")
+    instant = value(
+        engine, "cast(from_iso8601_timestamp('2024-01-05T23:30:00-02:00') as timestamp)"
+    )
     assert instant == dt.datetime(2024, 1, 6, 1, 30)
 
 
@@ -114,7 +120,11 @@ def test_from_iso8601_timestamp_nanos_keeps_microseconds(engine):
 @pytest.mark.parametrize(
     ("function", "url", "expected"),
     [
-        ("url_extract_host", "https://user@tours.example.com:8443/a/b?x=1#top", "tours.example.com"),
+        (
+            "url_extract_host",
+            "https://user@tours.example.com:8443/a/b?x=1#top",
+            "tours.example.com",
+        ),
         ("url_extract_host", "/relative/path", None),
         ("url_extract_host", None, None),
         ("url_extract_path", "https://tours.example.com/a/b?x=1#top", "/a/b"),
@@ -145,7 +155,9 @@ def test_date_minus_interval_is_a_date(engine):
 def test_date_add_on_a_date_column_is_a_date(engine):
     engine.execute("create database if not exists raw")
     engine.execute("create table raw.days (event_date date, ts timestamp)")
-    engine.execute("insert into raw.days values (date '2024-03-01', timestamp '2024-03-01 10:00:00')")
+    engine.execute(
+        "insert into raw.days values (date '2024-03-01', timestamp '2024-03-01 10:00:00')"
+    )
     _, rows = engine.query(
         "select date_add('day', 1, event_date) as d, date_add('hour', 1, ts) as t from raw.days"
     )
@@ -179,7 +191,9 @@ def test_json_extract_scalar_matches_trino(engine, document, path, expected):
 
 def test_json_paths_with_dollar_keys_are_carried(engine):
     document = '{"_id": {"$oid": "65f0c0ffee"}, "eventTimestamp": {"$date": 1700000000000}}'
-    assert value(engine, f"""json_extract_scalar('{document}', '$["_id"]["$oid"]')""") == "65f0c0ffee"
+    assert (
+        value(engine, f"""json_extract_scalar('{document}', '$["_id"]["$oid"]')""") == "65f0c0ffee"
+    )
     assert (
         value(engine, f"""json_extract_scalar('{document}', '$.eventTimestamp["$date"]')""")
         == "1700000000000"
@@ -237,7 +251,10 @@ def test_try_and_try_cast_give_null_on_failure(engine):
 
 
 def test_regexp_like_is_a_partial_match(engine):
-    assert value(engine, "regexp_like('Mozilla/5.0 (compatible; Googlebot/2.1)', 'googlebot|bingbot')") is False
+    assert (
+        value(engine, "regexp_like('Mozilla/5.0 (compatible; Googlebot/2.1)', 'googlebot|bingbot')")
+        is False
+    )
     assert value(engine, "regexp_like(lower('Mozilla/5.0 Googlebot/2.1'), 'googlebot')") is True
 
 
@@ -282,7 +299,9 @@ def test_merge_with_two_source_rows_for_one_target_row_fails_like_athena(merge_t
 def test_create_database_becomes_a_schema(engine):
     engine.execute("create database if not exists raw")
     engine.execute("create database if not exists raw")  # re-runnable
-    _, rows = engine.query("select count(*) from information_schema.schemata where schema_name = 'raw'")
+    _, rows = engine.query(
+        "select count(*) from information_schema.schemata where schema_name = 'raw'"
+    )
     assert rows == [(1,)]
 
 
@@ -363,19 +382,27 @@ def test_text_lines_splits_like_hadoop(tmp_path):
     assert text_lines(str(path)) == ["a", "b", "c", "", "d\ufffd"]
 
 
-# --- Athena-only statements -------------------------------------------------------------------------
+# --- Athena-only statements ---------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("sql", "what"),
     [
-        ("select * from analytics.web_events for timestamp as of timestamp '2024-01-01 00:00:00 UTC'", "time travel"),
+        (
+            "select * from analytics.web_events "
+            "for timestamp as of timestamp '2024-01-01 00:00:00 UTC'",
+            "time travel",
+        ),
         ("select * from analytics.web_events for version as of 4417180931405546745", "time travel"),
         ('select * from analytics."web_events$snapshots"', "metadata table"),
         ('select * from analytics."web_events$history"', "metadata table"),
         ("optimize marts.fct_web_events rewrite data using bin_pack", "OPTIMIZE"),
         ("vacuum marts.fct_web_events", "VACUUM"),
-        ("alter table marts.fct_web_events set tblproperties ('vacuum_max_snapshot_age_seconds' = '1')", "TBLPROPERTIES"),
+        (
+            "alter table marts.fct_web_events "
+            "set tblproperties ('vacuum_max_snapshot_age_seconds' = '1')",
+            "TBLPROPERTIES",
+        ),
     ],
 )
 def test_athena_only_statements_say_so_locally(engine, sql, what):
@@ -399,6 +426,22 @@ def test_integer_division_truncates_like_athena(engine):
     _, rows = engine.query(
         "with parsed as (select n, x, cast(json_extract_scalar(line, '$.ms') as bigint) as ms "
         "from raw.numbers) "
-        "select 7 / 2, n / 2, x / 2, ms / 86400000, sum(n) / count(*) from parsed group by 1, 2, 3, 4"
+        "select 7 / 2, n / 2, x / 2, ms / 86400000, sum(n) / count(*) "
+        "from parsed group by 1, 2, 3, 4"
     )
     assert rows == [(3, -3, 3.5, 20051, -7)]
+
+
+def test_from_utf8_replaces_invalid_bytes_like_athena(engine):
+    assert value(engine, "from_utf8(from_hex('43e9'))") == "C\ufffd"
+    assert value(engine, "from_utf8(from_hex('43e9'), '?')") == "C?"
+    assert value(engine, "from_utf8(to_utf8('Café')) <> 'Café'") is False
+
+
+def test_date_add_on_a_date_computed_in_a_cte_is_a_date(engine):
+    _, rows = engine.query(
+        "with days as (select cast(from_iso8601_timestamp('2024-03-01T23:00:00-02:00') as date) "
+        "as first_day) select date_add('day', 1, first_day) as next_day, "
+        "first_day + interval '1' month as next_month from days"
+    )
+    assert rows == [(dt.date(2024, 3, 3), dt.date(2024, 4, 2))]

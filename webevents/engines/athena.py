@@ -44,6 +44,8 @@ COMMIT_CONFLICT_MARKERS = (
     "ICEBERG_CONCURRENT_MODIFICATION",
 )
 _DDL = (exp.Create, exp.Drop, exp.Alter, exp.Command)
+# sql/ says `archive.x` and `marts.x`; each stack has its own Glue databases (template.yaml).
+SCHEMA_NAME_VARIABLES = {"archive": "ARCHIVE_DATABASE", "marts": "DBT_MARTS_DATABASE"}
 _WRITES = (exp.Insert, exp.Update, exp.Delete, exp.Merge)
 
 
@@ -67,6 +69,8 @@ class AthenaSettings:
     database: str = "analytics"
     region: str | None = None
     s3_tables_schemas: tuple[str, ...] = ("raw", "analytics")
+    # Logical schema in sql/ -> the Glue database of this stack (two stacks share an account).
+    schema_names: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, **overrides: Any) -> AthenaSettings:
@@ -78,8 +82,17 @@ class AthenaSettings:
             glue_catalog=env.get("ATHENA_GLUE_CATALOG") or cls.glue_catalog,
             database=env.get("ATHENA_DATABASE") or cls.database,
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
+            schema_names={
+                logical: env[variable]
+                for logical, variable in SCHEMA_NAME_VARIABLES.items()
+                if env.get(variable)
+            },
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+
+    def physical(self, schema: str) -> str:
+        """The database name on Athena for a schema as sql/ names it."""
+        return self.schema_names.get(schema.lower(), schema)
 
     def catalog_for(self, schema: str | None) -> str:
         """The catalog holding `schema` (S3 Tables for raw/analytics when configured)."""
@@ -194,11 +207,15 @@ class AthenaEngine:
     def context_for(self, sql: str) -> dict[str, str]:
         """QueryExecutionContext: catalog and database of the statement's target."""
         schema = _target_schema(sql) or self.settings.database
-        return {"Catalog": self.settings.catalog_for(schema), "Database": schema}
+        return {
+            "Catalog": self.settings.catalog_for(schema),
+            "Database": self.settings.physical(schema),
+        }
 
     def prepare(self, sql: str) -> str:
-        """The statement as submitted: tables of the other catalog qualified with it."""
-        return qualify_other_catalogs(sql, self.settings, self.context_for(sql)["Catalog"])
+        """The statement as submitted: this stack's database names, other catalogs named."""
+        context_catalog = self.settings.catalog_for(_target_schema(sql) or self.settings.database)
+        return rewrite_table_references(sql, self.settings, context_catalog)
 
     def _run(self, sql: str) -> str:
         statement = self.prepare(sql.strip().rstrip(";"))
@@ -307,37 +324,73 @@ def _target_schema(sql: str) -> str | None:
     return None
 
 
-def qualify_other_catalogs(sql: str, settings: AthenaSettings, context_catalog: str) -> str:
-    """Prefix `schema.table` references living in another catalog with that catalog.
+def rewrite_table_references(sql: str, settings: AthenaSettings, context_catalog: str) -> str:
+    """Rename schemas to this stack's databases and name the catalog of foreign tables.
 
-    Works on the original text (by token positions) so the statement Athena receives is
-    the analyst's SQL, not a regenerated one.
+    `archive.x` / `marts.x` become the stack's Glue databases; in queries, a table of
+    the catalog the statement does not run in gets that catalog's name in front.
+    Edits the original text at token positions, so Athena receives the analyst's SQL
+    rather than a regenerated one.
     """
     tree = _parse(sql)
-    if tree is None or isinstance(tree, _DDL):
+    is_ddl = tree is None or isinstance(tree, _DDL)
+    if tree is not None and not isinstance(tree, exp.Command):
+        references = {
+            (t.db.lower(), t.name.lower())
+            for t in tree.find_all(exp.Table)
+            if t.db and not t.catalog
+        }
+    else:  # OPTIMIZE / VACUUM / MSCK: sqlglot keeps the text; any schema.table counts
+        references = None
+    tokenizer = transpile.sqlglot.Dialect.get_or_raise("athena")
+    try:
+        tokens = tokenizer.tokenize(sql)
+        if tokens and tokens[0].token_type == TokenType.COMMAND:
+            # OPTIMIZE/VACUUM/MSCK: the tokenizer keeps the rest as one string; split it.
+            offset = tokens[0].end + 1
+            tokens = tokens[:1] + [
+                _shifted(token, offset) for token in tokenizer.tokenize(sql[offset:])
+            ]
+    except Exception:
         return sql
-    foreign = {
-        (t.db.lower(), t.name.lower())
-        for t in tree.find_all(exp.Table)
-        if t.db and not t.catalog and settings.catalog_for(t.db) != context_catalog
-    }
-    if not foreign:
-        return sql
-    tokens = [t for t in transpile.sqlglot.Dialect.get_or_raise("athena").tokenize(sql)]
-    inserts: list[tuple[int, str]] = []
+    edits: list[tuple[int, int, str]] = []
     for i in range(len(tokens) - 2):
         first, dot, second = tokens[i], tokens[i + 1], tokens[i + 2]
-        preceded_by_dot = i > 0 and tokens[i - 1].token_type == TokenType.DOT
-        if (
-            dot.token_type == TokenType.DOT
-            and not preceded_by_dot
-            and (first.text.lower(), second.text.lower()) in foreign
-        ):
-            catalog = settings.catalog_for(first.text)
-            inserts.append((first.start, f'"{catalog}".'))
-    for position, text in sorted(inserts, reverse=True):
-        sql = sql[:position] + text + sql[position:]
+        if dot.token_type != TokenType.DOT or (i > 0 and tokens[i - 1].token_type == TokenType.DOT):
+            continue
+        if i + 3 < len(tokens) and tokens[i + 3].token_type == TokenType.DOT:
+            continue  # catalog.schema.table: already explicit
+        pair = (first.text.lower(), second.text.lower())
+        if references is not None and pair not in references:
+            continue
+        if references is None and first.token_type not in (TokenType.VAR, TokenType.IDENTIFIER):
+            continue
+        name = settings.physical(first.text)
+        catalog = settings.catalog_for(first.text)
+        prefix = "" if is_ddl or catalog == context_catalog else f'"{catalog}".'
+        if name == first.text and not prefix:
+            continue
+        quoted = sql[first.start] == '"'
+        edits.append((first.start, first.end + 1, prefix + (f'"{name}"' if quoted else name)))
+    if isinstance(tree, exp.Create) and (tree.args.get("kind") or "").upper() in {
+        "DATABASE",
+        "SCHEMA",
+    }:
+        # CREATE DATABASE archive -> the stack's database name
+        schema = tree.this.name or tree.this.db
+        for token in tokens:
+            if token.text.lower() == schema.lower() and settings.physical(schema) != schema:
+                edits.append((token.start, token.end + 1, settings.physical(schema)))
+                break
+    for start, end, text in sorted(edits, reverse=True):
+        sql = sql[:start] + text + sql[end:]
     return sql
+
+
+def _shifted(token, offset: int):
+    token.start += offset
+    token.end += offset
+    return token
 
 
 # --- result values --------------------------------------------------------------------------

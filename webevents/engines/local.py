@@ -167,15 +167,12 @@ class LocalEngine:
             .from_(target.copy())
             .join(tree.args["using"].copy(), on=tree.args["on"].copy())
         )
-        check = (
-            exp.select("count(*)")
-            .from_(
-                exp.select("target_row")
-                .from_(matches.subquery("matches"))
-                .group_by("target_row")
-                .having("count(*) > 1")
-                .subquery("ambiguous")
-            )
+        check = exp.select("count(*)").from_(
+            exp.select("target_row")
+            .from_(matches.subquery("matches"))
+            .group_by("target_row")
+            .having("count(*) > 1")
+            .subquery("ambiguous")
         )
         duck_sql = transpile.to_duckdb(check, self.date_columns(), self.schema())
         (ambiguous,) = self._run(duck_sql, sql).fetchone()
@@ -214,7 +211,8 @@ def _untyped_duckdb(tree: exp.Expression) -> str:
 
 
 def _register_text_lines(connection: duckdb.DuckDBPyConnection) -> None:
-    """`athena_text_lines(path)`: the lines of a text file, read as Athena reads them."""
+    """Python functions the transforms call: `athena_text_lines(path)` (the lines of a
+    text file, read as Athena reads them) and `athena_from_utf8(blob, replacement)`."""
     registered = connection.execute(
         "select 1 from duckdb_functions() where function_name = 'athena_text_lines'"
     ).fetchone()
@@ -225,5 +223,13 @@ def _register_text_lines(connection: duckdb.DuckDBPyConnection) -> None:
         transpile.text_lines,
         [duckdb.sqltypes.VARCHAR],
         duckdb.list_type(duckdb.sqltypes.VARCHAR),
+        side_effects=False,
+    )
+    connection.create_function(
+        "athena_from_utf8",
+        transpile.from_utf8,
+        [duckdb.sqltypes.BLOB, duckdb.sqltypes.VARCHAR],
+        duckdb.sqltypes.VARCHAR,
+        null_handling="special",
         side_effects=False,
     )

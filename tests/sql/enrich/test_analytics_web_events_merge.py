@@ -1,4 +1,4 @@
-"""sql/enrich/analytics_web_events_merge.sql on the local engine: raw rows in, analytics rows out."""
+"""sql/enrich/analytics_web_events_merge.sql on the local engine: raw rows in, analytics out."""
 
 from __future__ import annotations
 

@@ -1,0 +1,8 @@
+-- sqlfluff:ignore:parsing
+-- (sqlfluff's athena dialect has no OPTIMIZE/VACUUM grammar; Athena runs them.)
+-- Compact the partitions of marts.fct_sessions that today's dbt merge rewrote.
+-- Glue-catalog Iceberg table (dbt incremental merge): Athena OPTIMIZE, bounded to the
+-- lookback window so the statement never rewrites the whole table. Athena only.
+-- https://docs.aws.amazon.com/athena/latest/ug/optimize-statement.html
+optimize marts.fct_sessions rewrite data using bin_pack
+where session_date >= date_add('day', -{{ lookback_days }}, date '{{ run_date }}')

@@ -1,0 +1,8 @@
+-- sqlfluff:ignore:parsing
+-- (sqlfluff's athena dialect has no OPTIMIZE/VACUUM grammar; Athena runs them.)
+-- Compact the partitions of marts.spatial_room_engagement_daily that today's dbt merge rewrote.
+-- Glue-catalog Iceberg table (dbt incremental merge): Athena OPTIMIZE, bounded to the
+-- lookback window so the statement never rewrites the whole table. Athena only.
+-- https://docs.aws.amazon.com/athena/latest/ug/optimize-statement.html
+optimize marts.spatial_room_engagement_daily rewrite data using bin_pack
+where event_date >= date_add('day', -{{ lookback_days }}, date '{{ run_date }}')
