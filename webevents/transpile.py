@@ -237,6 +237,58 @@ def _map_filter(mapping: exp.Expression, condition: exp.Lambda) -> exp.Expressio
     return _function("map_from_entries", entries)
 
 
+def _decimal_type(node: exp.Expression) -> tuple[int, int] | None:
+    """(precision, scale) when Athena types `node` DECIMAL: 1.0 is decimal(2,1) there."""
+    if isinstance(node, exp.Paren | exp.Neg):
+        return _decimal_type(node.this)
+    if isinstance(node, exp.Literal) and not node.is_string:
+        text = node.name
+        if "." in text and not any(c in text for c in "eE"):
+            whole, _, fraction = text.partition(".")
+            return max(len(whole.lstrip("-")), 1) + len(fraction), len(fraction)
+        return None
+    if isinstance(node, exp.Cast | exp.TryCast) and node.to.is_type(exp.DataType.Type.DECIMAL):
+        params = [int(p.name) for p in node.to.expressions if p.name.isdigit()]
+        return (params[0], params[1] if len(params) > 1 else 0) if params else None
+    if isinstance(node, exp.Case):
+        branches = [i.args["true"] for i in node.args.get("ifs") or []]
+        if node.args.get("default") is not None:
+            branches.append(node.args["default"])
+        types = [_decimal_type(b) for b in branches if not isinstance(b, exp.Null)]
+        if types and all(types):
+            scale = max(t[1] for t in types)
+            return max(t[0] - t[1] for t in types) + scale, scale
+    return None
+
+
+_EXACT_DECIMAL_AVG = (
+    "cast(cast(case when s >= 0 then (2 * s + n) // (2 * n) "
+    "else -((2 * -s + n) // (2 * n)) end as double) / {unit} as decimal({precision}, {scale}))"
+)
+
+
+def _decimal_avg(node: exp.Avg, precision: int, scale: int) -> exp.Expression:
+    """Athena: avg(decimal(p,s)) is decimal(p,s), rounded half up (avg(1.0/0.0 flags) of
+    0.55 is 0.6). Computed exactly from the scaled sum and the count."""
+    unit = 10**scale
+    template = sqlglot.parse_one(
+        _EXACT_DECIMAL_AVG.format(unit=unit, precision=precision, scale=scale),
+        read=WRITE_DIALECT,
+    )
+    scaled_sum = _cast(
+        exp.Mul(this=exp.Sum(this=node.this.copy()), expression=exp.Literal.number(unit)),
+        "hugeint",
+    )
+    count = exp.Count(this=node.this.copy())
+
+    def fill(part: exp.Expression) -> exp.Expression:
+        if isinstance(part, exp.Column) and part.name in {"s", "n"}:
+            return exp.Paren(this=(scaled_sum if part.name == "s" else count).copy())
+        return part
+
+    return template.transform(fill)
+
+
 def _date_operand(node: exp.Expression, date_columns: frozenset[str]) -> bool:
     """Date arithmetic whose operand is a DATE (by type annotation, or by the name rules)."""
     return bool(node.meta.get("date_operand")) or _is_date_typed(node.this, date_columns)
@@ -301,6 +353,10 @@ def _rewrite_expression(node: exp.Expression, date_columns: frozenset[str]) -> e
             this=decoded,
             expressions=[_function("athena_from_utf8", node.this.copy(), replacement)],
         )
+    if isinstance(node, exp.Avg) and not isinstance(node.parent, exp.Window):
+        decimal = _decimal_type(node.this)
+        if decimal:
+            return _decimal_avg(node, *decimal)
     if isinstance(node, exp.Length) and isinstance(node.this, exp.Encode):
         # Athena: length(to_utf8(s)) is the byte length of s.
         return _function("octet_length", node.this)
@@ -319,9 +375,7 @@ def _rewrite_expression(node: exp.Expression, date_columns: frozenset[str]) -> e
         return _function("athena_json_to_varchar", node.this)
     if isinstance(node, exp.DateAdd | exp.DateSub):
         unit = node.args.get("unit")
-        if (unit is None or unit.name.upper() in _DATE_UNITS) and _date_operand(
-            node, date_columns
-        ):
+        if (unit is None or unit.name.upper() in _DATE_UNITS) and _date_operand(node, date_columns):
             # Athena: date_add on a date is a date; DuckDB's date + interval is a timestamp.
             return _cast(node, "date")
         return node

@@ -30,10 +30,10 @@
     {{ m | replace("_map", "") }}__{{ k | lower }}
 {%- endmacro -%}
 {%- macro member_columns(m, keys) -%}
-    {%- for k in keys %}
+    {%- for k in keys -%}
         json_format(element_at({{ m }}, '{{ k }}')) as {{ member(m, k) }}
-        {{- "," if not loop.last }}
-    {%- endfor %}
+        {{- ",\n        " if not loop.last }}
+    {%- endfor -%}
 {%- endmacro -%}
 {%- set identifier_keys = ["anonymousId", "userId", "sessionId", "appId"] -%}
 {%- set payload_keys = ["type", "event", "_id", "messageId", "eventId",
@@ -240,7 +240,9 @@ records as (
 record_members as (
     select
         *,
-        {{- member_columns("record_map", payload_keys + ["eventData", "metadata", "eventTimestamp"]) }}
+        {{ member_columns(
+            "record_map", payload_keys + ["eventData", "metadata", "eventTimestamp"]
+        ) }}
     from records
 ),
 
@@ -264,8 +266,10 @@ shaped as (
 payload_members as (
     select
         *,
-        {{- member_columns("payload_map", payload_keys + ["name", "context", "properties"]) }},
-        {{- member_columns("meta_map", identifier_keys + ["userAgent", "ip"]) }}
+        {{ member_columns(
+            "payload_map", payload_keys + ["name", "context", "properties"]
+        ) }},
+        {{ member_columns("meta_map", identifier_keys + ["userAgent", "ip"]) }}
     from shaped
 ),
 
@@ -283,8 +287,10 @@ with_context as (
 context_members as (
     select
         *,
-        {{- member_columns("context_map", identifier_keys + ["userAgent", "ip"]) }},
-        {{- member_columns("props_map", [
+        {{ member_columns(
+            "context_map", identifier_keys + ["userAgent", "ip"]
+        ) }},
+        {{ member_columns("props_map", [
             "url", "path", "referrer", "spaceId", "spaceName", "spaceType",
             "roomId", "roomName", "community", "building", "floorplan",
         ]) }}
@@ -312,8 +318,8 @@ with_page as (
 page_members as (
     select
         *,
-        {{- member_columns("page_map", ["url", "path", "referrer"]) }},
-        {{- member_columns("coordinates_map", ["pitch", "yaw", "hfov"]) }}
+        {{ member_columns("page_map", ["url", "path", "referrer"]) }},
+        {{ member_columns("coordinates_map", ["pitch", "yaw", "hfov"]) }}
     from with_page
 ),
 
@@ -587,9 +593,11 @@ outcomes as (
         case
             when line_bytes > 1024000 then 'oversized'
             when record_text = '' then 'empty_record'
-            -- Athena's text reader turns invalid UTF-8 into U+FFFD, so a
-            -- replacement character is the only trace of it that SQL sees
-            when strpos(line, '�') > 0 then 'invalid_utf8'
+            -- invalid UTF-8: the local reader turns it into U+FFFD; Athena's
+            -- text reader keeps the raw bytes, which from_utf8 replaces
+            when
+                strpos(line, '�') > 0 or from_utf8(to_utf8(line)) != line
+                then 'invalid_utf8'
             when not is_json or is_non_strict_json then 'invalid_json'
             when is_too_deep then 'too_deep'
             when not is_object_text then 'not_an_object'

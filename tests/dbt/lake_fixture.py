@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import sys
+import tempfile
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -77,7 +78,8 @@ def day_events(day: date, visitors: int = 12, seed: int = 0) -> list[dict]:
         return f"{day:%Y%m%d}-{seed}-{serial:05d}"
 
     for visitor in range(visitors):
-        device = f"anon-{visitor % 9}"
+        # the first visitors reuse a few devices (logins, shared devices); the rest vary
+        device = f"anon-{visitor % 9}" if visitor < 18 else f"anon-{day.toordinal() % 7}-{visitor}"
         tracker = f"s-{day:%m%d}-{visitor}"
         at = datetime.combine(day, datetime.min.time()) + timedelta(
             minutes=rng.randint(0, 23 * 60)
@@ -168,38 +170,19 @@ def late_events(day: date, count: int = 6) -> list[dict]:
     return rows
 
 
-COLUMN_ORDER = tuple(_event("x", datetime(2000, 1, 1)).keys())
-
-
 def insert(con, rows: list[dict]) -> None:
     """Append rows to analytics.web_events and (as landed copies) raw.web_events."""
     if not rows:
         return
-    columns = ", ".join(COLUMN_ORDER)
-    placeholders = ", ".join("?" for _ in COLUMN_ORDER)
-    values = [tuple(row[name] for name in COLUMN_ORDER) for row in rows]
-    con.executemany(
-        f"insert into analytics.web_events ({columns}) values ({placeholders})", values
-    )
-    raw_columns = [name for name in COLUMN_ORDER if name in RAW_COLUMNS]
-    con.executemany(
-        f"insert into raw.web_events ({', '.join(raw_columns)}) "
-        f"values ({', '.join('?' for _ in raw_columns)})",
-        [tuple(row[name] for name in raw_columns) for row in rows],
-    )
-
-
-RAW_COLUMNS = frozenset(
-    name for name in COLUMN_ORDER
-    if name not in {
-        "data_quality_score", "quality_issues", "is_bot", "bot_reasons",
-        "duplicate_count", "processed_timestamp",
-    }
-)
-
-
-def dumps(rows: list[dict]) -> str:
-    return json.dumps(rows, default=str)
+    types = {name: _DUCKDB_TYPES[kind] for name, kind, _ in landing_contract.ANALYTICS_COLUMNS}
+    columns = "{" + ", ".join(f"'{name}': '{kind}'" for name, kind in types.items()) + "}"
+    landing = ", ".join(landing_contract.LANDING_COLUMN_NAMES)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "rows.jsonl"
+        path.write_text("".join(json.dumps(row, default=str) + "\n" for row in rows))
+        source = f"read_json('{path}', format = 'newline_delimited', columns = {columns})"
+        con.execute(f"insert into analytics.web_events by name select * from {source}")
+        con.execute(f"insert into raw.web_events by name select {landing} from {source}")
 
 
 # Iceberg type -> DuckDB type, for building the two source tables from the contract.

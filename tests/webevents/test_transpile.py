@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import gzip
 import hashlib
 
@@ -445,3 +446,15 @@ def test_date_add_on_a_date_computed_in_a_cte_is_a_date(engine):
         "first_day + interval '1' month as next_month from days"
     )
     assert rows == [(dt.date(2024, 3, 3), dt.date(2024, 4, 2))]
+
+
+def test_avg_of_decimal_literals_is_a_rounded_decimal_like_athena(engine):
+    # 13 of 20 events qualify: Athena's avg(decimal(2,1)) is decimal(2,1) = 0.7, not 0.65.
+    _, rows = engine.query(
+        "select avg(case when x <= 13 then 1.0 else 0.0 end) as share, avg(x) as mean "
+        "from unnest(sequence(1, 20)) as t (x)"
+    )
+    assert [(str(share), mean) for share, mean in rows] == [("0.7", 10.5)]
+    assert value(
+        engine, "avg(cast(x as decimal(10, 2))) from unnest(array[-0.015, -0.005]) as t (x)"
+    ) == decimal.Decimal("-0.02")

@@ -9,12 +9,14 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import json
+from collections import Counter
 
 import duckdb
 import pytest
 
 from webevents.backfill import BackfillError, backfill_files
 from webevents.engines import get_engine
+from webevents.generate import generate_sample
 
 NESTED = {
     "_id": {"$oid": "oid-1"},
@@ -266,3 +268,31 @@ def test_files_outside_a_day_folder_are_refused(tmp_path):
     path.write_text('{"type":"page"}\n')
     with pytest.raises(BackfillError, match="no dt=YYYY-MM-DD folder"):
         backfill_files([path], lake=tmp_path / "lake")
+
+
+def test_invalid_utf8_is_rejected_not_landed(tmp_path):
+    folder = tmp_path / "archive" / "dt=2024-03-10"
+    folder.mkdir(parents=True)
+    path = folder / "events.jsonl"
+    path.write_bytes(b'{"type":"page","timestamp":1710064800000,"t":"Caf\xe9"}\n'
+                     b'{"type":"page","timestamp":1710064800000,"t":"Caf\xc3\xa9"}\n')
+    summary = backfill_files([path], lake=tmp_path / "lake")
+    assert (summary.total("landed_lines"), summary.total("rejected_lines")) == (1, 1)
+    (reject,) = query(tmp_path / "lake", "select * from raw.web_events_backfill_rejects")
+    assert reject["reason"] == "invalid_utf8"
+
+
+def test_outcomes_match_the_generators_truth(tmp_path):
+    """Every archive line of a generated sample ends as the truth file says, reason included."""
+    generate_sample(tmp_path / "sample", events=2_000, days=3, seed=11,
+                    end_date=dt.date(2026, 11, 20))
+    files = sorted((tmp_path / "sample" / "archive").glob("dt=*/*"))
+    backfill_files(files, lake=tmp_path / "lake")
+    truth = [json.loads(line) for line in (tmp_path / "sample" / "truth.jsonl").open()]
+    expected = Counter(
+        ({"ok": "ok", "failed": "rejected", "dropped": "dropped"}[t["outcome"]], t["reason"])
+        for t in truth if t["location"] == "archive"
+    )
+    staged = query(tmp_path / "lake", "select outcome, reason, count(*) as n from "
+                   "raw.web_events_backfill_stage group by all")
+    assert Counter({(r["outcome"], r["reason"]): r["n"] for r in staged}) == expected
