@@ -546,7 +546,7 @@ class _Session:
         self.referrer = referrer
         self.bot_kind = bot_kind
         self.url = None
-        self.view = (rng_uniform(self.rng, -10, 5), rng_uniform(self.rng, -180, 180), 100.0)
+        self.view = (self.rng.uniform(-10, 5), self.rng.uniform(-180, 180), 100.0)
 
     def page(self, t: int, url: str, name: str, space: Space | None = None) -> int:
         properties = {"url": url, "path": url.split(".com", 1)[1] or "/", "title": name}
@@ -678,10 +678,6 @@ class _Session:
 
 
 # ---- small helpers ---------------------------------------------------------------------
-def rng_uniform(rng: random.Random, low: float, high: float) -> float:
-    return rng.uniform(low, high)
-
-
 def _space_properties(space: Space) -> dict:
     return {"spaceId": space.space_id, "spaceName": space.name, "spaceType": space.space_type,
             "community": space.community, "building": space.building,
@@ -926,7 +922,7 @@ def generate_command(args) -> int:
                 progress=lambda done, total: bar.update(task, completed=done),
             )
     except (ValueError, FileExistsError) as error:
-        console.print(f"[red]error:[/] {error}")
+        console.print(f"[red]error:[/] {error}", soft_wrap=True, highlight=False)
         return 2
     elapsed = time.perf_counter() - started
     counts = summary.counts

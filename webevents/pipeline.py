@@ -434,7 +434,7 @@ def run_pipeline(lake: str | Path | None = None, inputs: list[str] | None = None
                         TimeElapsedColumn(), console=console, transient=False)
 
     def say(message: str) -> None:
-        progress.console.print(f"  [dim]{escape(message)}[/]")
+        progress.console.print(f"  [dim]{escape(message)}[/]", soft_wrap=True)
 
     with progress:
         tasks = {step: progress.add_task(step, total=1, start=False) for step in STEPS}
@@ -531,8 +531,9 @@ def run_command(args) -> int:
     try:
         run_pipeline(args.lake, args.input, args.events, args.days, args.seed, console=console)
     except StepFailed as error:
+        # soft_wrap: the terminal wraps, so paths and statements stay whole when copied
         console.print(f"[bold red]step {error.step} failed:[/] {escape(str(error))}",
-                      highlight=False)
+                      highlight=False, soft_wrap=True)
         return 1
     return 0
 

@@ -528,7 +528,7 @@ def exploration_bars(rooms: list[dict], chart_id: str) -> str:
         x = float(label_w)
         name = f"{room['room_name'] or room['room_id']}, {room['space_name'] or ''}"
         parts.append(f'<text x="{label_w - 8}" y="{y + 14}" text-anchor="end" font-size="11">'
-                     f"{_e(_clip(name, 40))}<title>{_e(name)}</title></text>")
+                     f"{_e(_clip(name, 34))}<title>{_e(name)}</title></text>")
         for level, color in EXPLORATION_COLORS:
             w = plot_w * (room[level] or 0) / total
             parts.append(f'<rect class="bar" x="{x:.1f}" y="{y}" width="{w:.1f}" height="17" '
@@ -664,4 +664,4 @@ def _f(value: Any, digits: int) -> str:
 def _pct(value: float | None) -> str:
     if value is None:
         return "n/a"
-    return f"{value * 100:.1f}%" if value < 0.995 or value >= 1 else f"{value * 100:.2f}%"
+    return f"{value * 100:.1f}%"

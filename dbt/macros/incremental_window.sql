@@ -64,11 +64,17 @@
     on a visit boundary and never truncates one.
 -#}
 
-{% macro rebuild_from(started_at_column, ended_at_column, date_column='event_date') -%}
-    {{ return(adapter.dispatch('rebuild_from', 'webevents')(started_at_column, ended_at_column, date_column)) }}
+{% macro rebuild_from(
+    started_at_column, ended_at_column, date_column='event_date'
+) -%}
+    {{ return(adapter.dispatch('rebuild_from', 'webevents')(
+        started_at_column, ended_at_column, date_column
+    )) }}
 {%- endmacro %}
 
-{% macro default__rebuild_from(started_at_column, ended_at_column, date_column='event_date') -%}
+{% macro default__rebuild_from(
+    started_at_column, ended_at_column, date_column='event_date'
+) -%}
     (
         select
             coalesce(
@@ -87,15 +93,25 @@
     )
 {%- endmacro %}
 
-{% macro athena__rebuild_from(started_at_column, ended_at_column, date_column='event_date') -%}
-    {{ return(webevents.literal_rebuild_from(started_at_column, ended_at_column, date_column)) }}
+{% macro athena__rebuild_from(
+    started_at_column, ended_at_column, date_column='event_date'
+) -%}
+    {{ return(webevents.literal_rebuild_from(
+        started_at_column, ended_at_column, date_column
+    )) }}
 {%- endmacro %}
 
-{% macro trino__rebuild_from(started_at_column, ended_at_column, date_column='event_date') -%}
-    {{ return(webevents.literal_rebuild_from(started_at_column, ended_at_column, date_column)) }}
+{% macro trino__rebuild_from(
+    started_at_column, ended_at_column, date_column='event_date'
+) -%}
+    {{ return(webevents.literal_rebuild_from(
+        started_at_column, ended_at_column, date_column
+    )) }}
 {%- endmacro %}
 
-{% macro literal_rebuild_from(started_at_column, ended_at_column, date_column='event_date') -%}
+{% macro literal_rebuild_from(
+    started_at_column, ended_at_column, date_column='event_date'
+) -%}
     {%- set window_start = 'cast(' ~ webevents.window_start_date(date_column) ~ ' as timestamp)' -%}
     {%- set bound = none -%}
     {%- if execute -%}

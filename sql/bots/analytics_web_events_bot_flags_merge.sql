@@ -116,7 +116,9 @@ using (
         group by session_id
         having
             count(*) >= {{ min_subsecond_events }}
-            and avg(case when gap_ms < 1000 then 1.0 else 0.0 end)
+            -- 1e0/0e0: double; avg over 1.0/0.0 is a decimal(2,1) on Athena,
+            -- rounded to one digit (0.65 -> 0.7)
+            and avg(case when gap_ms < 1000 then 1e0 else 0e0 end)
             >= {{ subsecond_gap_share }}
     ),
 
@@ -171,8 +173,8 @@ using (
             >= {{ min_no_dwell_sessions }}
             and avg(
                 case
-                    when dwell_seconds < {{ min_dwell_seconds }} then 1.0
-                    else 0.0
+                    when dwell_seconds < {{ min_dwell_seconds }} then 1e0
+                    else 0e0
                 end
             ) >= {{ no_dwell_share }}
     ),

@@ -37,7 +37,8 @@ def test_models_are_partitioned_iceberg_tables_in_the_marts_database(prod_manife
     assert fact["relation_name"] == '"awsdatacatalog"."webevents_marts"."fct_web_events"'
     assert fact["config"]["table_type"] == "iceberg"
     assert fact["config"]["incremental_strategy"] == "merge"
-    assert fact["config"]["unique_key"] == "event_id"
+    # the partition column leads the merge key so the engine can prune target partitions
+    assert fact["config"]["unique_key"] == ["event_date", "event_id"]
     assert fact["config"]["partitioned_by"] == ["event_date"]
     assert models["fct_sessions"]["config"]["delete_condition"] == "src.is_superseded"
     assert models["stg_analytics__web_events"]["config"]["materialized"] == "ephemeral"

@@ -11,7 +11,13 @@ from __future__ import annotations
 import pytest
 
 from tests.trino.local_lake import run_dbt
-from tests.trino.rows import LANDING, assert_same_rows, copy_table, table_snapshot
+from tests.trino.rows import (
+    LANDING,
+    assert_same_rows,
+    comparable_row,
+    copy_table,
+    table_snapshot,
+)
 from webevents import SQL_DIR
 from webevents.sqlrunner import run_files
 
@@ -140,3 +146,54 @@ def columns_of(engine, table: str, schema: str = "marts") -> list[tuple[str, str
         f"where table_schema = '{schema}' and table_name = '{table}' order by ordinal_position"
     )
     return rows
+
+
+def analysis_files() -> list[str]:
+    return sorted(p.name for p in (SQL_DIR / "analysis").glob("*.sql"))
+
+
+@pytest.mark.parametrize("name", analysis_files())
+def test_analysis_query_runs_on_trino_and_matches_duckdb(pair, local_lake, name):
+    """sql/analysis on Trino; where DuckDB can run it too (no time travel), same rows."""
+    from webevents.engines import AthenaOnlyStatement
+
+    local, trino = pair
+    _, [(snapshot_id,)] = trino.query(
+        'select snapshot_id from analytics."web_events$snapshots" '
+        "order by committed_at desc limit 1"
+    )
+    _, [(now,)] = trino.query("select cast(current_timestamp as timestamp(6))")
+    params = {
+        **local_lake.params,
+        "snapshot_id": str(snapshot_id),
+        "as_of_timestamp": now.isoformat(sep=" "),
+    }
+    [result] = run_files([SQL_DIR / "analysis" / name], engine=trino, params=params, echo=None)
+    assert result.columns
+    try:
+        [expected] = run_files(
+            [SQL_DIR / "analysis" / name], engine=local, params=params, echo=None
+        )
+    except Exception as error:  # noqa: BLE001 - only Athena-only statements may end here
+        if not isinstance(error.__cause__, AthenaOnlyStatement):
+            raise
+        assert result.rows, f"{name}: time travel to now returned nothing"
+        return
+    assert result.columns == expected.columns
+    columns = list(result.columns)
+    assert_same_rows(
+        sorted((comparable_row(columns, r) for r in result.rows), key=repr),
+        sorted((comparable_row(columns, r) for r in expected.rows), key=repr),
+        columns,
+    )
+
+
+def test_maintenance_runs_on_trino(pair, local_lake):
+    """sql/maintenance (Athena-only: retention, OPTIMIZE, VACUUM) on the dbt marts."""
+    _, trino = pair
+    results = run_files(
+        [SQL_DIR / "maintenance"], engine=trino, params=local_lake.params, echo=None
+    )
+    assert len(results) == len(list((SQL_DIR / "maintenance").glob("*.sql")))
+    skipped = {r.path.name for r in results if r.skipped}
+    assert skipped == {p.name for p in (SQL_DIR / "maintenance").glob("*_retention_set.sql")}

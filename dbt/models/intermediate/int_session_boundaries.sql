@@ -2,7 +2,7 @@
     config(
         materialized='incremental',
         incremental_strategy='merge',
-        unique_key='event_id',
+        unique_key=['event_date', 'event_id'],
         partitioned_by=(['event_date'] if target.type == 'athena' else none),
         on_schema_change='fail',
     )
@@ -18,6 +18,15 @@
 -- start), so late events extend, merge or split sessions exactly as a full
 -- refresh would, and the work is bounded by lookback_days plus one session.
 
+{%- if is_incremental() %}
+    {%- set window_start = (
+        'cast(' ~ webevents.window_start_date() ~ ' as timestamp)'
+    ) %}
+    {%- set rebuild_from = webevents.rebuild_from(
+        'session_started_at', 'event_timestamp'
+    ) %}
+{%- endif %}
+
 with
 
 events as (
@@ -28,41 +37,30 @@ events as (
 
 {% if is_incremental() %}
 
-built as (
+    built as (
 
-    select * from {{ this }}
+        select * from {{ this }}
 
-),
+    ),
 
-bounds as (
+    -- keys with a session open at the window start: re-read from that session's
+    -- start and keep the start of its visit, which no event in the window can move
+    reopened_keys as (
 
-    select
-        cast({{ webevents.window_start_date('event_date') }} as timestamp)
-            as window_start,
-        {{ webevents.rebuild_from('session_started_at', 'event_timestamp') }}
-            as rebuild_from
+        select
+            built.device_key,
+            built.tracker_session_key,
+            min(built.session_started_at) as reopened_from,
+            min(built.visit_started_at) as carried_visit_started_at
 
-),
-
--- keys with a session open at the window start: re-read from that session's
--- start and keep the start of its visit, which no event in the window can move
-reopened_keys as (
-
-    select
-        built.device_key,
-        built.tracker_session_key,
-        min(built.session_started_at) as reopened_from,
-        min(built.visit_started_at) as carried_visit_started_at
-
-    from built
-    cross join bounds
-    where
-        built.event_timestamp >= {{ dbt.dateadd(
-            'minute', -var('session_gap_minutes'), 'bounds.window_start'
+        from built
+        where
+            built.event_timestamp >= {{ dbt.dateadd(
+            'minute', -var('session_gap_minutes'), window_start
         ) }}
-    group by 1, 2
+        group by 1, 2
 
-),
+    ),
 
 {% endif %}
 
@@ -81,7 +79,7 @@ keyed_events as (
 
     from events
     {% if is_incremental() %}
-        where event_date >= (select cast(rebuild_from as date) from bounds)
+        where event_date >= cast({{ rebuild_from }} as date)
     {% endif %}
 
 ),
@@ -92,9 +90,12 @@ scoped_events as (
         keyed_events.*,
         {% if is_incremental() %}
             case
-                when reopened_keys.carried_visit_started_at < least(
-                    reopened_keys.reopened_from, bounds.window_start
-                ) then reopened_keys.carried_visit_started_at
+                when
+                    reopened_keys.carried_visit_started_at
+                    < reopened_keys.reopened_from
+                    and reopened_keys.carried_visit_started_at
+                    < {{ window_start }}
+                    then reopened_keys.carried_visit_started_at
             end as carried_visit_started_at
         {% else %}
             cast(null as timestamp) as carried_visit_started_at
@@ -102,17 +103,14 @@ scoped_events as (
 
     from keyed_events
     {% if is_incremental() %}
-        cross join bounds
-        left join reopened_keys
+        left join reopened_keys  -- noqa: ST11
             on
                 keyed_events.device_key = reopened_keys.device_key
                 and keyed_events.tracker_session_key
                 = reopened_keys.tracker_session_key
         where
-            keyed_events.event_timestamp >= least(
-                coalesce(reopened_keys.reopened_from, bounds.window_start),
-                bounds.window_start
-            )
+            keyed_events.event_timestamp >= {{ window_start }}  -- noqa: LT02
+            or reopened_keys.reopened_from <= keyed_events.event_timestamp
     {% endif %}
 
 ),
@@ -169,8 +167,8 @@ visit_parts as (
             when visit_number = 1 and carried_visit_started_at is not null
                 then carried_visit_started_at
             else min(event_timestamp) over (
-                partition by device_key, tracker_session_key, visit_number
-            )
+                    partition by device_key, tracker_session_key, visit_number
+                )
         end as visit_started_at
 
     from visits
@@ -222,6 +220,7 @@ final as (
         visit_started_at,
         visit_part,
         session_key,
+        is_cut_session,
         min(event_timestamp) over (
             partition by session_key
         ) as session_started_at,
@@ -234,8 +233,7 @@ final as (
         count(*) over (partition by session_key) as session_event_count,
         lead(event_timestamp) over (
             partition by session_key order by event_timestamp, event_id
-        ) as next_event_at,
-        is_cut_session
+        ) as next_event_at
 
     from sessions
 

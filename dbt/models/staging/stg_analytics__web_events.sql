@@ -10,7 +10,8 @@ source as (
 
 renamed as (
 
-    select
+    -- columns grouped by topic (STYLE.md)
+    select  -- noqa: ST06
 
         ----------  ids
         event_id,

@@ -6,12 +6,15 @@
 -- this model is disabled on the local target instead of being faked.
 
 {%- set events = source('analytics', 'web_events') %}
+{%- set snapshots = events.incorporate(
+    path={'identifier': events.identifier ~ '$snapshots'}
+) %}
 
 with
 
 source as (
 
-    select * from {{ events.incorporate(path={'identifier': events.identifier ~ '$snapshots'}) }}
+    select * from {{ snapshots }}
 
 ),
 

@@ -2,7 +2,7 @@
     config(
         materialized='incremental',
         incremental_strategy='merge',
-        unique_key='reason_day_key',
+        unique_key=['event_date', 'reason_day_key'],
         partitioned_by=(['event_date'] if target.type == 'athena' else none),
         on_schema_change='fail',
     )
@@ -36,7 +36,9 @@ flagged as (
         fired.bot_reason
 
     from scoped_events
-    {{ webevents.unnest_array('scoped_events.bot_reasons', 'fired', 'bot_reason') }}
+    {{ webevents.unnest_array(
+        'scoped_events.bot_reasons', 'fired', 'bot_reason'
+    ) }}
     where scoped_events.is_bot
 
 ),
@@ -89,7 +91,9 @@ final as (
         {{ webevents.safe_divide(
             'coalesce(reason_counts.reason_event_count, 0)', 'day_totals.event_count'
         ) }} as reason_share_of_events,
-        {{ webevents.safe_divide('day_totals.bot_event_count', 'day_totals.event_count') }}
+        {{ webevents.safe_divide(
+            'day_totals.bot_event_count', 'day_totals.event_count'
+        ) }}
             as bot_share_of_events
 
     from day_totals

@@ -79,9 +79,9 @@ final as (
 
     select
         event_kpis.*,
-        coalesce(session_kpis.human_session_count, 0) as human_session_count,
         session_kpis.avg_session_duration_seconds,
         session_kpis.bounce_rate,
+        coalesce(session_kpis.human_session_count, 0) as human_session_count,
         coalesce(session_kpis.cut_session_count, 0) as cut_session_count
 
     from event_kpis

@@ -2,7 +2,7 @@
     config(
         materialized='incremental',
         incremental_strategy='merge',
-        unique_key='check_day_key',
+        unique_key=['event_date', 'check_day_key'],
         partitioned_by=(['event_date'] if target.type == 'athena' else none),
         on_schema_change='fail',
     )
@@ -35,7 +35,9 @@ failures as (
         failed.check_name
 
     from scoped_events
-    {{ webevents.unnest_array('scoped_events.quality_issues', 'failed', 'check_name') }}
+    {{ webevents.unnest_array(
+        'scoped_events.quality_issues', 'failed', 'check_name'
+    ) }}
 
 ),
 

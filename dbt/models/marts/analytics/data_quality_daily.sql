@@ -60,17 +60,28 @@ scores as (
         sum(case when data_quality_score >= 1 then 1 else 0 end)
             as score_perfect_count,
         sum(
-            case when data_quality_score >= 0.8 and data_quality_score < 1 then 1 else 0 end
+            case
+                when data_quality_score >= 0.8 and data_quality_score < 1
+                    then 1
+                else 0
+            end
         ) as score_0_8_to_1_count,
         sum(
-            case when data_quality_score >= 0.5 and data_quality_score < 0.8 then 1 else 0 end
+            case
+                when data_quality_score >= 0.5 and data_quality_score < 0.8
+                    then 1
+                else 0
+            end
         ) as score_0_5_to_0_8_count,
         sum(case when data_quality_score < 0.5 then 1 else 0 end)
             as score_below_0_5_count,
         sum(case when data_quality_score is null then 1 else 0 end)
             as score_missing_count,
         sum(
-            case when {{ webevents.array_size('quality_issues') }} > 0 then 1 else 0 end
+            case
+                when {{ webevents.array_size('quality_issues') }} > 0 then 1
+                else 0
+            end
         ) as events_failing_checks
 
     from scoped_events
@@ -82,8 +93,9 @@ final as (
 
     select
         scores.*,
-        {{ webevents.safe_divide('scores.events_failing_checks', 'scores.event_count') }}
-            as failing_share,
+        {{ webevents.safe_divide(
+            'scores.events_failing_checks', 'scores.event_count'
+        ) }} as failing_share,
         coalesce(landed.landed_record_count, 0) as landed_record_count
 
     from scores

@@ -47,7 +47,8 @@ human_sessions as (
     where
         not is_bot
         {% if is_incremental() %}
-            and session_date >= {{ webevents.daily_window_start('session_date') }}
+            and session_date
+            >= {{ webevents.daily_window_start('session_date') }}
         {% endif %}
 
 ),
@@ -56,11 +57,11 @@ stages as (
 
     select
         session_date,
+        has_external_referral_entry,
         has_space_view as reached_space_view,
         has_space_view and has_room_exploration as reached_room_exploration,
         has_space_view and has_room_exploration and has_engaged_exit
-            as reached_engaged_exit,
-        has_external_referral_entry
+            as reached_engaged_exit
 
     from human_sessions
 
@@ -109,10 +110,12 @@ final as (
         *,
         {{ webevents.safe_divide('space_view_sessions', 'entry_sessions') }}
             as entry_to_space_view_rate,
-        {{ webevents.safe_divide('room_exploration_sessions', 'space_view_sessions') }}
-            as space_view_to_room_exploration_rate,
-        {{ webevents.safe_divide('engaged_exit_sessions', 'room_exploration_sessions') }}
-            as room_exploration_to_engaged_exit_rate,
+        {{ webevents.safe_divide(
+            'room_exploration_sessions', 'space_view_sessions'
+        ) }} as space_view_to_room_exploration_rate,
+        {{ webevents.safe_divide(
+            'engaged_exit_sessions', 'room_exploration_sessions'
+        ) }} as room_exploration_to_engaged_exit_rate,
         {{ webevents.safe_divide('engaged_exit_sessions', 'entry_sessions') }}
             as entry_to_engaged_exit_rate
 

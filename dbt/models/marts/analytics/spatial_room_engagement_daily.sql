@@ -2,7 +2,7 @@
     config(
         materialized='incremental',
         incremental_strategy='merge',
-        unique_key='room_day_key',
+        unique_key=['event_date', 'room_day_key'],
         partitioned_by=(['event_date'] if target.type == 'athena' else none),
         on_schema_change='fail',
     )
@@ -74,13 +74,22 @@ room_days as (
         count(distinct device_key) as device_count,
         coalesce(sum(dwell_seconds), 0) as dwell_seconds,
         sum(
-            case when spatial_exploration_level = 'high_exploration' then 1 else 0 end
+            case
+                when spatial_exploration_level = 'high_exploration' then 1
+                else 0
+            end
         ) as high_exploration_views,
         sum(
-            case when spatial_exploration_level = 'medium_exploration' then 1 else 0 end
+            case
+                when spatial_exploration_level = 'medium_exploration' then 1
+                else 0
+            end
         ) as medium_exploration_views,
         sum(
-            case when spatial_exploration_level = 'low_exploration' then 1 else 0 end
+            case
+                when spatial_exploration_level = 'low_exploration' then 1
+                else 0
+            end
         ) as low_exploration_views,
         sum(
             case when spatial_exploration_level = 'no_3d_data' then 1 else 0 end
@@ -168,8 +177,9 @@ final as (
         circular.session_count,
         circular.device_count,
         circular.dwell_seconds,
-        {{ webevents.safe_divide('circular.dwell_seconds', 'circular.view_count') }}
-            as dwell_seconds_per_view,
+        {{ webevents.safe_divide(
+            'circular.dwell_seconds', 'circular.view_count'
+        ) }} as dwell_seconds_per_view,
         circular.high_exploration_views,
         circular.medium_exploration_views,
         circular.low_exploration_views,
@@ -185,8 +195,8 @@ final as (
         case
             when circular.yaw_mean_resultant_length > 1e-9
                 then degrees(sqrt(
-                    -2 * ln(least(circular.yaw_mean_resultant_length, 1.0))
-                ))
+                        -2 * ln(least(circular.yaw_mean_resultant_length, 1.0))
+                    ))
         end as yaw_circular_std_degrees,
         circular.pitch_min,
         circular.pitch_max,

@@ -26,7 +26,7 @@ history as (
 
     select
         snapshots.*,
-        versions.row_count as rows_as_of_snapshot,
+        versions.visible_row_count as rows_as_of_snapshot,
         versions.event_date_count as event_dates_as_of_snapshot,
         lag(snapshots.committed_at) over (order by snapshots.committed_at)
             as previous_committed_at

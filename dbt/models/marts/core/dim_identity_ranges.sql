@@ -30,9 +30,12 @@ user_changes as (
     select
         *,
         case
-            when lag(user_id) over (
-                partition by anonymous_id order by event_timestamp, event_id
-            ) = user_id then 0
+            when lag(user_id)
+                    over (
+                        partition by anonymous_id
+                        order by event_timestamp, event_id
+                    )
+                = user_id then 0
             else 1
         end as is_new_range
 

@@ -2,7 +2,7 @@
     config(
         materialized='incremental',
         incremental_strategy='merge',
-        unique_key='session_key',
+        unique_key=['session_date', 'session_key'],
         partitioned_by=(['session_date'] if target.type == 'athena' else none),
         on_schema_change='fail',
         delete_condition='src.is_superseded',
@@ -26,6 +26,12 @@
 -- built sessions it no longer produces with is_superseded = true, which the
 -- merge deletes (delete_condition on Athena, merge_clauses on DuckDB).
 
+{%- if is_incremental() %}
+    {%- set rebuild_from = webevents.rebuild_from(
+        'session_started_at', 'session_ended_at', 'cast(session_ended_at as date)'
+    ) %}
+{%- endif %}
+
 with
 
 web_events as (
@@ -36,21 +42,11 @@ web_events as (
 
 {% if is_incremental() %}
 
-built as (
+    built as (
 
-    select * from {{ this }}
+        select * from {{ this }}
 
-),
-
-bounds as (
-
-    select
-        {{ webevents.rebuild_from(
-            'session_started_at', 'session_ended_at', 'cast(session_ended_at as date)'
-        ) }}
-            as rebuild_from
-
-),
+    ),
 
 {% endif %}
 
@@ -59,8 +55,8 @@ scoped_events as (
     select * from web_events
     {% if is_incremental() %}
         where
-            event_date >= (select cast(rebuild_from as date) from bounds)
-            and session_started_at >= (select rebuild_from from bounds)
+            event_date >= cast({{ rebuild_from }} as date)
+            and session_started_at >= {{ rebuild_from }}
     {% endif %}
 
 ),
@@ -114,40 +110,42 @@ sessions as (
 
 {% if is_incremental() %}
 
-superseded_sessions as (
+    superseded_sessions as (
 
-    select
-        built.session_key,
-        built.device_key,
-        built.anonymous_id,
-        built.tracker_session_id,
-        built.stitched_user_id,
-        built.session_started_at,
-        built.session_ended_at,
-        built.event_count,
-        built.page_view_count,
-        built.room_count,
-        built.space_count,
-        built.entry_referrer,
-        built.entry_page_path,
-        built.exit_page_path,
-        built.is_bot,
-        built.is_cut_session,
-        built.has_external_referral_entry,
-        built.has_space_view,
-        built.has_room_exploration,
-        built.has_engaged_exit,
-        built.session_date,
-        built.duration_seconds,
-        true as is_superseded
+        select
+            built.session_key,
+            built.device_key,
+            built.anonymous_id,
+            built.tracker_session_id,
+            built.stitched_user_id,
+            built.session_started_at,
+            built.session_ended_at,
+            built.event_count,
+            built.page_view_count,
+            built.room_count,
+            built.space_count,
+            built.entry_referrer,
+            built.entry_page_path,
+            built.exit_page_path,
+            built.is_bot,
+            built.is_cut_session,
+            built.has_external_referral_entry,
+            built.has_space_view,
+            built.has_room_exploration,
+            built.has_engaged_exit,
+            built.session_date,
+            built.duration_seconds,
+            true as is_superseded
 
-    from built
-    where
-        built.session_date >= (select cast(rebuild_from as date) from bounds)
-        and built.session_started_at >= (select rebuild_from from bounds)
-        and built.session_key not in (select session_key from sessions)
+        from built
+        where
+            built.session_date >= cast({{ rebuild_from }} as date)
+            and built.session_started_at >= {{ rebuild_from }}
+            and built.session_key not in (
+                select sessions.session_key from sessions
+            )
 
-),
+    ),
 
 {% endif %}
 

@@ -2,7 +2,7 @@
     config(
         materialized='incremental',
         incremental_strategy='merge',
-        unique_key='event_id',
+        unique_key=['event_date', 'event_id'],
         partitioned_by=(['event_date'] if target.type == 'athena' else none),
         on_schema_change='fail',
     )
@@ -12,6 +12,12 @@
 -- identity keys, the seed's spatial exploration level and journey milestone.
 -- Incremental runs rewrite every event of the sessions re-derived by
 -- int_session_boundaries, so session-level columns stay exact.
+
+{%- if is_incremental() %}
+    {%- set rebuild_from = webevents.rebuild_from(
+        'session_started_at', 'event_timestamp'
+    ) %}
+{%- endif %}
 
 with
 
@@ -33,18 +39,6 @@ identity_ranges as (
 
 ),
 
-{% if is_incremental() %}
-
-bounds as (
-
-    select
-        {{ webevents.rebuild_from('session_started_at', 'event_timestamp') }}
-            as rebuild_from
-
-),
-
-{% endif %}
-
 sessionized_events as (
 
     select
@@ -63,11 +57,10 @@ sessionized_events as (
         on events.event_id = session_boundaries.event_id
     {% if is_incremental() %}
         where
-            events.event_date >= (select cast(rebuild_from as date) from bounds)
+            events.event_date >= cast({{ rebuild_from }} as date)
             and session_boundaries.event_date
-            >= (select cast(rebuild_from as date) from bounds)
-            and session_boundaries.session_started_at
-            >= (select rebuild_from from bounds)
+            >= cast({{ rebuild_from }} as date)
+            and session_boundaries.session_started_at >= {{ rebuild_from }}
     {% endif %}
 
 ),
@@ -137,10 +130,10 @@ classified as (
         case
             when next_event_at is null then null
             else least(
-                {{ webevents.epoch_seconds('next_event_at') }}
-                - {{ webevents.epoch_seconds('event_timestamp') }},
-                {{ var('dwell_cap_seconds') }}
-            )
+                    {{ webevents.epoch_seconds('next_event_at') }}
+                    - {{ webevents.epoch_seconds('event_timestamp') }},
+                    {{ var('dwell_cap_seconds') }}
+                )
         end as dwell_seconds
 
     from stitched
@@ -149,7 +142,8 @@ classified as (
 
 final as (
 
-    select
+    -- columns grouped by topic, as in staging
+    select  -- noqa: ST06
         ----------  keys
         event_id,
         session_key,
