@@ -37,7 +37,7 @@ run: venv
 ## Checks -------------------------------------------------------------------
 lint: venv
 	$(BIN)/ruff check webevents transform_lambda tests bench
-	$(BIN)/sqlfluff lint sql dbt/models dbt/macros dbt/tests --processes 2
+	$(BIN)/sqlfluff lint sql dbt --processes 2
 
 test: venv tools-venv browser lint
 	PATH="$(CURDIR)/$(TOOLS_VENV)/bin:$$PATH" $(BIN)/pytest -m "not trino" -n 2 --dist loadgroup
