@@ -32,6 +32,7 @@ MAX_MICROS = 4_102_444_800_000_000
 MICROS_PER_DAY = 86_400_000_000
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NAIVE_EPOCH = datetime(1970, 1, 1)  # §4: no zone means UTC
 _ONE_MICROSECOND = timedelta(microseconds=1)
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
@@ -124,27 +125,29 @@ def parse_iso_micros(value: str) -> int | None:
     except ValueError:
         return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
+        return (moment - _NAIVE_EPOCH) // _ONE_MICROSECOND
     return (moment - _EPOCH) // _ONE_MICROSECOND
 
 
 def parse_timestamp_micros(value: Any) -> int | None:
     """Epoch microseconds of a §4 timestamp value ($date, $numberLong, millis, ISO), else None."""
-    if type(value) is dict and "$date" in value:
-        value = value["$date"]
+    if type(value) is dict:
+        value = value.get("$date", value)
     kind = type(value)
     if kind is str:
         micros = parse_iso_micros(value)
+        if micros is None:
+            return None
     elif kind is int:
         micros = value * 1000
     elif kind is dict and type(value.get("$numberLong")) is str:
         digits = value["$numberLong"]
-        micros = int(digits) * 1000 if _NUMBER_LONG.fullmatch(digits) else None
+        if not _NUMBER_LONG.fullmatch(digits):
+            return None
+        micros = int(digits) * 1000
     else:
         return None
-    if micros is None or not MIN_MICROS <= micros < MAX_MICROS:
-        return None
-    return micros
+    return micros if MIN_MICROS <= micros < MAX_MICROS else None
 
 
 def coordinate(value: Any) -> float | None:
@@ -182,15 +185,16 @@ def nesting_depth(value: Any) -> int:
 
 
 def _event_id(payload: dict, record: dict, stripped: bytes) -> str:
-    sources = (record,) if payload is record else (payload, record)
-    for source in sources:
+    """§3 event_id: _id.$oid, messageId, eventId (payload before record), else the content id."""
+    # In the legacy shape payload is record: looking twice finds nothing new, costs little.
+    for source in (payload, record):
         oid = source.get("_id")
         if type(oid) is dict:
             found = text(oid.get("$oid"))
             if found is not None:
                 return found
     for key in ("messageId", "eventId"):
-        for source in sources:
+        for source in (payload, record):
             value = source.get(key)
             if value is not None:
                 found = text(value)
@@ -199,19 +203,29 @@ def _event_id(payload: dict, record: dict, stripped: bytes) -> str:
     return content_id(stripped)
 
 
-def _first_timestamp(payload: dict, record: dict) -> tuple[bool, int | None]:
-    """(present, micros) of the first present §4 timestamp candidate."""
+def _first_timestamp(payload: dict, record: dict) -> Any:
+    """The first present §4 timestamp candidate (JSON null is absent), else None."""
     value = record.get("eventTimestamp")
     if value is None:
         for key in ("timestamp", "originalTimestamp", "sentAt"):
             value = payload.get(key)
-            if value is None and payload is not record:
-                value = record.get(key)
+            if value is None:
+                value = record.get(key)  # legacy: the same lookup again, still None
             if value is not None:
-                break
-        else:
-            return False, None
-    return True, parse_timestamp_micros(value)
+                return value
+    return value
+
+
+def _first_text(key: str, sources: tuple[dict, ...]) -> str | None:
+    """§3 lookup: the first non-empty text value of key among sources, else None."""
+    for source in sources:
+        value = source.get(key)
+        if value is not None:
+            # text() inlined for the common string case: this runs ~6 times a record.
+            value = value.strip(WHITESPACE) if type(value) is str else text(value)
+            if value:
+                return value
+    return None
 
 
 def decode_record(
@@ -257,6 +271,11 @@ _TEXT_PROPERTY_COLUMN = dict(
 # The landing row with every column null, in contract order; each record starts from a copy.
 # A column added to the contract lands as null until a rule here fills it.
 _EMPTY_ROW: dict[str, Any] = dict.fromkeys(LANDING_COLUMN_NAMES)
+_NOTHING: dict = {}
+# page_url -> its path: a batch repeats a few hundred URLs, and the regex costs more than
+# the lookup. Bounded, since a warm Lambda container lives for many batches.
+_URL_PATHS: dict[str, str | None] = {}
+_URL_PATHS_MAX = 4096
 
 
 def normalise(
@@ -265,19 +284,26 @@ def normalise(
     received_micros: int | None,
     load_source: str = "firehose",
     dumps: Callable[[Any], str] | None = None,
-) -> Outcome:
-    """§2-§6: a parsed record into a landing row (keys in contract order), or a failure."""
-    event_data = record.get("eventData")
-    if type(event_data) is dict:
-        payload, shape = event_data, "nested"
+) -> tuple[str, dict[str, Any] | None, str | None, str | None]:
+    """§2-§6: a parsed record into (result, row, reason, shape); the row in contract order.
+
+    A plain tuple, not an Outcome: building a NamedTuple costs more than the rest of a
+    field here, and this runs once per record (normalise_bytes wraps it in an Outcome).
+    """
+    payload = record.get("eventData")
+    if type(payload) is dict:
+        shape = "nested"
     elif type(record.get("type")) is str or type(record.get("event")) is str:
         payload, shape = record, "legacy"
     else:
-        return Outcome(FAILED, None, "unknown_shape", None)
+        return FAILED, None, "unknown_shape", None
 
-    present, micros = _first_timestamp(payload, record)
+    value = _first_timestamp(payload, record)
+    if value is None:
+        return FAILED, None, "missing_timestamp", shape
+    micros = parse_timestamp_micros(value)
     if micros is None:
-        return Outcome(FAILED, None, "invalid_timestamp" if present else "missing_timestamp", shape)
+        return FAILED, None, "invalid_timestamp", shape
 
     row = _EMPTY_ROW.copy()
     row["event_id"] = _event_id(payload, record, stripped)
@@ -306,14 +332,10 @@ def normalise(
     row["event_name"] = event_name or text(payload.get("name")) or event_type
 
     sources = (payload, meta, context) if payload is record else (payload, meta, record, context)
-    for key, column in IDENTIFIER_COLUMNS:
-        for source in sources:
-            value = source.get(key)
-            if value is not None:
-                value = value.strip(WHITESPACE) if type(value) is str else text(value)
-                if value:
-                    row[column] = value
-                    break
+    row["anonymous_id"] = _first_text("anonymousId", sources)
+    row["user_id"] = _first_text("userId", sources)
+    row["session_id"] = _first_text("sessionId", sources)
+    row["app_id"] = _first_text("appId", sources)
 
     # One pass over the properties: mapped keys whose text value lands in a column are
     # consumed, everything else is kept for the properties column (§6).
@@ -330,17 +352,9 @@ def normalise(
                     row[column] = found
                     continue
             elif key == "coordinates" and type(value) is dict:
-                pitch = value.get("pitch")
-                yaw = value.get("yaw")
-                hfov = value.get("hfov")
-                if type(pitch) is not float or pitch - pitch != 0.0:
-                    pitch = coordinate(pitch)
-                if type(yaw) is not float or yaw - yaw != 0.0:
-                    yaw = coordinate(yaw)
-                if type(hfov) is not float or hfov - hfov != 0.0:
-                    hfov = coordinate(hfov)
-                if pitch is not None or yaw is not None or hfov is not None:
-                    row["coordinates"] = {"pitch": pitch, "yaw": yaw, "hfov": hfov}
+                found = _coordinates(value)
+                if found is not None:
+                    row["coordinates"] = found
                     continue
             rest[key] = value
     row["properties"] = (dumps or _dumps_sorted)(rest) if rest else "{}"
@@ -350,22 +364,39 @@ def normalise(
         for key, column in _PAGE_COLUMNS:
             if row[column] is None:
                 row[column] = text(page.get(key))
-    if row["page_path"] is None and row["page_url"] is not None:
-        row["page_path"] = url_path(row["page_url"])
-    for key, column in _CLIENT_COLUMNS:
-        value = context.get(key)
-        value = value.strip(WHITESPACE) if type(value) is str else text(value)
-        if not value:
-            value = text(meta.get(key))
-        row[column] = value or None
-    return Outcome(OK, row, None, shape)
+    url = row["page_url"]
+    if url is not None and row["page_path"] is None:
+        path = _URL_PATHS.get(url)
+        if path is None:
+            path = url_path(url)
+            if len(_URL_PATHS) >= _URL_PATHS_MAX:
+                _URL_PATHS.clear()
+            _URL_PATHS[url] = path
+        row["page_path"] = path
+    client_sources = (context, meta)
+    row["user_agent"] = _first_text("userAgent", client_sources)
+    row["ip_address"] = _first_text("ip", client_sources)
+    return OK, row, None, shape
+
+
+def _coordinates(value: dict) -> dict[str, float | None] | None:
+    """§5: {pitch, yaw, hfov} as finite doubles, or None when none of the three is one."""
+    pitch = value.get("pitch")
+    yaw = value.get("yaw")
+    hfov = value.get("hfov")
+    # A finite float is the common case; x - x is 0.0 only for finite x.
+    if type(pitch) is not float or pitch - pitch != 0.0:
+        pitch = coordinate(pitch)
+    if type(yaw) is not float or yaw - yaw != 0.0:
+        yaw = coordinate(yaw)
+    if type(hfov) is not float or hfov - hfov != 0.0:
+        hfov = coordinate(hfov)
+    if pitch is None and yaw is None and hfov is None:
+        return None
+    return {"pitch": pitch, "yaw": yaw, "hfov": hfov}
 
 
 _PAGE_COLUMNS = (("url", "page_url"), ("path", "page_path"), ("referrer", "page_referrer"))
-_CLIENT_COLUMNS = (("userAgent", "user_agent"), ("ip", "ip_address"))
-
-
-_NOTHING: dict = {}
 
 
 def _dumps_sorted(value: Any) -> str:
@@ -378,4 +409,4 @@ def normalise_bytes(raw: bytes, received_micros: int, load_source: str = "fireho
     record, stripped, result, reason = decode_record(raw)
     if result is not None:
         return Outcome(result, None, reason, None)
-    return normalise(record, stripped, received_micros, load_source)
+    return Outcome(*normalise(record, stripped, received_micros, load_source))

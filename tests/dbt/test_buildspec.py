@@ -11,7 +11,7 @@ import yaml
 
 from webevents import PROJECT_ROOT
 
-pytestmark = pytest.mark.xdist_group("dbt_parse")
+pytestmark = pytest.mark.xdist_group("dbt_pipeline")
 
 BUILDSPEC = yaml.safe_load((PROJECT_ROOT / "buildspec.yml").read_text())
 REQUIRED = ("AWS_REGION", "ATHENA_WORKGROUP", "S3_TABLES_CATALOG", "DBT_MARTS_DATABASE",

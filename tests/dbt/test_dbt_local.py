@@ -13,7 +13,7 @@ import pytest
 from tests.dbt import lake_fixture
 from tests.dbt.dbt_runner import run_dbt
 
-pytestmark = pytest.mark.xdist_group("dbt_local")
+pytestmark = pytest.mark.xdist_group("dbt_incremental")
 
 LAST_DAY = date(2026, 11, 20)
 HISTORY_DAYS = 5

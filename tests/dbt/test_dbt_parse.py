@@ -6,7 +6,7 @@ import pytest
 
 from tests.dbt.dbt_runner import DUMMY_PROD_ENV, run_dbt
 
-pytestmark = pytest.mark.xdist_group("dbt_parse")
+pytestmark = pytest.mark.xdist_group("dbt_pipeline")
 
 
 @pytest.fixture(scope="module")

@@ -26,6 +26,9 @@ PENDING_FIXES = {
     "[stg_analytics__web_events]": "#4 cast(... as timestamp) rounds received_at to milliseconds",
     "test_enrich_dbt_parity.py::test_dbt_model_matches_duckdb_row_by_row"
     "[stg_raw__web_events]": "#4 cast(... as timestamp) rounds received_at to milliseconds",
+    "test_enrich_dbt_parity.py::test_maintenance_runs_on_trino": (
+        "#10 marts are unpartitioned on the trino target, OPTIMIZE ... WHERE needs partitions"
+    ),
     "test_enrich_dbt_parity.py::test_dbt_data_tests_pass_on_trino": (
         "#6 accepted_values [false] is compared as a string on Trino"
     ),

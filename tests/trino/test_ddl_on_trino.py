@@ -124,3 +124,12 @@ def test_trino_errors_name_the_statement(ddl_results, trino_engine):
         trino_engine.query("select no_such_column from raw.web_events")
     assert raised.value.error_name == "COLUMN_NOT_FOUND"
     assert "select no_such_column" in str(raised.value)
+
+
+def test_no_server_is_a_clear_error():
+    from webevents.engines import EngineError, get_engine
+    from webevents.trino_server import free_port
+
+    engine = get_engine("trino", port=free_port())
+    with pytest.raises(EngineError, match="no Trino server answers at 127.0.0.1"):
+        engine.query("select 1")

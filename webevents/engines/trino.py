@@ -330,6 +330,11 @@ class TrinoEngine:
         cursor = self.connection.cursor()
         try:
             cursor.execute(trino_sql)
+        except trino.exceptions.TrinoConnectionError as error:
+            raise EngineError(
+                f"no Trino server answers at {self.host}:{self.port} ({error}); start one with "
+                "`python -m webevents.trino_server start` (or set TRINO_HOST / TRINO_PORT)"
+            ) from None
         except trino.exceptions.TrinoQueryError as error:
             shown = (
                 f"\n--- as run on Trino ---\n{statement_excerpt(trino_sql)}"

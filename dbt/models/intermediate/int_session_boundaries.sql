@@ -55,9 +55,13 @@ events as (
 
         from built
         where
-            built.event_timestamp >= {{ dbt.dateadd(
-            'minute', -var('session_gap_minutes'), window_start
-        ) }}
+            -- the date bound lets Athena prune partitions of the built table
+            built.event_date >= cast({{ dbt.dateadd(
+                'day', -1, window_start
+            ) }} as date)
+            and built.event_timestamp >= {{ dbt.dateadd(
+                'minute', -var('session_gap_minutes'), window_start
+            ) }}
         group by 1, 2
 
     ),

@@ -1,9 +1,10 @@
+{#- Athena: monthly Iceberg partitions, as a day of this mart is only a few rows. -#}
 {{
     config(
         materialized='incremental',
         incremental_strategy='merge',
         unique_key=['event_date', 'reason_day_key'],
-        partitioned_by=(['event_date'] if target.type == 'athena' else none),
+        partitioned_by=(['month(event_date)'] if target.type == 'athena' else none),
         on_schema_change='fail',
     )
 }}

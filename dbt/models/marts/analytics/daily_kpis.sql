@@ -1,9 +1,10 @@
+{#- Athena: monthly Iceberg partitions, as a day of this mart is only a few rows. -#}
 {{
     config(
         materialized='incremental',
         incremental_strategy='merge',
         unique_key='kpi_date',
-        partitioned_by=(['kpi_date'] if target.type == 'athena' else none),
+        partitioned_by=(['month(kpi_date)'] if target.type == 'athena' else none),
         on_schema_change='fail',
     )
 }}

@@ -1,9 +1,10 @@
+{#- Athena: monthly Iceberg partitions, as a day of this mart is only a few rows. -#}
 {{
     config(
         materialized='incremental',
         incremental_strategy='merge',
         unique_key='session_date',
-        partitioned_by=(['session_date'] if target.type == 'athena' else none),
+        partitioned_by=(['month(session_date)'] if target.type == 'athena' else none),
         on_schema_change='fail',
     )
 }}
