@@ -93,12 +93,15 @@ def transform_batch(
     ok_overhead += 2
     # Room kept for answering every record not yet seen with its original data (a
     # non-string recordId or data is over-counted through str(), never under-counted).
-    reserve = len(json.dumps({"records": []})) + sum(
-        failed_overhead
-        + len(record_id if type(record_id) is str else str(record_id))
-        + len(data if type(data) is str else str(data))
-        for record_id, data in ((record.get("recordId"), record.get("data")) for record in records)
-    )
+    reserve = len(json.dumps({"records": []}))
+    for record in records:
+        record_id = record.get("recordId")
+        data = record.get("data")
+        reserve += (
+            failed_overhead
+            + (len(record_id) if type(record_id) is str else len(str(record_id)))
+            + (len(data) if type(data) is str else len(str(data)))
+        )
     committed = 0
     ok_by_shape = {"legacy": 0, "nested": 0}
 

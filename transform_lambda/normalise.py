@@ -43,6 +43,15 @@ _ISO_TIMESTAMP = re.compile(
 )
 _NUMBER_LONG = re.compile(r"-?[0-9]{1,19}")
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+# The §4 shapes without an offset, every ASCII digit written as 0. A bytes.translate and a
+# set lookup check the common timestamp ~3x faster than the regex, which stays for the rest
+# (offsets, whose ranges it checks, and surrounding whitespace).
+_DIGITS_AS_ZERO = bytes.maketrans(b"0123456789", b"0000000000")
+_UTC_ISO_SHAPES = frozenset(
+    f"0000-00-00T00:00:00{fraction}{zone}".encode()
+    for fraction in ("", *("." + "0" * digits for digits in range(1, 10)))
+    for zone in ("", "Z")
+)
 _URL_PATH = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*)?(/[^?#]*)")
 
 # §3 property → column; coordinates is handled on its own (§5).
@@ -115,18 +124,17 @@ def _micros_to_date(micros: int, _cache: dict[int, str] = {}) -> str:  # noqa: B
 
 def parse_iso_micros(value: str) -> int | None:
     """Epoch microseconds (UTC) of an ISO-8601 string in the §4 grammar, else None."""
-    value = value.strip(WHITESPACE)
-    # The regex pins the grammar; fromisoformat (C, 3.11+) then checks the calendar and
-    # clock fields and truncates fractions beyond microseconds, as §4 asks.
-    if _ISO_TIMESTAMP.fullmatch(value) is None:
-        return None
+    # The shape check or the regex pins the grammar; fromisoformat (C, 3.11+) then checks
+    # the calendar and clock fields and truncates fractions beyond microseconds, as §4 asks.
+    if not (value.isascii() and value.encode().translate(_DIGITS_AS_ZERO) in _UTC_ISO_SHAPES):
+        value = value.strip(WHITESPACE)
+        if _ISO_TIMESTAMP.fullmatch(value) is None:
+            return None
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
         return None
-    if moment.tzinfo is None:
-        return (moment - _NAIVE_EPOCH) // _ONE_MICROSECOND
-    return (moment - _EPOCH) // _ONE_MICROSECOND
+    return (moment - (_NAIVE_EPOCH if moment.tzinfo is None else _EPOCH)) // _ONE_MICROSECOND
 
 
 def parse_timestamp_micros(value: Any) -> int | None:
@@ -247,10 +255,11 @@ def decode_record(
         too_deep = isinstance(error, RecursionError) or "depth" in str(error)
         return None, stripped, FAILED, "too_deep" if too_deep else "invalid_json"
     # Depth > 64 needs more than 64 brackets, so counting them spares the walk for most records.
-    if (
-        stripped.count(b"{") + stripped.count(b"[") > MAX_DEPTH
-        and nesting_depth(record) > MAX_DEPTH
-    ):
+    # (Events rarely hold arrays, and `in` is cheaper than a count.)
+    openers = stripped.count(b"{")
+    if b"[" in stripped:
+        openers += stripped.count(b"[")
+    if openers > MAX_DEPTH and nesting_depth(record) > MAX_DEPTH:
         return None, stripped, FAILED, "too_deep"
     if type(record) is not dict:
         return None, stripped, FAILED, "not_an_object"

@@ -91,7 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_lake(query)
 
     run = commands.add_parser("run", help="the whole main job end to end, with a report")
-    run.add_argument("--input", nargs="+", help="your JSON-lines files instead of the sample")
+    run.add_argument(
+        "--input",
+        nargs="+",
+        help="your JSON-lines files (plain or .gz) instead of the sample; they go through the "
+        "Firehose stand-in as the stream, and files already ingested into the lake are skipped",
+    )
     run.add_argument("--events", type=int, default=50_000, help="sample size when generating")
     run.add_argument("--days", type=int, default=14, help="sample days when generating")
     run.add_argument("--seed", type=int, default=7, help="sample seed when generating")

@@ -27,9 +27,9 @@ WRITE_DIALECT = "duckdb"
 # returns the JSON text.
 DUCKDB_MACROS = (
     "create or replace temp macro athena_json_extract(j, p) as try(j -> p)",
+    # json_value is NULL for objects and arrays: one parse of j instead of two.
     "create or replace temp macro athena_json_extract_scalar(j, p) as "
-    "case when json_type(try(j -> p)) in ('OBJECT', 'ARRAY') then null "
-    "else try(j ->> p) end",
+    "try(json_value(j, p) ->> '$')",
     # cast(json as varchar): a JSON string becomes its value (Trino), not its quoted text.
     "create or replace temp macro athena_json_to_varchar(j) as "
     "case when json_type(j) in ('OBJECT', 'ARRAY') "
@@ -301,8 +301,80 @@ def _json_path_literal(path: exp.Expression) -> exp.Expression:
     return path
 
 
-def _json_function(name: str, node: exp.Expression) -> exp.Expression:
-    return _function(name, node.this, _json_path_literal(node.expression))
+def _json_function(
+    name: str, node: exp.Expression, date_columns: frozenset[str]
+) -> exp.Expression:
+    return _function(
+        name, _rewrite_tree(node.this, date_columns), _json_path_literal(node.expression)
+    )
+
+
+_JSON_MAP_TYPES = {"MAP(TEXT, JSON)", "MAP(VARCHAR, JSON)"}
+# A regexp_replace pattern that strips a set of characters from both ends of a string.
+_TRIM_PATTERN = re.compile(r"\^\[((?:\\[tnr]| )+)\]\+\|\[\1\]\+\$")
+_TRIM_ESCAPES = {"\\t": "\t", "\\n": "\n", "\\r": "\r", " ": " "}
+
+
+def _rewrite_tree(node: exp.Expression, date_columns: frozenset[str]) -> exp.Expression:
+    """The transforms applied under a node a transform returned (sqlglot's transform
+    does not descend into a replacement)."""
+    return node.transform(lambda n: _rewrite_expression(n, date_columns), copy=False)
+
+
+def _is_duckdb_written_json(node: exp.Expression) -> bool:
+    """JSON whose text DuckDB produced: a map/array element, a json_extract result, a
+    map cast to JSON."""
+    if isinstance(node, exp.Bracket):
+        return True
+    if isinstance(node, exp.JSONExtract) and not node.args.get("expressions"):
+        return True
+    if isinstance(node, exp.Cast) and node.to.is_type(exp.DataType.Type.JSON):
+        # a map or array cast to JSON is written by DuckDB (a string cast is kept as is)
+        source = node.this
+        return isinstance(source, exp.Map | exp.VarMap | exp.Array | exp.Struct) or (
+            isinstance(source, exp.Anonymous) and source.name.upper() == "MAP_FILTER"
+        )
+    return (
+        isinstance(node, exp.Anonymous)
+        and node.name.upper() == "STRUCT_EXTRACT"
+        and len(node.expressions) == 2
+        and node.expressions[1].is_string
+        and node.expressions[1].name == "value"
+        and isinstance(node.expressions[0], exp.Identifier)
+        and node.expressions[0].name == "map_entry"
+    )
+
+
+def _trimmed_characters(node: exp.RegexpReplace) -> str | None:
+    """The characters regexp_replace(x, '^[C]+|[C]+$', '') strips from both ends, if so."""
+    pattern, replacement = node.expression, node.args.get("replacement")
+    if not (pattern is not None and pattern.is_string and replacement is not None):
+        return None
+    if not (replacement.is_string and replacement.name == ""):
+        return None
+    if node.args.get("position") or node.args.get("occurrence") or node.args.get("modifiers"):
+        return None
+    match = _TRIM_PATTERN.fullmatch(pattern.name)
+    if not match:
+        return None
+    return "".join(_TRIM_ESCAPES[e] for e in re.findall(r"\\[tnr]| ", match.group(1)))
+
+
+def _trim_when_needed(node: exp.RegexpReplace, characters: str) -> exp.Expression:
+    """Run the trimming regexp only on strings that start or end with such a character.
+
+    Nearly every line has none: two byte tests replace a regexp pass over the line.
+    """
+    text = node.this
+    codes = [exp.Literal.number(ord(c)) for c in characters]
+    edges = exp.or_(
+        exp.In(this=_function("ascii", text.copy()), expressions=[c.copy() for c in codes]),
+        *(
+            _function("suffix", text.copy(), _function("chr", c.copy()))
+            for c in codes
+        ),
+    )
+    return exp.Case(ifs=[exp.If(this=edges, true=node)], default=text.copy())
 
 
 def _rewrite_expression(node: exp.Expression, date_columns: frozenset[str]) -> exp.Expression:
@@ -340,7 +412,7 @@ def _rewrite_expression(node: exp.Expression, date_columns: frozenset[str]) -> e
                 extracted = _function("nullif", extracted, exp.Literal.string(""))
             return exp.If(this=exp.Is(this=args[0], expression=exp.Null()).not_(), true=extracted)
         if name == "MAP_FILTER" and len(args) == 2 and isinstance(args[1], exp.Lambda):
-            return _map_filter(args[0], args[1])
+            return _rewrite_tree(_map_filter(args[0], args[1]), date_columns)
         if name == "IS_FINITE" and len(args) == 1:
             return _function("isfinite", args[0])
         return node
@@ -363,10 +435,48 @@ def _rewrite_expression(node: exp.Expression, date_columns: frozenset[str]) -> e
     if isinstance(node, exp.AtTimeZone):
         # Athena converts the instant; DuckDB would read a plain timestamp as local to `zone`.
         return _function("timezone", node.args["zone"], _cast(node.this, "timestamptz"))
+    if isinstance(node, exp.JSONFormat) and _is_duckdb_written_json(node.this):
+        # DuckDB wrote this JSON text itself (minified, as to_json would): json_format
+        # need not parse and re-serialise it. (Measured: ~14% of the backfill stage.)
+        return _cast(_rewrite_tree(node.this, date_columns), "varchar")
+    if (
+        isinstance(node, exp.Try)
+        and isinstance(node.this, exp.Cast)
+        and node.this.to.sql(WRITE_DIALECT).upper() in _JSON_MAP_TYPES
+    ):
+        # try(cast(json as map(varchar, json))): Trino gives NULL for a non-object or an
+        # object with duplicate keys. DuckDB's cast raises there, and TRY then redoes the
+        # whole vector row by row; json_transform returns NULL for exactly those cases.
+        source = node.this.this
+        if isinstance(source, exp.ParseJSON):
+            source = source.this  # json_transform parses VARCHAR itself
+        return exp.Try(
+            this=_function(
+                "json_transform",
+                _rewrite_tree(source, date_columns),
+                exp.Literal.string('"MAP(VARCHAR, JSON)"'),
+            )
+        )
+    if (
+        isinstance(node, exp.Is)
+        and isinstance(node.expression, exp.Null)
+        and isinstance(node.this, exp.Try)
+        and isinstance(node.this.this, exp.ParseJSON)
+    ):
+        # try(json_parse(x)) is null: only validity matters, json_valid skips building
+        # the parsed value (and TRY's row-by-row retry of vectors with a bad line).
+        valid = _function("json_valid", _rewrite_tree(node.this.this.this, date_columns))
+        return exp.Not(this=exp.Coalesce(this=valid, expressions=[exp.false()]))
+    if (
+        isinstance(node, exp.RegexpReplace)
+        and isinstance(node.this, exp.Column)
+        and _trimmed_characters(node) is not None
+    ):
+        return _trim_when_needed(node, _trimmed_characters(node))
     if isinstance(node, exp.JSONExtractScalar):
-        return _json_function("athena_json_extract_scalar", node)
+        return _json_function("athena_json_extract_scalar", node, date_columns)
     if isinstance(node, exp.JSONExtract) and not node.args.get("expressions"):
-        return _json_function("athena_json_extract", node)
+        return _json_function("athena_json_extract", node, date_columns)
     if (
         isinstance(node, exp.Cast)
         and isinstance(node.this, exp.JSONExtract | exp.ParseJSON)

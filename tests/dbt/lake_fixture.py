@@ -125,6 +125,20 @@ def day_events(day: date, visitors: int = 12, seed: int = 0) -> list[dict]:
                 )
             )
             at += timedelta(seconds=rng.randint(5, 900))
+    # a visitor who pauses 50 minutes: two sessions, until late_events() bridges the pause
+    for minute in PAUSED_VISIT_MINUTES:
+        rows.append(
+            _event(
+                next_id(),
+                datetime.combine(day, datetime.min.time()) + timedelta(minutes=minute),
+                anonymous_id="anon-pause",
+                session_id=f"s-{day:%m%d}-pause",
+                page_path="/tour/space-loft",
+                space_id="space-loft",
+                space_type="apartment",
+                room_id="space-loft-kitchen",
+            )
+        )
     # a bot that keeps one tracker session open all day, one event every 20 minutes
     at = datetime.combine(day, datetime.min.time()) + timedelta(minutes=7)
     while at.date() == day:
@@ -155,10 +169,20 @@ def history(end: date, days: int, visitors: int = 12) -> list[dict]:
     return rows
 
 
+# minutes after midnight of the paused visitor's events; the late bridge comes at 9:30
+PAUSED_VISIT_MINUTES = (540, 545, 595, 600)
+BRIDGE_MINUTE = 570
+
+
 def late_events(day: date, count: int = 6) -> list[dict]:
-    """Events for an earlier day that arrive late, some joining existing sessions."""
+    """Events for an earlier day that arrive late: some join sessions, one merges two."""
     base = day_events(day)
-    rows = []
+    bridge = dict(next(row for row in base if row["anonymous_id"] == "anon-pause"))
+    bridge["event_id"] = f"late-{day:%Y%m%d}-bridge"
+    bridge["event_timestamp"] = datetime.combine(day, datetime.min.time()) + timedelta(
+        minutes=BRIDGE_MINUTE)
+    bridge["processed_timestamp"] = bridge["event_timestamp"] + timedelta(days=3)
+    rows = [bridge]
     for index, source in enumerate(base[:count]):
         late = dict(source)
         late["event_id"] = f"late-{day:%Y%m%d}-{index}"

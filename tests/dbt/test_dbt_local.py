@@ -156,6 +156,11 @@ def _same_rows(left: list[tuple], right: list[tuple]) -> bool:
 
 def test_incremental_run_with_late_events_equals_a_full_refresh(built, tmp_path):
     work, lake, _ = built
+    paused_before = query(lake, f"""
+        select count(*) from marts.fct_sessions
+        where anonymous_id = 'anon-pause' and session_date = date '{LAST_DAY}'
+    """)
+    assert paused_before == [(2,)]
     incremental_lake = tmp_path / "incremental"
     incremental_lake.mkdir()
     shutil.copy(lake / "lake.duckdb", incremental_lake / "lake.duckdb")
@@ -190,6 +195,12 @@ def test_incremental_run_with_late_events_equals_a_full_refresh(built, tmp_path)
             _table_rows(con, "incremental", table), _table_rows(con, "refreshed", table)
         ), table
 
+    # the bridge merged the paused visitor's two sessions; the second one was deleted
+    paused = con.execute(f"""
+        select count(*) from incremental.marts.fct_sessions
+        where anonymous_id = 'anon-pause' and session_date = date '{LAST_DAY}'
+    """).fetchone()[0]
+    assert paused == 1
     # the late events really changed sessions that the first build had made
     merged = con.execute("""
         select count(distinct f.session_key)
