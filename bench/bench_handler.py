@@ -134,16 +134,17 @@ def powertools_dataclasses(event: dict[str, Any]) -> dict[str, Any]:
             continue
         parsed, stripped, result, _ = decode_record(raw)
         if result is None:
-            outcome = normalise(parsed, stripped, record.approximate_arrival_timestamp * 1000)
-            if outcome.result is OK:
+            result, row, _, _ = normalise(
+                parsed, stripped, record.approximate_arrival_timestamp * 1000
+            )
+            if result is OK:
                 response.add_record(
                     KinesisFirehoseDataTransformationRecord(
                         record_id=record.record_id,
-                        data=binascii.b2a_base64(orjson.dumps(outcome.row), newline=False).decode(),
+                        data=binascii.b2a_base64(orjson.dumps(row), newline=False).decode(),
                     )
                 )
                 continue
-            result = outcome.result
         response.add_record(
             KinesisFirehoseDataTransformationRecord(
                 record_id=record.record_id, result=result, data=record.data

@@ -91,28 +91,25 @@ def transform_batch(
     ok_overhead = len(json.dumps({"recordId": "", "result": OK, "data": "", "metadata": metadata}))
     failed_overhead = len(json.dumps({"recordId": "", "result": FAILED, "data": ""})) + 2
     ok_overhead += 2
-    # Room kept for answering every record not yet seen with its original data (a
-    # non-string recordId or data is over-counted through str(), never under-counted).
-    reserve = len(json.dumps({"records": []}))
+    # Every record is first counted as if answered with its original data (a non-string
+    # recordId or data is over-counted through str(), never under-counted): `slack` is what
+    # the budget has left beyond that. An Ok answer then costs only its difference from
+    # the failure answer (the recordId cancels out), and a failure costs nothing more.
+    slack = RESPONSE_BUDGET_BYTES - len(json.dumps({"records": []}))
     for record in records:
         record_id = record.get("recordId")
         data = record.get("data")
-        reserve += (
+        slack -= (
             failed_overhead
             + (len(record_id) if type(record_id) is str else len(str(record_id)))
             + (len(data) if type(data) is str else len(str(data)))
         )
-    committed = 0
+    ok_extra = ok_overhead - failed_overhead
     ok_by_shape = {"legacy": 0, "nested": 0}
 
     for record in records:
         record_id = record.get("recordId")
         data = record.get("data")
-        id_length = len(record_id) if type(record_id) is str else len(str(record_id))
-        fail_cost = (
-            failed_overhead + id_length + (len(data) if type(data) is str else len(str(data)))
-        )
-        reserve -= fail_cost
         arrival = record.get("approximateArrivalTimestamp")
         # Firehose sends epoch millis; the Iceberg destination wants micros (see normalise.py).
         received = arrival * 1000 if type(arrival) is int else None
@@ -129,8 +126,12 @@ def transform_batch(
                 )
                 if result is OK:
                     encoded = b2a(dump_row(row), newline=False).decode("ascii")
-                    ok_cost = ok_overhead + id_length + len(encoded)
-                    if committed + ok_cost + reserve <= RESPONSE_BUDGET_BYTES:
+                    extra = (
+                        ok_extra
+                        + len(encoded)
+                        - (len(data) if type(data) is str else len(str(data)))
+                    )
+                    if extra <= slack:
                         answers.append(
                             {
                                 "recordId": record_id,
@@ -139,7 +140,7 @@ def transform_batch(
                                 "metadata": metadata,
                             }
                         )
-                        committed += ok_cost
+                        slack -= extra
                         ok_by_shape[shape] += 1
                         continue
                     result, reason = FAILED, "response_too_large"
@@ -152,7 +153,6 @@ def transform_batch(
                 "data": data if type(data) is str else "",
             }
         )
-        committed += fail_cost
         failures.append(Failure(str(record_id), result, reason, shape))
         counts[(result, reason, shape or "")] += 1
 

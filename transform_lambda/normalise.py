@@ -114,27 +114,13 @@ def url_path(url: str | None) -> str | None:
     return match.group(1) if match else None
 
 
-def _micros_to_date(micros: int, _cache: dict[int, str] = {}) -> str:  # noqa: B006 - memo
-    day = micros // MICROS_PER_DAY
-    found = _cache.get(day)
-    if found is None:
-        found = _cache[day] = date.fromordinal(_EPOCH_ORDINAL + day).isoformat()
+def _date_of_day(day: int) -> str:
+    """'YYYY-MM-DD' of a day number since 1970-01-01, memoised (at most 36,525 in range)."""
+    found = _DATES[day] = date.fromordinal(_EPOCH_ORDINAL + day).isoformat()
     return found
 
 
-def parse_iso_micros(value: str) -> int | None:
-    """Epoch microseconds (UTC) of an ISO-8601 string in the §4 grammar, else None."""
-    # The shape check or the regex pins the grammar; fromisoformat (C, 3.11+) then checks
-    # the calendar and clock fields and truncates fractions beyond microseconds, as §4 asks.
-    if not (value.isascii() and value.encode().translate(_DIGITS_AS_ZERO) in _UTC_ISO_SHAPES):
-        value = value.strip(WHITESPACE)
-        if _ISO_TIMESTAMP.fullmatch(value) is None:
-            return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return (moment - (_NAIVE_EPOCH if moment.tzinfo is None else _EPOCH)) // _ONE_MICROSECOND
+_DATES: dict[int, str] = {}
 
 
 def parse_timestamp_micros(value: Any) -> int | None:
@@ -143,9 +129,17 @@ def parse_timestamp_micros(value: Any) -> int | None:
         value = value.get("$date", value)
     kind = type(value)
     if kind is str:
-        micros = parse_iso_micros(value)
-        if micros is None:
+        # The shape check or the regex pins the grammar; fromisoformat (C, 3.11+) then checks
+        # the calendar and clock fields and truncates fractions beyond microseconds (§4).
+        if not (value.isascii() and value.encode().translate(_DIGITS_AS_ZERO) in _UTC_ISO_SHAPES):
+            value = value.strip(WHITESPACE)
+            if _ISO_TIMESTAMP.fullmatch(value) is None:
+                return None
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
             return None
+        micros = (moment - (_NAIVE_EPOCH if moment.tzinfo is None else _EPOCH)) // _ONE_MICROSECOND
     elif kind is int:
         micros = value * 1000
     elif kind is dict and type(value.get("$numberLong")) is str:
@@ -211,17 +205,15 @@ def _event_id(payload: dict, record: dict, stripped: bytes) -> str:
     return content_id(stripped)
 
 
-def _first_timestamp(payload: dict, record: dict) -> Any:
-    """The first present §4 timestamp candidate (JSON null is absent), else None."""
-    value = record.get("eventTimestamp")
-    if value is None:
-        for key in ("timestamp", "originalTimestamp", "sentAt"):
-            value = payload.get(key)
-            if value is None:
-                value = record.get(key)  # legacy: the same lookup again, still None
-            if value is not None:
-                return value
-    return value
+def _later_timestamp(payload: dict, record: dict) -> Any:
+    """§4 candidates after record.eventTimestamp: the first present (JSON null is absent)."""
+    for key in ("timestamp", "originalTimestamp", "sentAt"):
+        value = payload.get(key)
+        if value is None:
+            value = record.get(key)  # legacy: the same lookup again, still None
+        if value is not None:
+            return value
+    return None
 
 
 def _first_text(key: str, sources: tuple[dict, ...]) -> str | None:
@@ -307,9 +299,11 @@ def normalise(
     else:
         return FAILED, None, "unknown_shape", None
 
-    value = _first_timestamp(payload, record)
+    value = record.get("eventTimestamp")
     if value is None:
-        return FAILED, None, "missing_timestamp", shape
+        value = _later_timestamp(payload, record)
+        if value is None:
+            return FAILED, None, "missing_timestamp", shape
     micros = parse_timestamp_micros(value)
     if micros is None:
         return FAILED, None, "invalid_timestamp", shape
@@ -317,7 +311,8 @@ def normalise(
     row = _EMPTY_ROW.copy()
     row["event_id"] = _event_id(payload, record, stripped)
     row["event_timestamp"] = micros
-    row["event_date"] = _micros_to_date(micros)
+    day = micros // MICROS_PER_DAY
+    row["event_date"] = _DATES.get(day) or _date_of_day(day)
     row["source_format"] = shape
     row["received_at"] = received_micros
     row["load_source"] = load_source

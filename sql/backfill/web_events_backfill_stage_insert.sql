@@ -138,7 +138,10 @@ trimmed as (
 -- Strict RFC 8259: DuckDB and Jackson each accept some non-JSON (NaN,
 -- trailing commas, lone surrogate escapes, 1e400); the Lambda's parser does
 -- not. These checks look at the text outside string literals, and run only
--- when a cheap pre-filter says the line could be affected.
+-- when a cheap pre-filter says the line could be affected. A value (nan,
+-- inf, infinity in any case, as DuckDB reads them; a 3-digit exponent)
+-- follows a ':', ',', '[' or the start of the text, so the pre-filter does
+-- not fire on ids and hashes that merely contain e123.
 json_checked as (
     select
         *,
@@ -148,7 +151,9 @@ json_checked as (
             when regexp_like(
                     record_text,
                     'NaN|Infinity|,[ \t\n\r]*[\]}]|\\u[dD][89a-fA-F]'
-                    || '|[0-9]{309}|[eE]\+?[0-9]{3}'
+                    || '|[0-9]{309}|(^|[:,\[])[ \t\n\r]*-?'
+                    || '([nN][aA][nN]|[iI][nN][fF]'
+                    || '|[0-9]+(\.[0-9]+)?[eE]\+?[0-9]{3})'
                 )
                 then regexp_replace(
                         -- escaped backslashes first: "\\ud800" is no escape

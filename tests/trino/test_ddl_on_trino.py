@@ -133,3 +133,14 @@ def test_no_server_is_a_clear_error():
     engine = get_engine("trino", port=free_port())
     with pytest.raises(EngineError, match="no Trino server answers at 127.0.0.1"):
         engine.query("select 1")
+
+
+def test_athena_ctas_with_iceberg_properties_runs(ddl_results, trino_engine):
+    trino_engine.execute("drop table if exists analytics.ctas_probe")
+    trino_engine.execute(
+        "create table analytics.ctas_probe with (table_type = 'ICEBERG', is_external = false, "
+        "location = 's3://bucket/analytics/ctas_probe/', format = 'PARQUET', "
+        "partitioning = ARRAY['day(event_timestamp)']) "
+        "as select event_id, event_timestamp from raw.web_events"
+    )
+    assert partitioning(trino_engine, "analytics", "ctas_probe") == ["day(event_timestamp)"]
