@@ -114,13 +114,14 @@ def url_path(url: str | None) -> str | None:
     return match.group(1) if match else None
 
 
-def _date_of_day(day: int) -> str:
-    """'YYYY-MM-DD' of a day number since 1970-01-01, memoised (at most 36,525 in range)."""
-    found = _DATES[day] = date.fromordinal(_EPOCH_ORDINAL + day).isoformat()
-    return found
-
-
+# Day number since 1970-01-01 -> 'YYYY-MM-DD'; at most 36,525 days lie in the §4 range.
 _DATES: dict[int, str] = {}
+
+
+def _date_of_day(day: int) -> str:
+    """'YYYY-MM-DD' of a day number since 1970-01-01, remembered in _DATES."""
+    _DATES[day] = found = date.fromordinal(_EPOCH_ORDINAL + day).isoformat()
+    return found
 
 
 def parse_timestamp_micros(value: Any) -> int | None:
@@ -188,15 +189,15 @@ def nesting_depth(value: Any) -> int:
 
 def _event_id(payload: dict, record: dict, stripped: bytes) -> str:
     """§3 event_id: _id.$oid, messageId, eventId (payload before record), else the content id."""
-    # In the legacy shape payload is record: looking twice finds nothing new, costs little.
-    for source in (payload, record):
+    sources = (record,) if payload is record else (payload, record)
+    for source in sources:
         oid = source.get("_id")
         if type(oid) is dict:
             found = text(oid.get("$oid"))
             if found is not None:
                 return found
     for key in ("messageId", "eventId"):
-        for source in (payload, record):
+        for source in sources:
             value = source.get(key)
             if value is not None:
                 found = text(value)
@@ -209,8 +210,8 @@ def _later_timestamp(payload: dict, record: dict) -> Any:
     """§4 candidates after record.eventTimestamp: the first present (JSON null is absent)."""
     for key in ("timestamp", "originalTimestamp", "sentAt"):
         value = payload.get(key)
-        if value is None:
-            value = record.get(key)  # legacy: the same lookup again, still None
+        if value is None and payload is not record:
+            value = record.get(key)
         if value is not None:
             return value
     return None
@@ -350,8 +351,12 @@ def normalise(
         for key, value in props.items():
             column = _TEXT_PROPERTY_COLUMN.get(key)
             if column is not None:
-                # text() inlined for the common string case: this loop is the hot path.
-                found = value.strip(WHITESPACE) if type(value) is str else text(value)
+                # text() inlined for the common string case: this loop is the hot path, and
+                # only a str has .strip among JSON values (a try costs nothing in 3.11).
+                try:
+                    found = value.strip(WHITESPACE)
+                except AttributeError:
+                    found = text(value)
                 if found:
                     row[column] = found
                     continue

@@ -219,6 +219,91 @@ def test_map_filter_over_a_json_object(engine):
     assert got == {"c": '"x"'}
 
 
+# --- JSON fast paths (same answers, less parsing) ----------------------------------------------
+
+
+def test_json_format_of_duckdb_written_json_is_its_text(engine):
+    doc = """'{"a": {"b" : 1.0e5, "c": "\u00e9"}, "n": [1, 2]}'"""
+    as_map = f"cast(json_parse({doc}) as map(varchar, json))"
+    assert value(engine, f"json_format(element_at({as_map}, 'a'))") == '{"b":100000.0,"c":"é"}'
+    assert value(engine, f"json_format(json_extract({doc}, '$.n'))") == "[1,2]"
+    assert value(engine, f"json_format(element_at({as_map}, 'missing'))") is None
+    assert value(engine, f"json_format(cast(map_filter({as_map}, (k, v) -> k = 'n') as json))") \
+        == '{"n":[1,2]}'
+    # JSON text DuckDB did not write is still re-serialised, as Trino's json_format does
+    assert value(engine, f"json_format(json_parse({doc}))") == \
+        '{"a":{"b":100000.0,"c":"é"},"n":[1,2]}'
+    duck = to_duckdb(f"select json_format(element_at({as_map}, 'a'))")
+    assert "TO_JSON" not in duck.upper()
+
+
+@pytest.mark.parametrize(
+    ("document", "expected"),
+    [
+        ('{"a": 1, "b": {"c": "x"}}', {"a": "1", "b": '{"c":"x"}'}),
+        ('{"a": 1, "a": 2}', None),  # duplicate keys: no map in Trino either
+        ("[1, 2]", None),
+        ('"text"', None),
+        ("null", None),
+        ("{oops", None),
+    ],
+)
+def test_try_cast_json_to_map_is_null_where_trino_fails(engine, document, expected):
+    got = value(engine, f"try(cast(json_parse('{document}') as map(varchar, json)))")
+    assert got == expected
+    nested = f"""try(cast(element_at(cast(json_parse('{{"x": {document}}}') as map(varchar, json)),
+                 'x') as map(varchar, json)))"""
+    if document != "{oops":
+        assert value(engine, nested) == expected
+    duck = to_duckdb(f"select try(cast(json_parse('{document}') as map(varchar, json)))")
+    assert "JSON_TRANSFORM" in duck.upper()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [('{"a": 1}', True), ("[1]", True), ("{oops", False), ("", False), (None, False)],
+)
+def test_try_json_parse_is_null_checks_validity_only(engine, text, expected):
+    literal = "cast(null as varchar)" if text is None else f"'{text}'"
+    assert value(engine, f"try(json_parse({literal})) is not null") is expected
+    assert value(engine, f"try(json_parse({literal})) is null") is (not expected)
+    assert "JSON_VALID" in to_duckdb("select try(json_parse(x)) is null from t").upper()
+
+
+TRIM_WHITESPACE = r"regexp_replace(s, '^[ \t\n\r]+|[ \t\n\r]+$', '')"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("abc", "abc"),
+        ("  abc\t", "abc"),
+        ("\r\n abc", "abc"),
+        ("a b", "a b"),
+        (" \t ", ""),
+        ("", ""),
+        ("\u00a0x\u00a0", "\u00a0x\u00a0"),  # only the four characters of the pattern
+        (None, None),
+    ],
+)
+def test_whitespace_trim_regexp_on_a_column_runs_only_when_needed(engine, text, expected):
+    engine.connection.execute("create or replace temp table trim_cases (s varchar)")
+    engine.connection.execute("insert into trim_cases values (?)", [text])
+    _, rows = engine.query(f"select {TRIM_WHITESPACE} from trim_cases")
+    assert rows[0][0] == expected
+    assert to_duckdb(f"select {TRIM_WHITESPACE} from t").upper().startswith(
+        "SELECT CASE WHEN ASCII(S)"
+    )
+
+
+def test_json_extract_scalar_of_a_nested_json_extract_is_null_on_malformed_json(engine):
+    assert value(engine, "json_extract_scalar(json_format(json_extract('{oops', '$.a')), '$')") \
+        is None
+    assert value(
+        engine, """json_extract_scalar(json_format(json_extract('{"a": "x"}', '$.a')), '$')"""
+    ) == "x"
+
+
 # --- hashing, bytes ---------------------------------------------------------------------------
 
 
