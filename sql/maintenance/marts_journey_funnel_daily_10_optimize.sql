@@ -3,6 +3,10 @@
 -- Compact the partitions of marts.journey_funnel_daily that today's dbt merge rewrote.
 -- Glue-catalog Iceberg table (dbt incremental merge): Athena OPTIMIZE, bounded to the
 -- lookback window so the statement never rewrites the whole table. Athena only.
+-- Partitioned by month: the bound starts at a month's first day, so the filter
+-- selects whole partitions (OPTIMIZE filters only on what the partitioning enforces).
 -- https://docs.aws.amazon.com/athena/latest/ug/optimize-statement.html
 optimize marts.journey_funnel_daily rewrite data using bin_pack
-where session_date >= date_add('day', -{{ lookback_days }}, date '{{ run_date }}')
+where session_date >= date_trunc(
+    'month', date_add('day', -{{ lookback_days }}, date '{{ run_date }}')
+)

@@ -24,14 +24,14 @@ PARAMS = {"run_date": "2024-05-10", "lookback_days": "3"}
 FILES = sorted(MAINTENANCE.glob("*.sql"))
 
 
-def incremental_models() -> dict[str, str]:
-    """dbt models materialised incrementally, with their Athena partition column."""
+def incremental_models() -> dict[str, tuple[str, str | None]]:
+    """dbt incremental models: their Athena partition column and transform (None = identity)."""
     models = {}
     for path in (DBT_DIR / "models").rglob("*.sql"):
         text = path.read_text()
         if "materialized='incremental'" in text:
-            partition = re.search(r"partitioned_by=\(\['(\w+)'\]", text)
-            models[path.stem] = partition.group(1) if partition else None
+            partition = re.search(r"partitioned_by=\(\['(?:(\w+)\()?(\w+)\)?'\]", text)
+            models[path.stem] = (partition.group(2), partition.group(1)) if partition else None
     return models
 
 
@@ -57,10 +57,16 @@ def test_optimize_bin_packs_only_the_lookback_window(path):
     tree = sqlglot.parse_one(sql, read="athena")
     assert isinstance(tree, exp.Command) and tree.name.upper() == "OPTIMIZE"
     text = " ".join(sql.split())
-    partition = incremental_models()[model]
+    partition, transform = incremental_models()[model]
     assert f"optimize marts.{model} rewrite data using bin_pack where {partition} >= " in text
     bound = sqlglot.parse_one(text.split(f"where {partition} >= ", 1)[1], read="athena")
-    assert bound.sql("athena") == "DATE_ADD('DAY', -3, CAST('2024-05-10' AS DATE))"
+    window_start = "DATE_ADD('DAY', -3, CAST('2024-05-10' AS DATE))"
+    if transform == "month":
+        # Whole monthly partitions: the bound is the first day of the window's month.
+        window_start = f"DATE_TRUNC('MONTH', {window_start})"
+    else:
+        assert transform is None
+    assert bound.sql("athena") == window_start
 
 
 @pytest.mark.parametrize(
