@@ -15,35 +15,6 @@ from pathlib import Path
 
 import pytest
 
-# Parity tests that fail because of an engine difference already reported to the owner of
-# the SQL or model (docs/engine-fidelity.md, "Differences found"), not yet fixed there.
-# They run and show as XFAIL with the reason; once fixed they show as XPASS: drop the line.
-PENDING_FIXES = {
-    "test_enrich_dbt_parity.py::test_dbt_model_matches_duckdb_row_by_row[fct_web_events]": (
-        "#4 cast(... as timestamp) rounds received_at to milliseconds"
-    ),
-    "test_enrich_dbt_parity.py::test_dbt_model_matches_duckdb_row_by_row"
-    "[stg_analytics__web_events]": "#4 cast(... as timestamp) rounds received_at to milliseconds",
-    "test_enrich_dbt_parity.py::test_dbt_model_matches_duckdb_row_by_row"
-    "[stg_raw__web_events]": "#4 cast(... as timestamp) rounds received_at to milliseconds",
-    "test_enrich_dbt_parity.py::test_maintenance_runs_on_trino": (
-        "#10 marts are unpartitioned on the trino target, OPTIMIZE ... WHERE needs partitions"
-    ),
-    "test_enrich_dbt_parity.py::test_dbt_data_tests_pass_on_trino": (
-        "#6 accepted_values [false] is compared as a string on Trino"
-    ),
-}
-
-
-def pytest_collection_modifyitems(config, items):
-    here = Path(__file__).parent
-    for item in items:
-        if item.path.parent != here:
-            continue
-        reason = PENDING_FIXES.get(f"{item.path.name}::{item.name}")
-        if reason:
-            item.add_marker(pytest.mark.xfail(reason=f"reported, not fixed yet: {reason}"))
-
 
 def _server_port() -> int:
     if os.environ.get("TRINO_PORT"):

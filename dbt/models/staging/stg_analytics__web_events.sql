@@ -56,10 +56,10 @@ renamed as (
         cast(duplicate_count as integer) as duplicate_count,
 
         ----------  timestamps (UTC)
-        cast(event_timestamp as timestamp) as event_timestamp,
+        cast(event_timestamp as timestamp(6)) as event_timestamp,
         cast(event_date as date) as event_date,
-        cast(received_at as timestamp) as received_at,
-        cast(processed_timestamp as timestamp) as processed_at
+        cast(received_at as timestamp(6)) as received_at,
+        cast(processed_timestamp as timestamp(6)) as processed_at
 
     from source
 

@@ -13,9 +13,9 @@ renamed as (
     select
         event_id,
         load_source,
-        cast(event_timestamp as timestamp) as event_timestamp,
+        cast(event_timestamp as timestamp(6)) as event_timestamp,
         cast(event_date as date) as event_date,
-        cast(received_at as timestamp) as received_at
+        cast(received_at as timestamp(6)) as received_at
 
     from source
 

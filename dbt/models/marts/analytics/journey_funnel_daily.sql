@@ -5,6 +5,7 @@
         incremental_strategy='merge',
         unique_key='session_date',
         partitioned_by=(['month(session_date)'] if target.type == 'athena' else none),
+        properties=({'partitioning': "ARRAY['month(session_date)']"} if target.type == 'trino' else {}),
         on_schema_change='fail',
     )
 }}

@@ -5,6 +5,7 @@
         incremental_strategy='merge',
         unique_key=['event_date', 'room_day_key'],
         partitioned_by=(['month(event_date)'] if target.type == 'athena' else none),
+        properties=({'partitioning': "ARRAY['month(event_date)']"} if target.type == 'trino' else {}),
         on_schema_change='fail',
     )
 }}

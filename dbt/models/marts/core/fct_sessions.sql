@@ -4,6 +4,7 @@
         incremental_strategy='merge',
         unique_key=['session_date', 'session_key'],
         partitioned_by=(['session_date'] if target.type == 'athena' else none),
+        properties=({'partitioning': "ARRAY['session_date']"} if target.type == 'trino' else {}),
         on_schema_change='fail',
         delete_condition='src.is_superseded',
         insert_condition='not src.is_superseded',

@@ -4,6 +4,7 @@
         incremental_strategy='merge',
         unique_key=['event_date', 'event_id'],
         partitioned_by=(['event_date'] if target.type == 'athena' else none),
+        properties=({'partitioning': "ARRAY['event_date']"} if target.type == 'trino' else {}),
         on_schema_change='fail',
     )
 }}
