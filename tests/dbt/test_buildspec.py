@@ -18,13 +18,15 @@ REQUIRED = ("AWS_REGION", "ATHENA_WORKGROUP", "S3_TABLES_CATALOG", "DBT_MARTS_DA
             "DBT_MARTS_S3_LOCATION")
 
 
-def test_build_runs_enrich_then_bots_then_dbt_prod_and_aborts_on_failure():
+def test_build_runs_ddl_enrich_bots_dbt_prod_then_maintenance_and_aborts_on_failure():
     build = BUILDSPEC["phases"]["build"]
     assert build["on-failure"] == "ABORT"
     commands = build["commands"]
-    assert "webevents sql sql/enrich --engine athena" in commands[0]
-    assert "webevents sql sql/bots --engine athena" in commands[1]
-    assert "dbt build --target prod" in commands[2]
+    assert "webevents sql sql/ddl --engine athena" in commands[0]
+    assert "webevents sql sql/enrich --engine athena" in commands[1]
+    assert "webevents sql sql/bots --engine athena" in commands[2]
+    assert "dbt build --target prod" in commands[3]
+    assert "webevents sql sql/maintenance --engine athena" in commands[4]
     assert all("set -euo pipefail" in command for command in commands)
     assert "pip install --quiet -r requirements.txt" in " ".join(
         BUILDSPEC["phases"]["install"]["commands"])
