@@ -623,6 +623,13 @@ def _typed_rewrites(tree: exp.Expression, schema: dict | None) -> exp.Expression
     candidates = [n for n in tree.walk() if isinstance(n, exp.Div) or _is_date_arithmetic(n)]
     if not candidates:
         return tree
+    # Annotating a large statement costs a good part of a second (the backfill's stage
+    # insert): skip it when every candidate's operand types are spelled out in the SQL.
+    decided = [_decide_syntactically(node) for node in candidates]
+    if all(decision is not None for decision in decided):
+        for node, decision in zip(candidates, decided, strict=True):
+            _apply_typed_rewrite(node, decision)
+        return tree
     for number, node in enumerate(candidates):
         node.meta["typed_rewrite"] = number
     integer_divisions: set[int] = set()
@@ -660,11 +667,48 @@ def _typed_rewrites(tree: exp.Expression, schema: dict | None) -> exp.Expression
         return tree
     for node in candidates:
         number = node.meta["typed_rewrite"]
-        if number in date_arithmetic:
-            node.meta["date_operand"] = True
-        if number in integer_divisions:
-            node.replace(exp.IntDiv(this=node.left.copy(), expression=node.right.copy()))
+        _apply_typed_rewrite(node, number in date_arithmetic or number in integer_divisions)
     return tree
+
+
+def _apply_typed_rewrite(node: exp.Expression, applies: bool) -> None:
+    """Mark a date operand, or make an integer division DuckDB's `//`."""
+    if not applies:
+        return
+    if isinstance(node, exp.Div):
+        node.replace(exp.IntDiv(this=node.left.copy(), expression=node.right.copy()))
+    else:
+        node.meta["date_operand"] = True
+
+
+def _syntactic_type(node: exp.Expression) -> exp.DataType | None:
+    """The type of an operand when the SQL spells it out (cast, literal), else None."""
+    while isinstance(node, exp.Paren | exp.Neg):
+        node = node.this
+    if isinstance(node, exp.Cast):  # TryCast is a Cast
+        return node.to
+    if isinstance(node, exp.Literal) and not node.is_string:
+        is_integer = re.fullmatch(r"[0-9]+", node.name) is not None
+        return exp.DataType.build("bigint" if is_integer else "double")
+    if isinstance(node, exp.DateAdd | exp.DateSub):
+        operand = _syntactic_type(node.this)
+        return None if operand is None or operand.is_type(exp.DataType.Type.DATE) else operand
+    return None
+
+
+def _decide_syntactically(node: exp.Expression) -> bool | None:
+    """Whether a typed rewrite applies, from the spelled-out types; None = needs typing."""
+    if isinstance(node, exp.Div):
+        left, right = _syntactic_type(node.left), _syntactic_type(node.right)
+        if left is None or right is None:
+            return None
+        return left.is_type(*exp.DataType.INTEGER_TYPES) and right.is_type(
+            *exp.DataType.INTEGER_TYPES
+        )
+    if isinstance(node, exp.DateAdd | exp.DateSub):
+        operand = _syntactic_type(node.this)
+        return None if operand is None else operand.is_type(exp.DataType.Type.DATE)
+    return None  # date +/- interval: left to the annotation
 
 
 # --- entry point -------------------------------------------------------------------------

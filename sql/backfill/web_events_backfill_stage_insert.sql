@@ -412,14 +412,19 @@ timestamps as (
             -- epoch millis outside 2000-01-01 .. 2100-01-01 are rejected
             -- before the addition, so a huge number cannot overflow it
             -- Trino's date_add takes an int32 amount: add whole days, then
-            -- the milliseconds of the day (both fit for 2000..2100)
+            -- the milliseconds of the day (both fit for 2000..2100); the
+            -- bigint cast spells out an integer division, so the local
+            -- engine need not type the whole statement to see it
             when epoch_millis between 946684800000 and 4102444799999
                 then date_add(
                         'millisecond',
                         cast(epoch_millis % 86400000 as integer),
                         date_add(
                             'day',
-                            cast(epoch_millis / 86400000 as integer),
+                            cast(
+                                cast(epoch_millis as bigint) / 86400000
+                                as integer
+                            ),
                             timestamp '1970-01-01 00:00:00.000000'
                         )
                     )

@@ -518,6 +518,24 @@ def test_integer_division_truncates_like_athena(engine):
     assert rows == [(3, -3, 3.5, 20051, -7)]
 
 
+def test_spelled_out_types_need_no_annotation(engine, monkeypatch):
+    import sqlglot.optimizer.annotate_types as annotate_module
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("annotated although every operand type is spelled out")
+
+    monkeypatch.setattr(annotate_module, "annotate_types", refuse)
+    _, rows = engine.query(
+        "select cast(-7 as bigint) / 2, 7.0 / 2, cast(n as integer) / 86400000, "
+        "date_add('day', 1, date '2024-02-28'), "
+        "date_add('minute', 90, date_add('day', 1, timestamp '2024-02-28 00:00:00')) "
+        "from (values 1732406400) as t (n)"
+    )
+    assert rows == [
+        (-3, 3.5, 20, dt.date(2024, 2, 29), dt.datetime(2024, 2, 29, 1, 30)),
+    ]
+
+
 def test_from_utf8_replaces_invalid_bytes_like_athena(engine):
     assert value(engine, "from_utf8(from_hex('43e9'))") == "C\ufffd"
     assert value(engine, "from_utf8(from_hex('43e9'), '?')") == "C?"
