@@ -154,7 +154,7 @@ def render(path: Path, params: Mapping[str, Any]) -> str:
 def is_query(sql: str) -> bool:
     """Whether the statement returns rows (SELECT / WITH / VALUES / SHOW ...)."""
     try:
-        tokens = transpile.sqlglot.Dialect.get_or_raise("athena").tokenize(sql)
+        tokens = transpile.tokenize_athena(sql)
     except Exception:
         return False
     if not tokens:
@@ -164,7 +164,9 @@ def is_query(sql: str) -> bool:
 
 
 def _single_statement(path: Path, sql: str) -> str:
-    count = transpile.count_statements(sql)
+    # Counted on the text the engine receives: it is then tokenized only once.
+    statement = sql.strip().rstrip(";").rstrip()
+    count = transpile.count_statements(statement)
     if count == 0:
         raise SqlRunError(f"{path}: holds no SQL statement")
     if count > 1:
@@ -172,7 +174,7 @@ def _single_statement(path: Path, sql: str) -> str:
             f"{path}: holds {count} statements; sql/ files hold exactly one "
             "(split it into one file per statement, named after target and action)"
         )
-    return sql.strip().rstrip(";").rstrip()
+    return statement
 
 
 def _describe(result: StatementResult) -> str:

@@ -190,6 +190,28 @@ def test_json_extract_scalar_matches_trino(engine, document, path, expected):
     assert value(engine, f"json_extract_scalar('{document}', '{path}')") == expected
 
 
+@pytest.mark.parametrize(
+    "text",
+    ['"x"', '"caf\\u00e9 \\"q\\""', '"unterminated', '"a" "b"', '{"a": 1}', "[1]",
+     ' "x"', "1.50", "null", None],
+)
+def test_json_extract_scalar_of_a_quoted_column_reads_the_string_in_one_parse(engine, text):
+    # the one-parse form a column operand takes must agree with the general form
+    engine.connection.execute("create table texts (j varchar)")
+    engine.connection.execute("insert into texts values (?)", [text])
+    athena = "select json_extract_scalar(j, '$') from texts"
+    assert "->>" in engine.to_duckdb(athena)
+    _, rows = engine.query(athena)
+    general = engine.connection.execute(
+        "select athena_json_extract_scalar(j, '$') from texts"
+    ).fetchall()
+    assert rows == general
+    if text in ('"x"', ' "x"'):
+        assert rows == [("x",)]
+    if text in ('"unterminated', '{"a": 1}', "[1]", "null", None):
+        assert rows == [(None,)]  # malformed, object, array, null -> NULL (Trino)
+
+
 def test_json_paths_with_dollar_keys_are_carried(engine):
     document = '{"_id": {"$oid": "65f0c0ffee"}, "eventTimestamp": {"$date": 1700000000000}}'
     assert (

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import duckdb
@@ -116,7 +115,7 @@ class LocalEngine:
         typed = tree.find(exp.Div, exp.DateAdd, exp.DateSub, exp.Interval) is not None
         try:
             if not typed:
-                return _untyped_duckdb(tree)
+                return _untyped_duckdb(tree, sql)
             return transpile.to_duckdb(tree, self.date_columns(), self.schema())
         except transpile.TranspileError as error:
             raise EngineError(f"cannot run locally: {error}\n{statement_excerpt(sql)}") from None
@@ -200,14 +199,22 @@ class LocalEngine:
         return tree
 
 
-@functools.lru_cache(maxsize=256)
-def _untyped_duckdb_cached(athena_sql: str) -> str:
-    return transpile.to_duckdb(transpile.parse_athena(athena_sql))
+_UNTYPED_CACHE: dict[str, str] = {}
+_UNTYPED_CACHE_SIZE = 256
 
 
-def _untyped_duckdb(tree: exp.Expression) -> str:
-    """DuckDB SQL of a statement that needs no column types (cached per process)."""
-    return _untyped_duckdb_cached(tree.sql(transpile.READ_DIALECT))
+def _untyped_duckdb(tree: exp.Expression, sql: str) -> str:
+    """DuckDB SQL of a statement that needs no column types (cached per process by its
+    Athena text: the tree is already parsed, so a miss costs no second parse)."""
+    # A DROP's tree depends on the lake (TABLE becomes VIEW for an external table).
+    key = tree.sql(transpile.READ_DIALECT) if isinstance(tree, exp.Drop) else sql
+    cached = _UNTYPED_CACHE.get(key)
+    if cached is None:
+        cached = transpile.to_duckdb(tree)  # works on a copy of the tree
+        if len(_UNTYPED_CACHE) >= _UNTYPED_CACHE_SIZE:
+            _UNTYPED_CACHE.pop(next(iter(_UNTYPED_CACHE)))
+        _UNTYPED_CACHE[key] = cached
+    return cached
 
 
 def _register_text_lines(connection: duckdb.DuckDBPyConnection) -> None:
