@@ -6,8 +6,9 @@ Each module's main() returns rows {"benchmark", "figure", "value", "unit", "targ
 "command"}. A module that fails is reported in the table with its error and the run
 continues, so one broken benchmark never hides the others' figures; the exit code is
 non-zero when any failed. Beside the table, targets.svg charts every "<= N" target on a
-ratio (x floor, x baseline) against its measured value and, where a benchmark measures one, its lower bound (the
-least the design can do), so a target below the lower bound shows as out of reach.
+ratio (x floor, x baseline) against its measured value and, where a benchmark measures
+one, its lower bound (the least the design can do), so a target below the lower bound
+shows as out of reach.
 """
 
 from __future__ import annotations
