@@ -763,6 +763,23 @@ def to_duckdb(
     `date_columns` = column names known to be DATE; `schema` = {schema: {table: {column:
     DuckDB type}}} of the lake, used to find integer divisions.
     """
+    # the tree is this call's own copy: generated without a second deep copy
+    return duckdb_sql(to_duckdb_tree(tree, date_columns, schema), copy=False)
+
+
+def duckdb_sql(tree: exp.Expression, copy: bool = True) -> str:
+    """DuckDB SQL of a tree (or a part of one) that `to_duckdb_tree` rewrote."""
+    sql = tree.sql(WRITE_DIALECT, copy=copy, unsupported_level=sqlglot.ErrorLevel.RAISE)
+    return re.sub(r"\s+$", "", sql)
+
+
+def to_duckdb_tree(
+    tree: exp.Expression | str,
+    date_columns: frozenset[str] = frozenset(),
+    schema: dict | None = None,
+) -> exp.Expression:
+    """One Athena statement rewritten for DuckDB, still as a tree (a copy), so callers can
+    run parts of it (the local engine runs a MERGE's source, update and insert apart)."""
     if isinstance(tree, str):
         tree = parse_athena(tree)
     reason = athena_only_reason(tree)
@@ -773,6 +790,4 @@ def to_duckdb(
     tree = _typed_rewrites(tree.copy(), schema)
     date_columns = frozenset(name.lower() for name in date_columns)
     # the tree is already this call's own copy: no second deep copy (large statements)
-    tree = tree.transform(lambda node: _rewrite_expression(node, date_columns), copy=False)
-    sql = tree.sql(WRITE_DIALECT, copy=False, unsupported_level=sqlglot.ErrorLevel.RAISE)
-    return re.sub(r"\s+$", "", sql)
+    return tree.transform(lambda node: _rewrite_expression(node, date_columns), copy=False)

@@ -401,6 +401,92 @@ def test_merge_with_two_source_rows_for_one_target_row_fails_like_athena(merge_t
     assert rows == [(1,)]
 
 
+# The local engine runs a MERGE as source, matches, UPDATE and INSERT in one transaction
+# (DuckDB's MERGE is slow with an UPDATE clause); each shape must do what DuckDB's does.
+MERGE_SHAPES = {
+    "update_and_insert": (
+        "merge into analytics.target as t "
+        "using (select * from (values ('b', 5), ('c', 7)) as s (event_id, n)) as s "
+        "on t.event_id = s.event_id "
+        "when matched then update set n = s.n "
+        "when not matched then insert (event_id, n) values (s.event_id, s.n)"
+    ),
+    "conditions_on_both_clauses": (
+        "merge into analytics.target as t "
+        "using (select * from (values ('a', 1), ('b', 5), ('c', 7), ('d', -1)) "
+        "as s (event_id, n)) as s "
+        "on t.event_id = s.event_id "
+        "when matched and t.n is distinct from s.n then update set n = s.n + t.n "
+        "when not matched and s.n > 0 then insert (event_id, n) values (s.event_id, s.n)"
+    ),
+    # matched / not matched is decided on the target as it was before the statement:
+    # 'a' is renamed to 'c', and the source row 'c' is still not matched, so inserted
+    "update_moves_a_row_onto_another_source_key": (
+        "merge into analytics.target as t "
+        "using (select * from (values ('a', 'c', 2), ('x', 'c', 3)) "
+        "as s (event_id, new_id, n)) as s "
+        "on t.event_id = s.event_id "
+        "when matched then update set event_id = s.new_id, n = s.n "
+        "when not matched then insert values (s.new_id, s.n)"
+    ),
+    "insert_only_from_a_table": (
+        "merge into analytics.target as t using analytics.source as s "
+        "on t.event_id = s.event_id "
+        "when not matched then insert (event_id, n) values (s.event_id, s.n * 10)"
+    ),
+    "update_only_with_a_filter_in_on": (
+        "merge into analytics.target as t using analytics.source as s "
+        "on t.event_id = s.event_id and t.n < 2 "
+        "when matched then update set n = s.n"
+    ),
+    "delete_goes_to_duckdbs_merge": (
+        "merge into analytics.target as t using analytics.source as s "
+        "on t.event_id = s.event_id when matched then delete"
+    ),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(MERGE_SHAPES))
+def test_merge_in_steps_does_what_duckdbs_merge_does(shape):
+    results = []
+    for in_steps in (True, False):
+        engine = LocalEngine(connection=duckdb.connect(), merge_in_steps=in_steps)
+        engine.execute("create database if not exists analytics")
+        engine.execute("create table analytics.target (event_id string, n int)")
+        engine.execute("insert into analytics.target values ('a', 1), ('b', 1)")
+        engine.execute("create table analytics.source (event_id string, n int)")
+        engine.execute("insert into analytics.source values ('b', 4), ('e', 6)")
+        engine.execute(MERGE_SHAPES[shape])
+        _, rows = engine.query("select event_id, n from analytics.target order by 1, 2")
+        results.append((engine.last_row_count, rows))
+        engine.connection.close()
+    assert results[0] == results[1]
+
+
+def test_merge_in_steps_stamps_one_current_timestamp_and_cleans_up(engine):
+    engine.execute("create database if not exists analytics")
+    engine.execute("create table analytics.target (event_id string, at timestamp)")
+    engine.execute("insert into analytics.target values ('a', null)")
+    merge = (
+        "merge into analytics.target as t "
+        "using (select * from (values ('a'), ('b')) as s (event_id)) as s "
+        "on t.event_id = s.event_id "
+        "when matched then update set at = cast(current_timestamp as timestamp(6)) "
+        "when not matched then insert values (s.event_id, "
+        "cast(current_timestamp as timestamp(6)))"
+    )
+    engine.execute(merge)
+    _, rows = engine.query("select count(*), count(distinct at) from analytics.target")
+    assert rows == [(2, 1)]
+    # a failing MERGE writes nothing and leaves no temp tables behind
+    with pytest.raises(EngineError):
+        engine.execute(merge.replace("at = cast(current_timestamp", "at = cast(s.event_id"))
+    _, rows = engine.query("select count(*) from analytics.target")
+    assert rows == [(2,)]
+    engine.execute(merge)
+    assert engine.last_row_count == 2
+
+
 # --- DDL ------------------------------------------------------------------------------------------
 
 

@@ -108,35 +108,102 @@ room_days as (
 
 ),
 
+-- Testing every view against every cell is the costly step, so the sines and
+-- cosines of one side are computed once per view and once per cell, and two
+-- cheap necessary conditions skip most pairs before the exact test (the seen
+-- cells are the same as when testing every pair): a cell in the cap is at
+-- most hfov/2 from the view in pitch and, when the cap holds no pole, at most
+-- asin(sin(hfov/2) / cos(pitch)) from it in yaw. Both bounds get 1 degree of
+-- slack, far more than the rounding of the exact test.
+room_day_numbers as (
+
+    -- small integers, so the distinct over seen cells hashes no long keys
+    select
+        room_day_key,
+        row_number() over (order by room_day_key) as room_day_number
+
+    from room_days
+
+),
+
 views as (
 
     select
-        room_day_key,
-        radians(view_pitch) as pitch_radians,
-        radians(view_yaw) as yaw_radians,
-        cos(radians(view_hfov / 2)) as cap_cos_radius
+        room_day_numbers.room_day_number,
+        space_events.view_pitch,
+        mod(mod(space_events.view_yaw, 360) + 540, 360) - 180
+            as view_yaw_wrapped,
+        sin(radians(space_events.view_pitch)) as pitch_sin,
+        cos(radians(space_events.view_pitch)) as pitch_cos,
+        radians(space_events.view_yaw) as yaw_radians,
+        cos(radians(space_events.view_hfov / 2)) as cap_cos_radius,
+        case
+            when
+                space_events.view_hfov <= 360
+                and abs(space_events.view_pitch) <= 90
+                then space_events.view_hfov / 2 + 1
+        end as pitch_reach_degrees,
+        case
+            when abs(space_events.view_pitch) + space_events.view_hfov / 2 < 89
+                then degrees(
+                        asin(
+                            sin(radians(space_events.view_hfov / 2))
+                            / cos(radians(space_events.view_pitch))
+                        )
+                    ) + 1
+        end as yaw_reach_degrees
 
     from space_events
+    inner join room_day_numbers
+        on space_events.room_day_key = room_day_numbers.room_day_key
     where
-        view_pitch is not null
-        and view_yaw is not null
-        and view_hfov > 0
+        space_events.view_pitch is not null
+        and space_events.view_yaw is not null
+        and space_events.view_hfov > 0
+
+),
+
+cells as (
+
+    select
+        cell_id,
+        cell_pitch,
+        sphere_share,
+        mod(mod(cell_yaw, 360) + 540, 360) - 180 as cell_yaw_wrapped,
+        sin(radians(cell_pitch)) as pitch_sin,
+        cos(radians(cell_pitch)) as pitch_cos,
+        radians(cell_yaw) as yaw_radians
+
+    from sphere_cells
 
 ),
 
 seen_cells as (
 
     select distinct
-        views.room_day_key,
-        sphere_cells.cell_id,
-        sphere_cells.sphere_share
+        views.room_day_number,
+        cells.cell_id,
+        cells.sphere_share
 
     from views
-    cross join sphere_cells
+    cross join cells
     where
-        sin(views.pitch_radians) * sin(radians(sphere_cells.cell_pitch))
-        + cos(views.pitch_radians) * cos(radians(sphere_cells.cell_pitch))
-        * cos(views.yaw_radians - radians(sphere_cells.cell_yaw))
+        (
+            views.pitch_reach_degrees is null
+            or abs(cells.cell_pitch - views.view_pitch)
+            <= views.pitch_reach_degrees
+        )
+        and (
+            views.yaw_reach_degrees is null
+            or least(
+                abs(cells.cell_yaw_wrapped - views.view_yaw_wrapped),
+                360 - abs(cells.cell_yaw_wrapped - views.view_yaw_wrapped)
+            ) <= views.yaw_reach_degrees
+        )
+        -- the exact test
+        and views.pitch_sin * cells.pitch_sin
+        + views.pitch_cos * cells.pitch_cos
+        * cos(views.yaw_radians - cells.yaw_radians)
         >= views.cap_cos_radius
 
 ),
@@ -144,10 +211,12 @@ seen_cells as (
 coverage as (
 
     select
-        room_day_key,
-        sum(sphere_share) as sphere_coverage_share
+        room_day_numbers.room_day_key,
+        sum(seen_cells.sphere_share) as sphere_coverage_share
 
     from seen_cells
+    inner join room_day_numbers
+        on seen_cells.room_day_number = room_day_numbers.room_day_number
     group by 1
 
 ),

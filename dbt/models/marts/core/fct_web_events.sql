@@ -67,52 +67,58 @@ sessionized_events as (
 ),
 
 -- the user who identified first within the session, for events before the
--- device's first identification (session-level stitching)
-session_identities as (
+-- device's first identification (session-level stitching); grouped per
+-- session and joined back, which is cheaper than windows over whole events
+session_first_identifications as (
 
     select
-        *,
-        min(
-            case when user_id is not null then event_timestamp end
-        ) over (partition by session_key) as first_identified_at
+        session_key,
+        min(event_timestamp) as first_identified_at
 
     from sessionized_events
+    where user_id is not null
+    group by 1
 
 ),
 
 session_users as (
 
     select
-        *,
-        max(
-            case
-                when event_timestamp = first_identified_at then user_id
-            end
-        ) over (partition by session_key) as session_first_user_id
+        sessionized_events.session_key,
+        max(sessionized_events.user_id) as session_first_user_id
 
-    from session_identities
+    from sessionized_events
+    inner join session_first_identifications
+        on
+            sessionized_events.session_key
+            = session_first_identifications.session_key
+            and sessionized_events.event_timestamp
+            = session_first_identifications.first_identified_at
+    group by 1
 
 ),
 
 stitched as (
 
     select
-        session_users.*,
+        sessionized_events.*,
         identity_ranges.identity_key,
         coalesce(
             identity_ranges.user_id,
-            session_users.user_id,
+            sessionized_events.user_id,
             session_users.session_first_user_id
         ) as stitched_user_id
 
-    from session_users
+    from sessionized_events
+    left join session_users
+        on sessionized_events.session_key = session_users.session_key
     left join identity_ranges
         on
-            session_users.anonymous_id = identity_ranges.anonymous_id
-            and session_users.event_timestamp >= identity_ranges.valid_from
+            sessionized_events.anonymous_id = identity_ranges.anonymous_id
+            and sessionized_events.event_timestamp >= identity_ranges.valid_from
             and (
                 identity_ranges.valid_to is null
-                or session_users.event_timestamp < identity_ranges.valid_to
+                or sessionized_events.event_timestamp < identity_ranges.valid_to
             )
 
 ),
