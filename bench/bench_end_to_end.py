@@ -211,9 +211,9 @@ def main() -> list[dict[str, Any]]:
     ]
     for part, seconds in lower_bounds.items():
         rows.append(_row(f"lower bound: {part}", round(seconds, 1), "s"))
+    # no target of its own: the chart draws it under the run's bar as its lower bound
     rows.append(_row("lower bound: sum of the parts above / floor",
-                     round(sum(lower_bounds.values()) / floor_seconds, 1), "x floor",
-                     f"<= {TARGET_RATIO:g} leaves room for the rest"))
+                     round(sum(lower_bounds.values()) / floor_seconds, 1), "x floor"))
     for row in rows:
         print(f"{row['figure']}: {row['value']} {row['unit']}"
               + (f"  (target {row['target']})" if row["target"] else ""))
