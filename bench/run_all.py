@@ -186,7 +186,7 @@ def chart(rows: list[dict[str, Any]]) -> str:
             f"{html.escape(short)}</text>",
             f'<rect x="{label_width}" y="{y + 4}" width="{x(value) - label_width:.1f}" '
             f'height="13" fill="{"#2e7d32" if met else "#c62828"}"/>',
-            f'<text x="{x(value) + 4:.1f}" y="{y + 15}">{value:g}</text>',
+            f'<text x="{max(x(value), x(target)) + 5:.1f}" y="{y + 15}">{value:g}</text>',
             f'<line x1="{x(target):.1f}" x2="{x(target):.1f}" y1="{y}" y2="{y + 22}" '
             'stroke="black" stroke-width="2"/>',
         ]
@@ -194,7 +194,8 @@ def chart(rows: list[dict[str, Any]]) -> str:
             parts += [
                 f'<rect x="{label_width}" y="{y + 19}" width="{x(bound) - label_width:.1f}" '
                 'height="5" fill="#9e9e9e"/>',
-                f'<text x="{x(bound) + 4:.1f}" y="{y + 25}" font-size="9" fill="#616161">'
+                f'<text x="{max(x(bound), x(target)) + 5:.1f}" y="{y + 25}" font-size="9" '
+                'fill="#616161">'
                 f"{bound:g}</text>",
             ]
     legend_y = top + row_height * len(bars) + 20
