@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from webevents import SQL_DIR
+from webevents import SQL_DIR, clock, ledger
 
 BACKFILL_SQL = SQL_DIR / "backfill"
 MAX_DATES_PER_INSERT = 90  # Athena: at most 100 partitions written per statement
@@ -149,7 +149,7 @@ def backfill_files(
         return summary
     owns_engine = engine is None
     engine = engine or get_engine("local", lake=lake)
-    loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(sep=" ")
+    loaded_at = clock.now().replace(tzinfo=None).isoformat(sep=" ")
     try:
         with tempfile.TemporaryDirectory(prefix="webevents-archive-") as workdir:
             location = _archive_location(chosen, Path(workdir)).as_posix().rstrip("/") + "/"
@@ -167,7 +167,8 @@ def backfill_files(
             run("web_events_archive_create.sql")
             chunks = month_chunks(archive_day(p) for p in chosen)
             for number, (first, last) in enumerate(chunks, start=1):
-                chunk = _run_chunk(run, first, last)
+                files = [p for p in chosen if first <= archive_day(p) <= last]
+                chunk = _run_chunk_committed(run, first, last, files, engine)
                 summary.chunks.append(chunk)
                 say(
                     f"chunk {number}/{len(chunks)} {first}..{last}: "
@@ -179,6 +180,27 @@ def backfill_files(
         if owns_engine:
             engine.close()
     return summary
+
+
+def _run_chunk_committed(run, first: dt.date, last: dt.date, files: list[Path],
+                         engine) -> ChunkResult:
+    """A chunk and its files' ledger rows in one transaction on the local engine.
+
+    Killed part-way, the lake keeps none of the chunk, and a re-run starts it again. On
+    Athena every statement of a chunk is itself safe to re-run (the stage and rejects are
+    replaced, the insert skips what landed, the load log is a merge), which is what makes
+    a killed backfill resumable there.
+    """
+    if not hasattr(engine, "transaction"):
+        return _run_chunk(run, first, last)
+    ledger.ensure(engine.connection)
+    with engine.transaction():
+        chunk = _run_chunk(run, first, last)
+        for path in files:
+            digest = ledger.file_sha256(path)
+            ledger.forget(engine.connection, digest)
+            ledger.record(engine.connection, digest, path, "backfill")
+    return chunk
 
 
 def _run_chunk(run, first: dt.date, last: dt.date) -> ChunkResult:

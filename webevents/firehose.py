@@ -22,6 +22,7 @@ import io
 import json
 import multiprocessing
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -30,11 +31,10 @@ from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from webevents import LAMBDA_DIR
+from webevents import LAMBDA_DIR, clock, ledger
 from webevents.lake import connect, resolve_lake
 
 LOCAL_STREAM_NAME = "webevents-local"
@@ -43,6 +43,9 @@ DEFAULT_BUFFER_MB = 0.2  # the template's processor buffer size (docs/lambda.md)
 FLUSH_ROWS = 200_000  # Ok rows held before a bulk insert into DuckDB
 PROGRESS_MIN_BYTES = 20 * 1024 * 1024  # show a progress bar from this much input on
 PARALLEL_MIN_BYTES = 32 * 1024 * 1024  # below this, worker start-up costs more than it saves
+ERROR_OUTPUT_DIR = "processing-failed"
+DROPPED_REASONS = frozenset({"empty_record", "dropped"})  # reasons of Dropped records
+PENDING_PREFIX = ".pending-"
 
 # The landing columns as DuckDB reads the Lambda's JSON, and how each becomes its table type.
 # Timestamps arrive as epoch microseconds, dates as 'YYYY-MM-DD' (docs/landing-normalisation.md §7).
@@ -71,6 +74,14 @@ class IngestSummary:
     reasons: Counter = field(default_factory=Counter)
     error_files: list[Path] = field(default_factory=list)
     tables: Counter = field(default_factory=Counter)
+    skipped: list[tuple[Path, dict]] = field(default_factory=list)  # (file, its ledger row)
+
+    def add(self, other: IngestSummary) -> None:
+        """Fold one file's figures into these."""
+        for name in ("files", "records_in", "ok", "failed", "dropped", "batches", "input_bytes"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.reasons.update(other.reasons)
+        self.tables.update(other.tables)
 
     @property
     def adds_up(self) -> bool:
@@ -89,6 +100,7 @@ class IngestSummary:
             "reasons": dict(self.reasons),
             "error_files": [str(path) for path in self.error_files],
             "tables": dict(self.tables),
+            "skipped_files": [str(path) for path, _ in self.skipped],
         }
 
 
@@ -155,7 +167,7 @@ def firehose_batches(
             {
                 # Firehose record ids are opaque strings; these sort in arrival order.
                 "recordId": f"{id_prefix}{sequence:012d}",
-                "approximateArrivalTimestamp": int(time.time() * 1000),
+                "approximateArrivalTimestamp": clock.epoch_millis(),
                 "data": binascii.b2a_base64(line, newline=False).decode("ascii"),
             }
         )
@@ -171,22 +183,30 @@ class _ErrorOutput:
     https://docs.aws.amazon.com/firehose/latest/dev/data-transformation-failure-handling.html
     Firehose writes the fixed errorCode/errorMessage below for ProcessingFailed records; the
     handler's reason code is only in its logs, so locally it is added as an extra `reason`.
+
+    Records go to a `.pending-` file first; `publish()` renames it into place once the
+    input file's rows and ledger row are committed, so a killed ingest leaves no error
+    output for records a re-run will fail (and write) again.
     """
 
     def __init__(self, lake: Path) -> None:
         self.lake = lake
         self.handle = None
-        self.path: Path | None = None
+        self.path: Path | None = None  # the published name
+
+    @property
+    def pending(self) -> Path | None:
+        return self.path.with_name(PENDING_PREFIX + self.path.name) if self.path else None
 
     def write(self, record: dict[str, Any], reason: str | None) -> None:
-        now_ms = int(time.time() * 1000)
+        now_ms = clock.epoch_millis()
         if self.handle is None:
-            started = datetime.now(UTC)
-            folder = self.lake / "processing-failed" / started.strftime("%Y/%m/%d/%H")
+            started = clock.now()
+            folder = self.lake / ERROR_OUTPUT_DIR / started.strftime("%Y/%m/%d/%H")
             folder.mkdir(parents=True, exist_ok=True)
             name = f"{LOCAL_STREAM_NAME}-1-{started:%Y-%m-%d-%H-%M-%S}-{uuid.uuid4()}"
             self.path = folder / name
-            self.handle = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
+            self.handle = open(self.pending, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
         entry = {
             "attemptsMade": 1,
             "arrivalTimestamp": record["approximateArrivalTimestamp"],
@@ -201,7 +221,40 @@ class _ErrorOutput:
 
     def close(self) -> None:
         if self.handle is not None:
+            self.handle.flush()
+            os.fsync(self.handle.fileno())
             self.handle.close()
+            self.handle = None
+
+    def publish(self) -> None:
+        self.close()
+        if self.path is not None:
+            self.pending.replace(self.path)
+
+    def discard(self) -> None:
+        self.close()
+        if self.path is not None:
+            self.pending.unlink(missing_ok=True)
+            self.path = None
+
+
+def recover(lake: Path, con) -> None:
+    """Finish or undo what a killed ingest left: pending error output, scratch folders.
+
+    A pending error file whose name the ledger holds belongs to a committed input file
+    and is published; any other was written by an attempt that did not commit and goes.
+    Call with the lake's connection open: DuckDB lets one process write, so no other
+    ingest is running.
+    """
+    committed = {row["error_file"] for row in ledger.rows(con) if row["error_file"]}
+    for pending in (lake / ERROR_OUTPUT_DIR).rglob(PENDING_PREFIX + "*"):
+        final = pending.with_name(pending.name[len(PENDING_PREFIX):])
+        if str(final) in committed:
+            pending.replace(final)
+        else:
+            pending.unlink()
+    for scratch in lake.glob(".ingest-*"):
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 class _RowSink:
@@ -269,6 +322,10 @@ def ingest_files(
 ) -> IngestSummary:
     """Send JSON-lines files through the Firehose stand-in and the real Lambda into the lake.
 
+    Each file is one unit of work: its rows, its ledger row and (published right after)
+    its error output commit together, so a killed ingest re-run resumes with the first
+    file not committed. A file whose content the ledger already holds is skipped.
+
     `progress=None` shows a bar when the input is large and the terminal interactive.
     Pass an open lake connection as `con` to reuse it (it is left open). `workers` is how
     many handler invocations run at once (Firehose runs several too); None = 1 for small
@@ -284,20 +341,21 @@ def ingest_files(
     lake_dir = resolve_lake(lake)
     own_connection = con is None
     con = con or connect(lake_dir)
-    summary = IngestSummary(files=len(paths))
+    summary = IngestSummary()
     total_bytes = sum(path.stat().st_size for path in paths)
     if progress is None:
         progress = total_bytes >= PROGRESS_MIN_BYTES and sys.stderr.isatty()
-    errors = _ErrorOutput(lake_dir)
     log_dir = lake_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    run_id = f"{int(time.time() * 1000):013d}{os.getpid() % 10_000:04d}"
+    run_id = f"{clock.epoch_millis():013d}{os.getpid() % 10_000:04d}"
 
     bar = _progress_bar() if progress else contextlib.nullcontext()
     if workers is None:
         workers = 1 if total_bytes < PARALLEL_MIN_BYTES else min(4, os.cpu_count() or 1)
     try:
+        ledger.ensure(con, lake_dir)
+        recover(lake_dir, con)
         with (
             tempfile.TemporaryDirectory(dir=lake_dir, prefix=".ingest-") as scratch,
             open(log_dir / "transform-lambda.jsonl", "a", encoding="utf-8") as log_file,
@@ -308,28 +366,59 @@ def ingest_files(
             task = bar_progress.add_task("ingest", total=total_bytes) if progress else None
             done_bytes = 0
             for file_index, path in enumerate(paths):
-                id_prefix = f"{run_id}{file_index:05d}"
-                with LineReader(path) as reader:
-                    batches = firehose_batches(reader, int(buffer_mb * 1024 * 1024), id_prefix)
-                    events = ((_firehose_event(batch), size) for batch, size in batches)
-                    for event, response, reasons, logged, size in invoker.run(events):
-                        log_file.write(logged)
-                        _apply(response, event["records"], reasons, sink, errors, summary)
-                        summary.input_bytes += size
-                        if task is not None:
-                            bar_progress.update(task, completed=done_bytes + reader.position())
+                digest = ledger.file_sha256(path)
+                previous = ledger.seen(con, digest)
+                if previous:
+                    summary.skipped.append((path, previous))
+                else:
+                    _ingest_one(path, digest, f"{run_id}{file_index:05d}", buffer_mb, con,
+                                sink, invoker, log_file, lake_dir, summary,
+                                lambda position, base=done_bytes: task is not None
+                                and bar_progress.update(task, completed=base + position))
                 done_bytes += path.stat().st_size
-            sink.flush()
     finally:
-        errors.close()
         if own_connection:
             con.close()
     summary.seconds = time.perf_counter() - started
-    if errors.path is not None:
-        summary.error_files.append(errors.path)
     if not summary.adds_up:  # a broken handler contract must never pass silently
         raise RuntimeError(f"ingest does not add up: {summary.as_dict()}")
     return summary
+
+
+def _ingest_one(path: Path, digest: str, id_prefix: str, buffer_mb: float, con, sink,
+                invoker, log_file, lake_dir: Path, summary: IngestSummary, advance) -> None:
+    """One input file in one transaction with its ledger row; error output published after."""
+    figures = IngestSummary(files=1)
+    errors = _ErrorOutput(lake_dir)
+    con.execute("begin transaction")
+    try:
+        with LineReader(path) as reader:
+            batches = firehose_batches(reader, int(buffer_mb * 1024 * 1024), id_prefix)
+            events = ((_firehose_event(batch), size) for batch, size in batches)
+            for event, response, reasons, logged, size in invoker.run(events):
+                log_file.write(logged)
+                _apply(response, event["records"], reasons, sink, errors, figures)
+                figures.input_bytes += size
+                advance(reader.position())
+        sink.flush()
+        errors.close()  # on disk before the commit names it
+        ledger.record(con, digest, path, "ingest", records_in=figures.records_in,
+                      landed=figures.ok, failed=figures.failed, dropped=figures.dropped,
+                      failed_by_reason={reason: count for reason, count in figures.reasons.items()
+                                        if reason not in DROPPED_REASONS},
+                      error_file=errors.path)
+        con.execute("commit")
+    except BaseException:
+        sink.pending = {}
+        sink.count = 0
+        with contextlib.suppress(Exception):
+            con.execute("rollback")
+        errors.discard()
+        raise
+    errors.publish()
+    summary.add(figures)
+    if errors.path is not None:
+        summary.error_files.append(errors.path)
 
 
 def _firehose_event(records: list[dict[str, Any]]) -> dict[str, Any]:

@@ -25,12 +25,12 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import orjson
 
-from webevents import LAMBDA_DIR
+from webevents import LAMBDA_DIR, clock
 
 DAY_MS = 86_400_000
 MARKER_FILE = ".webevents-sample"
@@ -735,7 +735,7 @@ def generate_sample(out: str | Path, events: int = 50_000, days: int = 14, seed:
         raise ValueError("--events must be at least 100")
     if days < 2:
         raise ValueError("--days must be at least 2 (archive days and a stream day)")
-    end_date = end_date or (datetime.now(UTC).date() - timedelta(days=1))
+    end_date = end_date or (clock.today() - timedelta(days=1))
     out = Path(out)
     _prepare_out(out)
     gen = _Generator(events, days, seed, end_date)

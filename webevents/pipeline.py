@@ -10,16 +10,17 @@ Steps, each stopping the run with a message naming the step (and file or stateme
     dbt        `dbt build --target local`: staging, intermediate, marts
     report     <lake>/report.html
 
-Idempotence: raw.web_events is append-only, so the run keeps a ledger of the input files it
-has ingested, by content hash (<lake>/ingested-files.json), and skips them next time. The
-backfill is itself re-runnable (it skips events a backfill already landed); enrich, bots and
-dbt are merges. Running twice on the same lake and input therefore changes nothing.
+Idempotence: raw.web_events is append-only, so the lake keeps a ledger of the input files
+loaded into it, by content hash (the table ledger.input_files, written in the same
+transaction as each file's rows), and skips them next time. The backfill is itself
+re-runnable (it skips events a backfill already landed); enrich, bots and dbt are merges.
+Running twice on the same lake and input therefore changes nothing, and a run killed at any
+point resumes where its last commit ended.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import re
@@ -31,9 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from webevents import DBT_DIR, SQL_DIR
+from webevents import DBT_DIR, SQL_DIR, clock, ledger
 
-LEDGER_FILE = "ingested-files.json"
 SAMPLE_DIR = "sample"
 SAMPLE_PARAMS_FILE = "sample-params.json"
 STEPS = ("sample", "backfill", "ingest", "enrich", "bots", "dbt", "report")
@@ -54,68 +54,15 @@ class SourceFigures:
     name: str
     records_in: int = 0
     landed: int = 0
+    skipped: int = 0  # already landed by an earlier load (the backfill's skip rule)
     failed: int = 0
     dropped: int = 0
     failed_by_reason: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return {"name": self.name, "records_in": self.records_in, "landed": self.landed,
-                "failed": self.failed, "dropped": self.dropped,
+                "skipped": self.skipped, "failed": self.failed, "dropped": self.dropped,
                 "failed_by_reason": dict(self.failed_by_reason)}
-
-
-# ---- the ledger of ingested input files ------------------------------------------------
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-class Ledger:
-    """Input files already ingested into this lake, by content hash, with their figures."""
-
-    def __init__(self, lake: Path):
-        self.path = lake / LEDGER_FILE
-        self.data = (json.loads(self.path.read_text()) if self.path.exists()
-                     else {"files": {}, "archive": None, "stream_batches": []})
-
-    def seen(self, digest: str) -> dict | None:
-        return self.data["files"].get(digest)
-
-    def record_files(self, step: str, files: list[tuple[Path, str]]) -> None:
-        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        for path, digest in files:
-            self.data["files"][digest] = {"path": str(path), "step": step, "ingested_at": now}
-
-    def save(self) -> None:
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.data, indent=1, sort_keys=True))
-        tmp.replace(self.path)  # atomic: a crash leaves the old ledger, never half of one
-
-    def figures(self) -> list[SourceFigures]:
-        """Cumulative figures per input kind across every run on this lake."""
-        result = []
-        archive = self.data.get("archive")
-        if archive:
-            result.append(_figures_from(archive))
-        stream = SourceFigures("stream via Firehose stand-in")
-        for batch in self.data.get("stream_batches", []):
-            stream.records_in += batch["records_in"]
-            stream.landed += batch["landed"]
-            stream.failed += batch["failed"]
-            stream.dropped += batch["dropped"]
-            for reason, count in batch.get("failed_by_reason", {}).items():
-                stream.failed_by_reason[reason] = stream.failed_by_reason.get(reason, 0) + count
-        if self.data.get("stream_batches"):
-            result.append(stream)
-        return result
-
-
-def _figures_from(data: dict) -> SourceFigures:
-    return SourceFigures(data["name"], data["records_in"], data["landed"], data["failed"],
-                         data["dropped"], dict(data.get("failed_by_reason", {})))
 
 
 # ---- steps ---------------------------------------------------------------------------
@@ -133,7 +80,7 @@ def prepare_sample(lake: Path, events: int, days: int, seed: int, say) -> Path:
                 f"{recorded['end_date']}, seed {seed})")
             return out
         say(f"sample: parameters changed from {recorded}; generating a new sample")
-    end_date = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+    end_date = clock.today() - dt.timedelta(days=1)
     started = time.perf_counter()
     summary = generate_sample(out, events, days, seed, end_date)
     params_path.write_text(json.dumps({**wanted, "end_date": end_date.isoformat()}))
@@ -142,15 +89,27 @@ def prepare_sample(lake: Path, events: int, days: int, seed: int, say) -> Path:
     return out
 
 
-def run_backfill(lake: Path, files: list[Path], ledger: Ledger, say,
+def _seen_files(lake: Path, files: list[Path]) -> dict[Path, dict]:
+    """The files whose content the lake's ledger already holds, with their ledger rows."""
+    from webevents.lake import connect
+
+    con = connect(lake)
+    try:
+        ledger.ensure(con, lake)
+        found = {path: ledger.seen(con, ledger.file_sha256(path)) for path in files}
+    finally:
+        con.close()
+    return {path: row for path, row in found.items() if row}
+
+
+def run_backfill(lake: Path, files: list[Path], say,
                  skipped: list[str] | None = None) -> SourceFigures | None:
     """The archive through sql/backfill; skipped when every file is already in the ledger."""
     from webevents.backfill import BackfillError, backfill_files
 
-    hashed = [(path, file_sha256(path)) for path in files]
-    new = [path for path, digest in hashed if not ledger.seen(digest)]
-    if not new:
-        say(f"backfill: all {len(files)} archive file(s) already ingested; skipped")
+    seen = _seen_files(lake, files)
+    if len(seen) == len(files):
+        say(f"backfill: all {len(files)} archive file(s) already loaded; skipped")
         if skipped is not None:
             skipped.extend(str(path) for path in files)
         return None
@@ -160,37 +119,18 @@ def run_backfill(lake: Path, files: list[Path], ledger: Ledger, say,
         summary = backfill_files(files, lake=lake, progress=lambda m: say(f"backfill: {m}"))
     except BackfillError as error:
         raise StepFailed("backfill", str(error)) from error
-    rejects = _backfill_rejects_by_reason(lake)
-    figures = SourceFigures(
+    return SourceFigures(
         "archive via sql/backfill",
         records_in=summary.total("source_lines"),
-        landed=summary.total("landed_lines"),
+        landed=summary.total("inserted_rows"),
+        skipped=summary.total("source_lines") - summary.total("inserted_rows")
+        - summary.total("rejected_lines") - summary.total("dropped_lines"),
         failed=summary.total("rejected_lines"),
         dropped=summary.total("dropped_lines"),
-        failed_by_reason=rejects,
     )
-    ledger.data["archive"] = figures.as_dict()
-    ledger.record_files("backfill", hashed)
-    ledger.save()
-    return figures
 
 
-def _backfill_rejects_by_reason(lake: Path) -> dict[str, int]:
-    from webevents.engines import EngineError, get_engine
-
-    engine = get_engine("local", lake=lake)
-    try:
-        _, rows = engine.query(
-            "select reason, count(*) from raw.web_events_backfill_rejects group by reason"
-        )
-    except EngineError:
-        return {}
-    finally:
-        engine.close()
-    return {str(reason): int(count) for reason, count in rows}
-
-
-def run_ingest(lake: Path, files: list[Path], ledger: Ledger, say,
+def run_ingest(lake: Path, files: list[Path], say,
                advance: Callable[[int], None] | None = None,
                skipped: list[str] | None = None) -> SourceFigures | None:
     """Stream files through the Firehose stand-in and the real handler, each file once."""
@@ -199,34 +139,26 @@ def run_ingest(lake: Path, files: list[Path], ledger: Ledger, say,
     figures = SourceFigures("stream via Firehose stand-in")
     ingested = 0
     for path in files:
-        digest = file_sha256(path)
-        previous = ledger.seen(digest)
-        if previous:
-            say(f"ingest: {path.name} already ingested on {previous['ingested_at']} "
-                f"(same content as {previous['path']}); skipped")
-            if skipped is not None:
-                skipped.append(str(path))
-            if advance:
-                advance(1)
-            continue
         try:
             result = firehose.ingest_files([path], lake=lake, progress=False)
         except Exception as error:  # the stand-in raises its own errors; name the file
             raise StepFailed("ingest", f"{path}: {error}") from error
-        batch = _ingest_figures(result)
-        batch["files"] = [str(path)]
-        ledger.data.setdefault("stream_batches", []).append(batch)
-        ledger.record_files("ingest", [(path, digest)])
-        ledger.save()
-        figures.records_in += batch["records_in"]
-        figures.landed += batch["landed"]
-        figures.failed += batch["failed"]
-        figures.dropped += batch["dropped"]
-        for reason, count in batch["failed_by_reason"].items():
-            figures.failed_by_reason[reason] = figures.failed_by_reason.get(reason, 0) + count
-        ingested += 1
-        say(f"ingest: {path.name}: {batch['records_in']:,} records = {batch['landed']:,} landed "
-            f"+ {batch['failed']:,} failed + {batch['dropped']:,} dropped")
+        for _, previous in result.skipped:
+            say(f"ingest: {path.name} already ingested on {previous['loaded_at']:%Y-%m-%d %H:%M} "
+                f"(same content as {previous['path']}); skipped")
+            if skipped is not None:
+                skipped.append(str(path))
+        if result.files:
+            batch = _ingest_figures(result)
+            figures.records_in += batch["records_in"]
+            figures.landed += batch["landed"]
+            figures.failed += batch["failed"]
+            figures.dropped += batch["dropped"]
+            for reason, count in batch["failed_by_reason"].items():
+                figures.failed_by_reason[reason] = figures.failed_by_reason.get(reason, 0) + count
+            ingested += 1
+            say(f"ingest: {path.name}: {batch['records_in']:,} records = {batch['landed']:,} "
+                f"landed + {batch['failed']:,} failed + {batch['dropped']:,} dropped")
         if advance:
             advance(1)
     return figures if ingested else None
@@ -234,14 +166,15 @@ def run_ingest(lake: Path, files: list[Path], ledger: Ledger, say,
 
 def _ingest_figures(result) -> dict:
     """The Firehose stand-in's IngestSummary as records in / landed / failed / dropped."""
-    dropped_reasons = {"empty_record", "dropped"}  # reasons of Dropped records, not failures
+    from webevents.firehose import DROPPED_REASONS
+
     return {
         "records_in": result.records_in,
         "landed": result.ok,
         "failed": result.failed,
         "dropped": result.dropped,
         "failed_by_reason": {str(reason): int(count) for reason, count in result.reasons.items()
-                             if reason not in dropped_reasons},
+                             if reason not in DROPPED_REASONS},
         "error_files": [str(path) for path in result.error_files],
     }
 
@@ -357,22 +290,21 @@ def lake_figures(lake: Path) -> dict[str, Any]:
     }
 
 
-def build_summary(lake: Path, ledger: Ledger, this_run: list[SourceFigures],
+def build_summary(lake: Path, this_run: list[SourceFigures],
                   skipped: list[str]) -> dict[str, Any]:
-    sources = ledger.figures()
-    total = SourceFigures("all inputs")
-    for source in sources:
-        total.records_in += source.records_in
-        total.landed += source.landed
-        total.failed += source.failed
-        total.dropped += source.dropped
-        for reason, count in source.failed_by_reason.items():
-            total.failed_by_reason[reason] = total.failed_by_reason.get(reason, 0) + count
+    """The run's summary: the reconciliation and figures counted from the tables."""
+    from webevents.lake import connect
+    from webevents.reconcile import reconciliation
+
+    con = connect(lake)
+    try:
+        figures = reconciliation(con, lake)
+    finally:
+        con.close()
     return {
         "lake": str(lake),
-        "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        **total.as_dict(),
-        "sources": [source.as_dict() for source in sources],
+        "finished_at": clock.now().isoformat(timespec="seconds"),
+        **figures,
         "this_run": [source.as_dict() for source in this_run],
         "skipped_files": skipped,
         **lake_figures(lake),
@@ -382,17 +314,21 @@ def build_summary(lake: Path, ledger: Ledger, this_run: list[SourceFigures],
 def print_summary(console, summary: dict, seconds: float) -> None:
     from rich.table import Table
 
-    table = Table(title="Reconciliation (all inputs ever ingested into this lake)",
-                  title_justify="left")
-    for column in ("input", "records in", "landed", "failed", "dropped", "balanced"):
+    table = Table(title="Reconciliation (all inputs ever loaded into this lake, counted "
+                  "from the tables)", title_justify="left")
+    for column in ("input", "records in", "landed", "already landed", "failed", "dropped",
+                   "balanced"):
         table.add_column(column, justify="left" if column == "input" else "right")
     for source in summary["sources"] + [summary]:
-        balanced = source["records_in"] == source["landed"] + source["failed"] + source["dropped"]
         table.add_row(source["name"], f"{source['records_in']:,}", f"{source['landed']:,}",
-                      f"{source['failed']:,}", f"{source['dropped']:,}",
-                      "[green]yes[/]" if balanced else "[red]NO[/]",
+                      f"{source['skipped']:,}", f"{source['failed']:,}",
+                      f"{source['dropped']:,}",
+                      "[green]yes[/]" if source["balanced"] else "[red]NO[/]",
                       style="bold" if source is summary else None)
     console.print(table)
+    if summary["skipped"]:
+        console.print(f"already landed: {summary['skipped']:,} archive line(s) whose event "
+                      "(same event_id and event_timestamp) an earlier load had landed")
     reasons = ", ".join(f"{k} {v:,}" for k, v in sorted(summary["failed_by_reason"].items()))
     console.print(f"failed by reason: {reasons or 'none'} (error output with each record)")
     console.print(
@@ -474,16 +410,15 @@ def run_pipeline(lake: str | Path | None = None, inputs: list[str] | None = None
                 stream = sorted((sample / "stream").glob("*.jsonl*"))
             finish("sample")
 
-            ledger = Ledger(lake)
             begin("backfill", label=f"backfill ({len(archive)} days)")
             if archive:
-                figures = run_backfill(lake, archive, ledger, say, skipped)
+                figures = run_backfill(lake, archive, say, skipped)
                 if figures:
                     this_run.append(figures)
             finish("backfill")
 
             begin("ingest", total=max(len(stream), 1), label=f"ingest ({len(stream)} file(s))")
-            figures = run_ingest(lake, stream, ledger, say,
+            figures = run_ingest(lake, stream, say,
                                  advance=lambda n: progress.advance(tasks["ingest"], n),
                                  skipped=skipped)
             if figures:
@@ -506,7 +441,7 @@ def run_pipeline(lake: str | Path | None = None, inputs: list[str] | None = None
             finish("dbt")
 
             begin("report")
-            summary = build_summary(lake, ledger, this_run, skipped)
+            summary = build_summary(lake, this_run, skipped)
             summary["step_seconds"] = step_seconds  # the report step's own time is not in it
             summary["report"] = str(lake / "report.html")
             (lake / SUMMARY_FILE).write_text(json.dumps(summary, indent=1, default=str))

@@ -379,11 +379,12 @@ def _section_reconciliation(summary: dict) -> str:
     rows = ""
     for source in sources + [summary]:
         total = source is summary
-        balanced = source["records_in"] == source["landed"] + source["failed"] + source["dropped"]
+        balanced = source["balanced"]  # counted from the tables (webevents.reconcile)
         name = "all inputs" if total else source["name"]
         rows += (
             f'<tr class="{"total" if total else ""}"><td>{_e(name)}</td>'
             f"<td>{_n(source['records_in'])}</td><td>{_n(source['landed'])}</td>"
+            f"<td>{_n(source['skipped'])}</td>"
             f"<td>{_n(source['failed'])}</td><td>{_n(source['dropped'])}</td>"
             f'<td class="{"ok" if balanced else "bad"}">{"balanced" if balanced else "OFF"}</td>'
             "</tr>"
@@ -393,9 +394,12 @@ def _section_reconciliation(summary: dict) -> str:
     skipped = summary.get("skipped_files") or []
     return (
         '<section id="reconciliation"><h2>Reconciliation</h2>'
-        '<p class="note">Every input record is accounted for: records in = landed + '
-        "rejected (error output with a reason) + dropped (blank records).</p>"
-        "<table><tr><th>input</th><th>records in</th><th>landed</th><th>rejected</th>"
+        '<p class="note">Every input record is accounted for, counted from the tables: '
+        "records in = landed (rows in raw.web_events) + already landed (an archive line "
+        "whose event an earlier load had landed) + rejected (error output with a reason) + "
+        "dropped (blank records).</p>"
+        "<table><tr><th>input</th><th>records in</th><th>landed</th><th>already landed</th>"
+        "<th>rejected</th>"
         f"<th>dropped</th><th>check</th></tr>{rows}</table>"
         f'<p class="note" style="margin-top:10px">Rejected by reason: {reason_text or "none"}. '
         f"Raw rows {_n(summary.get('raw_rows'))} &rarr; analytics events "

@@ -27,7 +27,7 @@ import jinja2.meta
 import jinja2.nodes
 from sqlglot.tokens import TokenType
 
-from webevents import SQL_DIR, transpile
+from webevents import SQL_DIR, clock, transpile
 from webevents.engines import Engine, EngineError, get_engine
 
 DDL_DIR = SQL_DIR / "ddl"
@@ -63,7 +63,7 @@ ENV_PARAMS = {"archive_location": "ARCHIVE_S3_LOCATION"}
 
 def default_params(today: dt.date | None = None) -> dict[str, str]:
     """run_date = yesterday (UTC), lookback_days = 3, plus ENV_PARAMS found in the environment."""
-    today = today or dt.datetime.now(dt.UTC).date()
+    today = today or clock.today()
     params = {"run_date": (today - dt.timedelta(days=1)).isoformat(), "lookback_days": "3"}
     params |= {name: os.environ[var] for name, var in ENV_PARAMS.items() if os.environ.get(var)}
     return params

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import duckdb
@@ -39,6 +40,7 @@ class LocalEngine:
         self.merge_in_steps = merge_in_steps  # False: DuckDB's own MERGE (tests compare)
         self.last_row_count: int | None = None
         self.last_skip_reason: str | None = None
+        self.in_transaction = False
         self._date_columns: frozenset[str] | None = None
         self._schema: dict | None = None
         # Athena runs in UTC: timestamptz <-> timestamp casts must use UTC, not the host zone.
@@ -48,6 +50,23 @@ class LocalEngine:
         _register_text_lines(connection)
 
     # --- the engine interface ---------------------------------------------------------
+
+    @contextlib.contextmanager
+    def transaction(self):
+        """Statements run inside commit together, or not at all (a unit of work and its
+        bookkeeping); an error or an interrupt rolls the whole unit back."""
+        self.connection.execute("begin transaction")
+        self.in_transaction = True
+        try:
+            yield self
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):
+                self.connection.execute("rollback")
+            raise
+        else:
+            self.connection.execute("commit")
+        finally:
+            self.in_transaction = False
 
     def execute(self, sql: str) -> None:
         """Run one Athena statement; `last_row_count` = rows written by INSERT/MERGE/..."""
@@ -242,10 +261,9 @@ class LocalEngine:
         target_sql = transpile.duckdb_sql(target)
         on_sql = transpile.duckdb_sql(merge.args["on"])
         source_table, matches_table = "__webevents_merge_source", "__webevents_merge_matches"
-        try:
+        own_transaction = not self.in_transaction  # else the caller's commits it all
+        if own_transaction:
             self.connection.execute("begin transaction")
-        except duckdb.TransactionException:
-            return None  # inside the caller's transaction: leave it to DuckDB's MERGE
         written: int | None = 0
         try:
             self._run(f"create temp table {source_table} as {source_query}", sql)
@@ -291,14 +309,16 @@ class LocalEngine:
                     f"select {values} from {source_table} as {source_alias} where {where}", sql
                 ).fetchone()
                 written += int(count or 0)
-            if written is not None:
+            if written is not None or not own_transaction:
                 self._run(f"drop table {matches_table}", sql)
                 self._run(f"drop table {source_table}", sql)
         except BaseException:
-            self.connection.execute("rollback")
+            if own_transaction:
+                self.connection.execute("rollback")
             raise
         # the rollback also drops the temp tables
-        self.connection.execute("commit" if written is not None else "rollback")
+        if own_transaction:
+            self.connection.execute("commit" if written is not None else "rollback")
         return written
 
     def _drop_view_for_external_table(self, tree: exp.Drop) -> exp.Expression:

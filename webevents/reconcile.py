@@ -1,0 +1,99 @@
+"""The reconciliation a person reads, counted from the lake's tables and error output.
+
+Per input kind, every record that came in is landed, skipped as already landed, failed or
+dropped, and each figure is read from where the records are, not from a command's counter:
+
+    archive via sql/backfill      records in: the load log's own count of the archive lines;
+                                  landed: raw rows with load_source 'backfill'; skipped and
+                                  the check: sql/analysis/raw_web_events_backfill_totals.sql;
+                                  failed: raw.web_events_backfill_rejects
+    stream via Firehose stand-in  records in and dropped: the ledger (a dropped record leaves
+                                  nothing else behind); landed: raw rows with load_source
+                                  'firehose'; failed: records in the published error output
+
+`balanced` is then a real check: a file landed twice, error output written twice, or a
+line lost shows as "no" (docs/decisions.md, "What landed means").
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from webevents import SQL_DIR, ledger
+from webevents.firehose import ERROR_OUTPUT_DIR, PENDING_PREFIX
+
+ARCHIVE = "archive via sql/backfill"
+STREAM = "stream via Firehose stand-in"
+BACKFILL_TOTALS_SQL = SQL_DIR / "analysis" / "raw_web_events_backfill_totals.sql"
+FIGURES = ("records_in", "landed", "skipped", "failed", "dropped")
+
+
+def _source(name: str, **figures: Any) -> dict[str, Any]:
+    source = {"name": name, **{key: int(figures.get(key) or 0) for key in FIGURES},
+              "failed_by_reason": dict(sorted(figures.get("failed_by_reason", {}).items()))}
+    source["balanced"] = bool(figures.get("checks_pass", True)) and source["records_in"] == (
+        source["landed"] + source["skipped"] + source["failed"] + source["dropped"])
+    return source
+
+
+def archive_figures(con) -> dict[str, Any] | None:
+    """The backfill's figures from its tables, or None when nothing was ever backfilled."""
+    from webevents.engines.local import LocalEngine
+
+    (loads,) = con.execute("select count(*) from raw.web_events_backfill_loads").fetchone()
+    if not loads:
+        return None
+    engine = LocalEngine(connection=con)
+    columns, rows = engine.query(BACKFILL_TOTALS_SQL.read_text())
+    totals = dict(zip(columns, rows[0], strict=True))
+    reasons = dict(con.execute(
+        "select reason, count(*) from raw.web_events_backfill_rejects group by reason"
+    ).fetchall())
+    return _source(ARCHIVE, **totals, failed_by_reason=reasons,
+                   checks_pass=totals["is_balanced"])
+
+
+def error_output_records(lake: Path) -> Counter:
+    """Records in the published error output, by the reason each carries."""
+    reasons: Counter = Counter()
+    folder = lake / ERROR_OUTPUT_DIR
+    if not folder.is_dir():
+        return reasons
+    for path in folder.rglob("*"):
+        if path.is_file() and not path.name.startswith(PENDING_PREFIX):
+            with open(path, "rb") as handle:
+                for line in handle:
+                    if line.strip():
+                        reasons[json.loads(line).get("reason") or "unknown"] += 1
+    return reasons
+
+
+def stream_figures(con, lake: Path) -> dict[str, Any] | None:
+    """The stream's figures from the ledger, raw.web_events and the error output."""
+    files = ledger.rows(con, "ingest")
+    if not files:
+        return None
+    (landed,) = con.execute(
+        "select count(*) from raw.web_events where load_source = 'firehose'"
+    ).fetchone()
+    failed = error_output_records(lake)
+    return _source(STREAM, records_in=sum(row["records_in"] for row in files), landed=landed,
+                   failed=sum(failed.values()), dropped=sum(row["dropped"] for row in files),
+                   failed_by_reason=failed)
+
+
+def reconciliation(con, lake: Path) -> dict[str, Any]:
+    """Every input ever loaded into the lake, per kind and in total, from the tables."""
+    ledger.ensure(con, lake)
+    sources = [figures for figures in (archive_figures(con), stream_figures(con, lake))
+               if figures is not None]
+    reasons: Counter = Counter()
+    for source in sources:
+        reasons.update(source["failed_by_reason"])
+    total = _source("all inputs", **{key: sum(s[key] for s in sources) for key in FIGURES},
+                    failed_by_reason=reasons)
+    total["balanced"] = total["balanced"] and all(source["balanced"] for source in sources)
+    return {**total, "sources": sources}
