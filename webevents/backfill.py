@@ -172,9 +172,10 @@ def backfill_files(
                 summary.chunks.append(chunk)
                 say(
                     f"chunk {number}/{len(chunks)} {first}..{last}: "
-                    f"{chunk.source_lines:,} lines = {chunk.landed_lines:,} landed "
-                    f"({chunk.inserted_rows:,} new) + {chunk.rejected_lines:,} rejected + "
-                    f"{chunk.dropped_lines:,} dropped  [{chunk.seconds:.1f} s]"
+                    f"{chunk.source_lines:,} lines = {chunk.inserted_rows:,} landed + "
+                    f"{chunk.landed_lines - chunk.inserted_rows:,} already landed + "
+                    f"{chunk.rejected_lines:,} rejected + {chunk.dropped_lines:,} dropped  "
+                    f"[{chunk.seconds:.1f} s]"
                 )
     finally:
         if owns_engine:
@@ -275,8 +276,21 @@ def backfill_command(args) -> int:
         return 1
     print(
         f"backfill: {summary.total('source_lines'):,} lines in {len(summary.chunks)} chunk(s) = "
-        f"{summary.total('landed_lines'):,} landed ({summary.total('inserted_rows'):,} new rows) "
+        f"{summary.total('inserted_rows'):,} landed + "
+        f"{summary.total('landed_lines') - summary.total('inserted_rows'):,} already landed "
         f"+ {summary.total('rejected_lines'):,} rejected + {summary.total('dropped_lines'):,} "
         "dropped; rejects are in raw.web_events_backfill_rejects"
     )
+    if getattr(args, "summary", None):
+        from webevents.lake import resolve_lake
+        from webevents.pipeline import SourceFigures, build_summary
+        from webevents.reconcile import write_summary
+
+        this_run = [SourceFigures(
+            "archive via sql/backfill", records_in=summary.total("source_lines"),
+            landed=summary.total("inserted_rows"),
+            skipped=summary.total("landed_lines") - summary.total("inserted_rows"),
+            failed=summary.total("rejected_lines"), dropped=summary.total("dropped_lines"),
+        )] if summary.chunks else []
+        write_summary(args.summary, build_summary(resolve_lake(args.lake), this_run, []))
     return 0

@@ -25,6 +25,15 @@ def _add_lake(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_summary(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--summary",
+        metavar="FILE",
+        help="also write the figures and the lake's reconciliation (counted from the tables) "
+        "to FILE as one JSON object, atomically",
+    )
+
+
 def _add_engine(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--engine",
@@ -54,8 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Send JSON-lines files (plain or .gz, one event per line) through the "
         "local Firehose stand-in and the real transform Lambda: Ok rows are appended to "
         "raw.web_events, failed records go to <lake>/processing-failed/ in Firehose's "
-        "error-record format, dropped (blank) records are counted. Re-ingesting a file "
-        "appends its events again: raw is append-only and dedupe happens downstream.",
+        "error-record format, dropped (blank) records are counted. Each file commits with its "
+        "ledger row; a file whose content the lake already holds is skipped, so a killed "
+        "ingest run again resumes where it stopped.",
     )
     ingest.add_argument("files", nargs="+", help="JSON-lines files, plain or .gz")
     ingest.add_argument(
@@ -65,12 +75,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="Firehose processor buffer size hint in MB (default 0.2, as the template)",
     )
     _add_lake(ingest)
+    _add_summary(ingest)
 
     backfill = commands.add_parser("backfill", help="historical archive load through sql/backfill")
     backfill.add_argument("files", nargs="+", help="archive JSON-lines files, plain or .gz")
     backfill.add_argument("--from", dest="date_from", help="first event date to load, YYYY-MM-DD")
     backfill.add_argument("--to", dest="date_to", help="last event date to load, YYYY-MM-DD")
     _add_lake(backfill)
+    _add_summary(backfill)
 
     sql = commands.add_parser("sql", help="run Athena-dialect SQL files, in order")
     sql.add_argument("files", nargs="+", help="sql/ files (or folders, run in name order)")
@@ -101,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--days", type=int, default=14, help="sample days when generating")
     run.add_argument("--seed", type=int, default=7, help="sample seed when generating")
     _add_lake(run)
+    _add_summary(run)
 
     return parser
 

@@ -572,6 +572,9 @@ def print_summary(summary: IngestSummary, lake: Path) -> None:
     )
     for path in summary.error_files:
         console.print(f"error output: {path}")
+    for path, previous in summary.skipped:
+        console.print(f"skipped {path}: the same content was ingested on "
+                      f"{previous['loaded_at']:%Y-%m-%d %H:%M} (from {previous['path']})")
     console.print(f"lake: {lake}  (handler logs: {lake / 'logs' / 'transform-lambda.jsonl'})")
 
 
@@ -585,4 +588,11 @@ def ingest_command(args) -> int:
         print(f"webevents ingest: {error}", file=sys.stderr)
         return 2
     print_summary(summary, lake)
+    if getattr(args, "summary", None):
+        from webevents.pipeline import build_summary, stream_source_figures
+        from webevents.reconcile import write_summary
+
+        this_run = [stream_source_figures(summary)] if summary.files else []
+        write_summary(args.summary, build_summary(
+            lake, this_run, [str(path) for path, _ in summary.skipped]))
     return 0

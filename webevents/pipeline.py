@@ -149,34 +149,34 @@ def run_ingest(lake: Path, files: list[Path], say,
             if skipped is not None:
                 skipped.append(str(path))
         if result.files:
-            batch = _ingest_figures(result)
-            figures.records_in += batch["records_in"]
-            figures.landed += batch["landed"]
-            figures.failed += batch["failed"]
-            figures.dropped += batch["dropped"]
-            for reason, count in batch["failed_by_reason"].items():
+            batch = stream_source_figures(result)
+            figures.records_in += batch.records_in
+            figures.landed += batch.landed
+            figures.failed += batch.failed
+            figures.dropped += batch.dropped
+            for reason, count in batch.failed_by_reason.items():
                 figures.failed_by_reason[reason] = figures.failed_by_reason.get(reason, 0) + count
             ingested += 1
-            say(f"ingest: {path.name}: {batch['records_in']:,} records = {batch['landed']:,} "
-                f"landed + {batch['failed']:,} failed + {batch['dropped']:,} dropped")
+            say(f"ingest: {path.name}: {batch.records_in:,} records = {batch.landed:,} "
+                f"landed + {batch.failed:,} failed + {batch.dropped:,} dropped")
         if advance:
             advance(1)
     return figures if ingested else None
 
 
-def _ingest_figures(result) -> dict:
+def stream_source_figures(result) -> SourceFigures:
     """The Firehose stand-in's IngestSummary as records in / landed / failed / dropped."""
     from webevents.firehose import DROPPED_REASONS
 
-    return {
-        "records_in": result.records_in,
-        "landed": result.ok,
-        "failed": result.failed,
-        "dropped": result.dropped,
-        "failed_by_reason": {str(reason): int(count) for reason, count in result.reasons.items()
-                             if reason not in DROPPED_REASONS},
-        "error_files": [str(path) for path in result.error_files],
-    }
+    return SourceFigures(
+        "stream via Firehose stand-in",
+        records_in=result.records_in,
+        landed=result.ok,
+        failed=result.failed,
+        dropped=result.dropped,
+        failed_by_reason={str(reason): int(count) for reason, count in result.reasons.items()
+                          if reason not in DROPPED_REASONS},
+    )
 
 
 def event_date_window(lake: Path) -> dict[str, str]:
@@ -350,13 +350,14 @@ def print_summary(console, summary: dict, seconds: float) -> None:
 # ---- the command ---------------------------------------------------------------------
 def run_pipeline(lake: str | Path | None = None, inputs: list[str] | None = None,
                  events: int = 50_000, days: int = 14, seed: int = 7,
-                 console=None) -> dict[str, Any]:
+                 console=None, summary_file: str | Path | None = None) -> dict[str, Any]:
     """Every step in order; returns the run summary; raises StepFailed naming the step."""
     from rich.console import Console
     from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from webevents.lake import connect, resolve_lake
+    from webevents.reconcile import write_summary
     from webevents.report import SUMMARY_FILE, write_report
 
     console = console or Console(stderr=True)
@@ -444,7 +445,9 @@ def run_pipeline(lake: str | Path | None = None, inputs: list[str] | None = None
             summary = build_summary(lake, this_run, skipped)
             summary["step_seconds"] = step_seconds  # the report step's own time is not in it
             summary["report"] = str(lake / "report.html")
-            (lake / SUMMARY_FILE).write_text(json.dumps(summary, indent=1, default=str))
+            write_summary(lake / SUMMARY_FILE, summary)
+            if summary_file:
+                write_summary(summary_file, summary)
             write_report(lake, summary)
             finish("report")
         except StepFailed:
@@ -458,13 +461,14 @@ def run_pipeline(lake: str | Path | None = None, inputs: list[str] | None = None
 
 
 def run_command(args) -> int:
-    """`webevents run [--input FILES] [--lake DIR] [--events --days --seed]`."""
+    """`webevents run [--input FILES] [--lake DIR] [--events --days --seed] [--summary FILE]`."""
     from rich.console import Console
     from rich.markup import escape
 
     console = Console(stderr=True)
     try:
-        run_pipeline(args.lake, args.input, args.events, args.days, args.seed, console=console)
+        run_pipeline(args.lake, args.input, args.events, args.days, args.seed, console=console,
+                     summary_file=args.summary)
     except StepFailed as error:
         # soft_wrap: the terminal wraps, so paths and statements stay whole when copied
         console.print(f"[bold red]step {error.step} failed:[/] {escape(str(error))}",

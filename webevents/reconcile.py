@@ -18,6 +18,8 @@ line lost shows as "no" (docs/decisions.md, "What landed means").
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -97,3 +99,15 @@ def reconciliation(con, lake: Path) -> dict[str, Any]:
                     failed_by_reason=reasons)
     total["balanced"] = total["balanced"] and all(source["balanced"] for source in sources)
     return {**total, "sources": sources}
+
+
+def write_summary(path: str | os.PathLike, summary: dict[str, Any]) -> None:
+    """A command's --summary JSON, written atomically: readers see the old file or the new."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=target.parent, prefix=f".{target.name}.",
+                                     delete=False, encoding="utf-8") as handle:
+        json.dump(summary, handle, indent=1, default=str)
+        handle.flush()
+        os.fsync(handle.fileno())
+    Path(handle.name).replace(target)

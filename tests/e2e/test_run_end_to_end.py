@@ -4,6 +4,7 @@ nothing, `--input` files go through the same steps, and the report renders in Ch
 from __future__ import annotations
 
 import math
+import os
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -22,8 +23,9 @@ pytestmark = pytest.mark.xdist_group("e2e_run")
 
 EVENTS, DAYS, SEED = 4_000, 5, 3
 # The sample's dates follow the clock. On this day late copies of November events sit in
-# the December archive, so one event's copies fall into two backfill chunks.
-TODAY = "2026-12-05T09:30:00"
+# the December archive, so one event's copies fall into two backfill chunks. The calendar
+# sweep (`make test-calendar`) runs this module on other days through the variable.
+TODAY = os.environ.get("WEBEVENTS_E2E_TODAY", "2026-12-05T09:30:00")
 # written by dbt or the enrichment at run time; everything else must be identical on re-run
 RUN_TIME_COLUMNS = {"processed_timestamp", "processed_at", "logged_at"}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import json
 
 from webevents.backfill import date_ranges, month_chunks
 from webevents.cli import main
@@ -29,11 +30,29 @@ def test_backfill_prints_progress_per_chunk_and_reconciled_totals(tmp_path, caps
     code = main(["backfill", *map(str, files), "--lake", str(tmp_path / "lake")])
     out = capsys.readouterr().out
     assert code == 0
-    assert "chunk 1/2 2024-01-31..2024-01-31: 2 lines = 2 landed (2 new)" in out
+    assert "chunk 1/2 2024-01-31..2024-01-31: 2 lines = 2 landed + 0 already landed" in out
     # the same two events again in the next day's file: landed already, nothing new
-    assert "chunk 2/2 2024-02-01..2024-02-01: 4 lines = 2 landed (0 new) + 1 rejected + 1 dropped" \
-        in out
-    assert "backfill: 6 lines in 2 chunk(s) = 4 landed (2 new rows) + 1 rejected + 1 dropped" in out
+    assert ("chunk 2/2 2024-02-01..2024-02-01: 4 lines = 0 landed + 2 already landed + "
+            "1 rejected + 1 dropped") in out
+    assert ("backfill: 6 lines in 2 chunk(s) = 2 landed + 2 already landed + 1 rejected + "
+            "1 dropped") in out
+
+
+def test_backfill_summary_file_holds_the_reconciliation_counted_from_the_tables(tmp_path):
+    files = [write_day(tmp_path, "2024-01-31", LINES[:2]), write_day(tmp_path, "2024-02-01", LINES)]
+    summary_file = tmp_path / "out" / "summary.json"
+    assert main(["backfill", *map(str, files), "--lake", str(tmp_path / "lake"),
+                 "--summary", str(summary_file)]) == 0
+    summary = json.loads(summary_file.read_text())
+    (archive,) = summary["sources"]
+    assert (archive["records_in"], archive["landed"], archive["skipped"], archive["failed"],
+            archive["dropped"], archive["balanced"]) == (6, 2, 2, 1, 1, True)
+    assert summary["this_run"][0]["landed"] == 2 and summary["raw_rows"] == 2
+    # run again: nothing lands, and the lake's figures are the same
+    assert main(["backfill", *map(str, files), "--lake", str(tmp_path / "lake"),
+                 "--summary", str(summary_file)]) == 0
+    again = json.loads(summary_file.read_text())
+    assert again["sources"] == summary["sources"] and again["this_run"][0]["landed"] == 0
 
 
 def test_backfill_from_to_limits_the_days(tmp_path, capsys):

@@ -135,11 +135,22 @@ def test_failed_records_are_written_as_firehose_error_output(sample_file, tmp_pa
     assert by_raw == BAD_LINES
 
 
-def test_reingest_appends_again_with_the_same_ids(sample_file, tmp_path):
+def test_the_same_events_in_another_file_append_again_with_the_same_ids(sample_file, tmp_path):
+    lake = tmp_path / "lake"
+    resent = tmp_path / "resent.jsonl"
+    resent.write_bytes(sample_file.read_bytes() + b"\n")  # other content, the same events
+    ingest_files([sample_file], lake=lake, progress=False)
+    ingest_files([resent], lake=lake, progress=False)
+    assert _query(lake, "select count(*), count(distinct event_id) from raw.web_events") == [(6, 3)]
+
+
+def test_a_file_already_ingested_is_skipped_not_appended_again(sample_file, tmp_path):
     lake = tmp_path / "lake"
     ingest_files([sample_file], lake=lake, progress=False)
-    ingest_files([sample_file], lake=lake, progress=False)
-    assert _query(lake, "select count(*), count(distinct event_id) from raw.web_events") == [(6, 3)]
+    again = ingest_files([sample_file], lake=lake, progress=False)
+    assert (again.files, again.records_in, [path for path, _ in again.skipped]) == (
+        0, 0, [sample_file])
+    assert _query(lake, "select count(*) from raw.web_events") == [(3,)]
 
 
 def test_gzip_and_crlf_files(tmp_path):

@@ -1,4 +1,5 @@
-"""`webevents run` pieces: the ingest ledger, step failures that name the step and the file."""
+"""`webevents run` pieces: the lake's ledger of input files, step failures that name the step
+and the file."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from webevents import pipeline
+from webevents import ledger, pipeline
 from webevents.cli import main
 from webevents.firehose import IngestSummary
+from webevents.lake import connect
 
 
 def write_lines(path: Path, lines: list[str]) -> Path:
@@ -26,42 +28,49 @@ def test_ledger_skips_a_file_with_the_same_content_under_another_name(tmp_path):
     lake = tmp_path / "lake"
     lake.mkdir()
     first = write_lines(tmp_path / "a.jsonl", [EVENT.format(n=1), "not json", ""])
-    ledger = pipeline.Ledger(lake)
-    figures = pipeline.run_ingest(lake, [first], ledger, say=lambda _m: None)
+    figures = pipeline.run_ingest(lake, [first], say=lambda _m: None)
     assert (figures.records_in, figures.landed, figures.failed, figures.dropped) == (3, 1, 1, 1)
     assert figures.failed_by_reason == {"invalid_json": 1}
 
     copy = tmp_path / "copy-of-a.jsonl"
     copy.write_bytes(first.read_bytes())
     messages: list[str] = []
-    again = pipeline.run_ingest(lake, [copy], pipeline.Ledger(lake), say=messages.append)
+    again = pipeline.run_ingest(lake, [copy], say=messages.append)
     assert again is None
     assert "already ingested" in messages[0] and "a.jsonl" in messages[0]
-    saved = json.loads((lake / pipeline.LEDGER_FILE).read_text())
-    assert len(saved["files"]) == 1 and len(saved["stream_batches"]) == 1
+    con = connect(lake)
+    (entry,) = ledger.rows(con)
+    assert (entry["path"], entry["records_in"], entry["landed"]) == (str(first), 3, 1)
+    con.close()
 
 
-def test_ledger_figures_add_up_across_runs(tmp_path):
-    ledger = pipeline.Ledger(tmp_path)
-    ledger.data["archive"] = {"name": "archive via sql/backfill", "records_in": 10,
-                              "landed": 8, "failed": 1, "dropped": 1,
-                              "failed_by_reason": {"invalid_json": 1}}
-    for n in (3, 4):
-        ledger.data["stream_batches"].append({"records_in": n, "landed": n - 1, "failed": 1,
-                                              "dropped": 0,
-                                              "failed_by_reason": {"unknown_shape": 1}})
-    archive, stream = ledger.figures()
-    assert (archive.records_in, archive.landed) == (10, 8)
-    assert (stream.records_in, stream.landed, stream.failed) == (7, 5, 2)
-    assert stream.failed_by_reason == {"unknown_shape": 2}
+def test_a_json_ledger_from_an_older_lake_is_imported_once(tmp_path):
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    (lake / ledger.LEGACY_FILE).write_text(json.dumps({
+        "files": {"d1": {"path": "s.jsonl", "step": "ingest"},
+                  "d2": {"path": "dt=2026-11-01/a.jsonl.gz", "step": "backfill"}},
+        "stream_batches": [{"records_in": 5, "landed": 3, "failed": 1, "dropped": 1,
+                            "failed_by_reason": {"invalid_json": 1}, "files": ["s.jsonl"]}],
+    }))
+    con = connect(lake)
+    ledger.ensure(con, lake)
+    ledger.ensure(con, lake)
+    entries = {row["content_sha256"]: row for row in ledger.rows(con)}
+    con.close()
+    assert set(entries) == {"d1", "d2"}
+    assert (entries["d1"]["step"], entries["d1"]["records_in"], entries["d1"]["landed"]) == (
+        "ingest", 5, 3)
+    assert entries["d2"]["step"] == "backfill" and entries["d2"]["records_in"] is None
+    assert not (lake / ledger.LEGACY_FILE).exists()
 
 
 def test_ingest_figures_keep_dropped_reasons_out_of_failures():
     result = IngestSummary(records_in=5, ok=2, failed=2, dropped=1,
                            reasons=Counter({"invalid_json": 2, "empty_record": 1}))
-    figures = pipeline._ingest_figures(result)
-    assert figures["failed_by_reason"] == {"invalid_json": 2}
-    assert figures["records_in"] == figures["landed"] + figures["failed"] + figures["dropped"]
+    figures = pipeline.stream_source_figures(result)
+    assert figures.failed_by_reason == {"invalid_json": 2}
+    assert figures.records_in == figures.landed + figures.failed + figures.dropped
 
 
 def test_failing_sql_step_names_the_step_and_the_file(tmp_path, monkeypatch):
