@@ -6,7 +6,7 @@ BIN         := $(VENV)/bin
 LAKE        ?= .lake
 STACK_ENV   ?= default
 
-.PHONY: run test test-fast lint bench build validate deploy test-trino clean venv tools-venv browser
+.PHONY: run test test-fast test-calendar lint bench build validate deploy test-trino clean venv tools-venv browser
 
 ## Environments -------------------------------------------------------------
 $(BIN)/.installed: requirements.txt pyproject.toml
@@ -40,7 +40,22 @@ lint: venv
 	$(BIN)/sqlfluff lint sql dbt --processes 2
 
 test: venv tools-venv browser lint
-	PATH="$(CURDIR)/$(TOOLS_VENV)/bin:$$PATH" $(BIN)/pytest -m "not trino" -n 2 --dist loadgroup
+	PATH="$(CURDIR)/$(TOOLS_VENV)/bin:$$PATH" $(BIN)/pytest -m "not trino and not calendar" \
+		-n 2 --dist loadgroup
+
+# The sample follows the day it runs: check every figure against the tables on 31
+# consecutive days by the clock the code reads. FULL=1 runs the whole end-to-end module
+# (pipeline, dbt, report) once per day instead (about 30 s a day).
+test-calendar: venv browser
+ifeq ($(FULL),1)
+	for offset in $$(seq 0 30); do \
+		day=$$(date -u -d "2026-11-20 + $$offset days" +%F); echo "== $$day"; \
+		WEBEVENTS_E2E_TODAY="$${day}T09:30:00" $(BIN)/pytest -q -p no:randomly \
+			tests/e2e/test_run_end_to_end.py || exit 1; \
+	done
+else
+	$(BIN)/pytest -m calendar -n 2 -q tests/e2e/test_calendar_sweep.py
+endif
 
 # The engine-fidelity tier: a real Trino server with the Iceberg connector.
 test-trino: venv
