@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from webevents import SQL_DIR, clock, ledger
+from webevents import SQL_DIR, clock, failpoints, ledger
 
 BACKFILL_SQL = SQL_DIR / "backfill"
 MAX_DATES_PER_INSERT = 90  # Athena: at most 100 partitions written per statement
@@ -201,6 +201,8 @@ def _run_chunk_committed(run, first: dt.date, last: dt.date, files: list[Path],
             digest = ledger.file_sha256(path)
             ledger.forget(engine.connection, digest)
             ledger.record(engine.connection, digest, path, "backfill")
+        failpoints.reach("backfill.chunk_written")
+    failpoints.reach("backfill.chunk_committed")
     return chunk
 
 
@@ -267,10 +269,17 @@ def backfill_command(args) -> int:
     except ValueError as error:
         print(f"webevents backfill: --from/--to: {error}", file=sys.stderr)
         return 2
+    from webevents.lake import LakeError, locked, resolve_lake
+
     try:
-        summary = backfill_files(
-            args.files, lake=args.lake, date_from=date_from, date_to=date_to, progress=print
-        )
+        lake = resolve_lake(args.lake)
+        with locked(lake, "backfill"):
+            summary = backfill_files(
+                args.files, lake=lake, date_from=date_from, date_to=date_to, progress=print
+            )
+    except LakeError as error:
+        print(f"webevents backfill: {error}", file=sys.stderr)
+        return 2
     except BackfillError as error:
         print(f"webevents backfill: {error}", file=sys.stderr)
         return 1
@@ -282,7 +291,6 @@ def backfill_command(args) -> int:
         "dropped; rejects are in raw.web_events_backfill_rejects"
     )
     if getattr(args, "summary", None):
-        from webevents.lake import resolve_lake
         from webevents.pipeline import SourceFigures, build_summary
         from webevents.reconcile import write_summary
 
@@ -292,5 +300,5 @@ def backfill_command(args) -> int:
             skipped=summary.total("landed_lines") - summary.total("inserted_rows"),
             failed=summary.total("rejected_lines"), dropped=summary.total("dropped_lines"),
         )] if summary.chunks else []
-        write_summary(args.summary, build_summary(resolve_lake(args.lake), this_run, []))
+        write_summary(args.summary, build_summary(lake, this_run, []))
     return 0

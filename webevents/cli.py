@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 
 # subcommand -> "module:function"; modules are imported only when their command runs,
@@ -112,17 +113,39 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--events", type=int, default=50_000, help="sample size when generating")
     run.add_argument("--days", type=int, default=14, help="sample days when generating")
     run.add_argument("--seed", type=int, default=7, help="sample seed when generating")
+    run.add_argument("--fresh", action="store_true",
+                     help="start the lake over: remove its tables, sample and outputs first")
     _add_lake(run)
     _add_summary(run)
 
     return parser
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised where the program is so it unwinds like Ctrl-C (rollbacks run)."""
+
+
+def _terminate(_signum, _frame) -> None:
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     module_name, function_name = COMMANDS[args.command].split(":")
     command = getattr(importlib.import_module(module_name), function_name)
-    return int(command(args) or 0)
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return int(command(args) or 0)
+    except (KeyboardInterrupt, Terminated) as stop:
+        # Every unit of work commits with its bookkeeping, so what finished is kept and a
+        # re-run resumes after it; no traceback for an interrupt the user asked for.
+        code, name = (130, "interrupted") if isinstance(stop, KeyboardInterrupt) else (
+            143, "terminated")
+        print(f"webevents {args.command}: {name}; work committed so far is kept, and the "
+              f"same command run again resumes after it", file=sys.stderr)
+        return code
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

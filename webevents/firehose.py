@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from webevents import LAMBDA_DIR, clock, ledger
+from webevents import LAMBDA_DIR, clock, failpoints, ledger
 from webevents.lake import connect, resolve_lake
 
 LOCAL_STREAM_NAME = "webevents-local"
@@ -407,6 +407,7 @@ def _ingest_one(path: Path, digest: str, id_prefix: str, buffer_mb: float, con, 
                       failed_by_reason={reason: count for reason, count in figures.reasons.items()
                                         if reason not in DROPPED_REASONS},
                       error_file=errors.path)
+        failpoints.reach("ingest.rows_written")
         con.execute("commit")
     except BaseException:
         sink.pending = {}
@@ -415,6 +416,7 @@ def _ingest_one(path: Path, digest: str, id_prefix: str, buffer_mb: float, con, 
             con.execute("rollback")
         errors.discard()
         raise
+    failpoints.reach("ingest.committed")
     errors.publish()
     summary.add(figures)
     if errors.path is not None:
@@ -580,11 +582,14 @@ def print_summary(summary: IngestSummary, lake: Path) -> None:
 
 def ingest_command(args) -> int:
     """`webevents ingest FILES [--lake DIR] [--buffer-mb N]`."""
-    lake = resolve_lake(getattr(args, "lake", None))
+    from webevents.lake import LakeError, locked
+
     buffer_mb = getattr(args, "buffer_mb", None) or DEFAULT_BUFFER_MB
     try:
-        summary = ingest_files(args.files, lake=lake, buffer_mb=buffer_mb)
-    except (FileNotFoundError, ValueError) as error:
+        lake = resolve_lake(getattr(args, "lake", None))
+        with locked(lake, "ingest"):
+            summary = ingest_files(args.files, lake=lake, buffer_mb=buffer_mb)
+    except (FileNotFoundError, ValueError, LakeError) as error:
         print(f"webevents ingest: {error}", file=sys.stderr)
         return 2
     print_summary(summary, lake)

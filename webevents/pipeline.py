@@ -20,10 +20,15 @@ point resumes where its last commit ended.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
 import datetime as dt
 import json
 import os
 import re
+import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -32,10 +37,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from webevents import DBT_DIR, SQL_DIR, clock, ledger
+from webevents import DBT_DIR, SQL_DIR, clock, failpoints, ledger
 
 SAMPLE_DIR = "sample"
-SAMPLE_PARAMS_FILE = "sample-params.json"
+SAMPLE_PARAMS_FILE = "sample-params.json"  # inside the sample (older lakes: beside it)
 STEPS = ("sample", "backfill", "ingest", "enrich", "bots", "dbt", "report")
 
 
@@ -66,27 +71,81 @@ class SourceFigures:
 
 
 # ---- steps ---------------------------------------------------------------------------
+def _recorded_sample(lake: Path) -> dict | None:
+    """The parameters of the lake's complete sample, or None when it has none."""
+    for params_path in (lake / SAMPLE_DIR / SAMPLE_PARAMS_FILE, lake / SAMPLE_PARAMS_FILE):
+        if params_path.exists() and (lake / SAMPLE_DIR / "truth.jsonl").exists():
+            return json.loads(params_path.read_text())
+    return None
+
+
+def _lake_holds_data(lake: Path) -> bool:
+    from webevents.lake import connect
+
+    con = connect(lake)
+    try:
+        ledger.ensure(con, lake)
+        return bool(ledger.rows(con))
+    finally:
+        con.close()
+
+
 def prepare_sample(lake: Path, events: int, days: int, seed: int, say) -> Path:
-    """Generate the sample into <lake>/sample once; later runs reuse it (same input)."""
+    """Generate the sample into <lake>/sample once; later runs reuse it (same input).
+
+    The sample is written beside the lake's folder for it and moved into place whole, so a
+    killed generation leaves no half sample; a lake that already holds a sample's data is
+    never given a second one (`run --fresh` starts over).
+    """
     from webevents.generate import generate_sample
 
     out = lake / SAMPLE_DIR
-    params_path = lake / SAMPLE_PARAMS_FILE
     wanted = {"events": events, "days": days, "seed": seed}
-    if params_path.exists() and (out / "truth.jsonl").exists():
-        recorded = json.loads(params_path.read_text())
+    recorded = _recorded_sample(lake)
+    if recorded is not None:
         if {k: recorded.get(k) for k in wanted} == wanted:
             say(f"sample: reusing {out} ({events:,} events, {days} days to "
                 f"{recorded['end_date']}, seed {seed})")
             return out
+        if _lake_holds_data(lake):
+            raise ValueError(
+                f"this lake holds the sample of {recorded['events']:,} events over "
+                f"{recorded['days']} days (seed {recorded['seed']}); run with --events "
+                f"{recorded['events']} --days {recorded['days']} --seed {recorded['seed']}, "
+                f"or add --fresh to start the lake over, or use another --lake"
+            )
         say(f"sample: parameters changed from {recorded}; generating a new sample")
+    elif out.exists():
+        say(f"sample: {out} is incomplete (a generation was stopped); generating it again")
+    partial = lake / f".{SAMPLE_DIR}-partial"
+    shutil.rmtree(partial, ignore_errors=True)
     end_date = clock.today() - dt.timedelta(days=1)
     started = time.perf_counter()
-    summary = generate_sample(out, events, days, seed, end_date)
-    params_path.write_text(json.dumps({**wanted, "end_date": end_date.isoformat()}))
+    summary = generate_sample(partial, events, days, seed, end_date)
+    (partial / SAMPLE_PARAMS_FILE).write_text(
+        json.dumps({**wanted, "end_date": end_date.isoformat()}))
+    failpoints.reach("sample.written")
+    shutil.rmtree(out, ignore_errors=True)
+    (lake / SAMPLE_PARAMS_FILE).unlink(missing_ok=True)  # an older lake's, outside the sample
+    partial.rename(out)
     say(f"sample: {summary.lines:,} lines, {len(summary.archive_files)} archive days + "
         f"{len(summary.stream_files)} stream file(s) in {time.perf_counter() - started:.1f} s")
     return out
+
+
+def start_over(lake: Path, say) -> None:
+    """`run --fresh`: remove everything the pipeline wrote into the lake folder."""
+    from webevents.lake import DATABASE_FILE
+
+    for name in (DATABASE_FILE, f"{DATABASE_FILE}.wal", SAMPLE_DIR, f".{SAMPLE_DIR}-partial",
+                 SAMPLE_PARAMS_FILE, "processing-failed", "logs", "dbt", "report.html",
+                 "run-summary.json", ledger.LEGACY_FILE):
+        path = lake / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+    say(f"fresh: removed the lake's tables, sample and outputs in {lake}")
 
 
 def _seen_files(lake: Path, files: list[Path]) -> dict[Path, dict]:
@@ -210,6 +269,14 @@ def run_sql_step(step: str, lake: Path, params: dict[str, str], say) -> None:
         raise StepFailed(step, str(error)) from error
 
 
+def _end_with_parent() -> None:
+    """In the dbt child: the kernel sends it SIGTERM when the run dies, even by SIGKILL
+    (prctl PR_SET_PDEATHSIG, Linux); elsewhere the interrupt handling below stops it."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+
+
 def run_dbt(lake: Path, say, advance: Callable[[int, int], None] | None = None) -> None:
     """`dbt build --target local` as a subprocess writing into the lake's database."""
     dbt = Path(sys.executable).with_name("dbt")
@@ -230,18 +297,27 @@ def run_dbt(lake: Path, say, advance: Callable[[int, int], None] | None = None) 
     failures: list[str] = []
     lines: list[str] = []
     with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, cwd=str(DBT_DIR)) as process:
+                          text=True, cwd=str(DBT_DIR), preexec_fn=_end_with_parent) as process:
         assert process.stdout is not None
-        for line in process.stdout:
-            line = line.rstrip()
-            lines.append(line)
-            match = progress.search(line)
-            if match:
-                done, total, status = int(match[1]), int(match[2]), match[3]
-                if advance:
-                    advance(done, total)
-                if status in ("ERROR", "FAIL"):
-                    failures.append(line.split(" of ", 1)[-1].strip())
+        try:
+            for line in process.stdout:
+                failpoints.reach("dbt.running")
+                line = line.rstrip()
+                lines.append(line)
+                match = progress.search(line)
+                if match:
+                    done, total, status = int(match[1]), int(match[2]), match[3]
+                    if advance:
+                        advance(done, total)
+                    if status in ("ERROR", "FAIL"):
+                        failures.append(line.split(" of ", 1)[-1].strip())
+        except BaseException:  # interrupted: dbt ends with us, not after us
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+            raise
     if process.returncode != 0:
         completed = next((i for i, line in enumerate(lines) if "Completed with" in line), None)
         detail = "\n".join(lines[completed:] if completed is not None else failures or lines[-25:])
@@ -350,18 +426,37 @@ def print_summary(console, summary: dict, seconds: float) -> None:
 # ---- the command ---------------------------------------------------------------------
 def run_pipeline(lake: str | Path | None = None, inputs: list[str] | None = None,
                  events: int = 50_000, days: int = 14, seed: int = 7,
-                 console=None, summary_file: str | Path | None = None) -> dict[str, Any]:
-    """Every step in order; returns the run summary; raises StepFailed naming the step."""
+                 console=None, summary_file: str | Path | None = None,
+                 fresh: bool = False) -> dict[str, Any]:
+    """Every step in order; returns the run summary; raises StepFailed naming the step.
+
+    Holds the lake's lock for the whole run; `fresh` starts the lake over first.
+    """
+    from webevents.lake import locked, resolve_lake
+
+    lake = resolve_lake(lake)
+    missing = [str(path) for path in inputs or [] if not Path(path).is_file()]
+    if missing:
+        raise InputMissing(f"--input file(s) not found: {', '.join(missing)}")
+    with locked(lake, "run"):
+        return _run_locked(lake, inputs, events, days, seed, console, summary_file, fresh)
+
+
+class InputMissing(ValueError):
+    """An --input file does not exist (said before any step starts)."""
+
+
+def _run_locked(lake: Path, inputs: list[str] | None, events: int, days: int, seed: int,
+                console, summary_file: str | Path | None, fresh: bool) -> dict[str, Any]:
     from rich.console import Console
     from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from webevents.lake import connect, resolve_lake
+    from webevents.lake import connect
     from webevents.reconcile import write_summary
     from webevents.report import SUMMARY_FILE, write_report
 
     console = console or Console(stderr=True)
-    lake = resolve_lake(lake)
     started = time.perf_counter()
     this_run: list[SourceFigures] = []
     skipped: list[str] = []
@@ -390,6 +485,8 @@ def run_pipeline(lake: str | Path | None = None, inputs: list[str] | None = None
 
         try:
             begin("sample")
+            if fresh:
+                start_over(lake, say)
             try:
                 con = connect(lake)  # creates the tables (sql/ddl) on a new lake
                 con.close()
@@ -398,9 +495,6 @@ def run_pipeline(lake: str | Path | None = None, inputs: list[str] | None = None
             if inputs:
                 archive: list[Path] = []
                 stream = [Path(f) for f in inputs]
-                missing = [str(p) for p in stream if not p.is_file()]
-                if missing:
-                    raise StepFailed("sample", f"input file(s) not found: {', '.join(missing)}")
                 progress.update(tasks["sample"], description="sample (--input given)")
             else:
                 try:
@@ -427,12 +521,14 @@ def run_pipeline(lake: str | Path | None = None, inputs: list[str] | None = None
             finish("ingest")
 
             begin("enrich")
+            failpoints.reach("enrich.started")
             window = event_date_window(lake)
             say(f"enrich: event dates {window['run_date']} minus {window['lookback_days']} days")
             run_sql_step("enrich", lake, window, say)
             finish("enrich")
 
             begin("bots")
+            failpoints.reach("bots.started")
             run_sql_step("bots", lake, window, say)
             finish("bots")
 
@@ -442,6 +538,7 @@ def run_pipeline(lake: str | Path | None = None, inputs: list[str] | None = None
             finish("dbt")
 
             begin("report")
+            failpoints.reach("report.started")
             summary = build_summary(lake, this_run, skipped)
             summary["step_seconds"] = step_seconds  # the report step's own time is not in it
             summary["report"] = str(lake / "report.html")
@@ -449,6 +546,7 @@ def run_pipeline(lake: str | Path | None = None, inputs: list[str] | None = None
             if summary_file:
                 write_summary(summary_file, summary)
             write_report(lake, summary)
+            failpoints.reach("report.written")
             finish("report")
         except StepFailed:
             raise
@@ -465,10 +563,16 @@ def run_command(args) -> int:
     from rich.console import Console
     from rich.markup import escape
 
+    from webevents.lake import LakeError
+
     console = Console(stderr=True)
     try:
         run_pipeline(args.lake, args.input, args.events, args.days, args.seed, console=console,
-                     summary_file=args.summary)
+                     summary_file=args.summary, fresh=args.fresh)
+    except (LakeError, InputMissing) as error:
+        console.print(f"[bold red]webevents run:[/] {escape(str(error))}", highlight=False,
+                      soft_wrap=True)
+        return 2
     except StepFailed as error:
         # soft_wrap: the terminal wraps, so paths and statements stay whole when copied
         console.print(f"[bold red]step {error.step} failed:[/] {escape(str(error))}",

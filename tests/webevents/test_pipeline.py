@@ -112,9 +112,10 @@ def test_failing_dbt_model_names_the_model(tmp_path, monkeypatch):
     assert "orders_by_day" in str(failure.value)
 
 
-def test_run_with_a_missing_input_file_fails_naming_step_and_file(tmp_path, capsys):
+def test_run_with_a_missing_input_file_says_so_before_any_step(tmp_path, capsys):
     code = main(["run", "--lake", str(tmp_path / "lake"), "--input",
                  str(tmp_path / "nowhere.jsonl")])
-    assert code == 1
+    assert code == 2
     err = " ".join(capsys.readouterr().err.split())
-    assert "step sample failed" in err and "nowhere.jsonl" in err
+    assert "webevents run: --input file(s) not found" in err and "nowhere.jsonl" in err
+    assert "step" not in err and not (tmp_path / "lake" / "lake.duckdb").exists()

@@ -149,6 +149,8 @@ class LocalEngine:
     def _run(self, duck_sql: str, sql: str) -> duckdb.DuckDBPyConnection:
         try:
             return self.connection.execute(duck_sql)
+        except duckdb.InterruptException:
+            raise KeyboardInterrupt from None  # Ctrl-C: an interrupt, not a SQL error
         except duckdb.Error as error:
             raise EngineError(
                 f"DuckDB: {error}\n--- statement (Athena SQL) ---\n{statement_excerpt(sql)}"

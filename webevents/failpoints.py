@@ -1,0 +1,37 @@
+"""Named points where a test can stop the program as a crash or an interrupt would.
+
+`WEBEVENTS_FAILPOINT=NAME[:SIGNAL]` (SIGNAL KILL, the default, or INT or TERM) makes the
+process send itself that signal when it reaches `reach(NAME)`: the fault tests kill a
+run at every step this way and check that a re-run ends identical to an uninterrupted
+run. Unset, `reach` is one dictionary lookup. (The failpoint idea as in FreeBSD's
+fail(9) and TiKV's fail-rs.)
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+ENV_VAR = "WEBEVENTS_FAILPOINT"
+POINTS = (
+    "sample.written",           # sample files written, not yet in place
+    "backfill.chunk_written",   # a chunk's statements ran, its transaction not committed
+    "backfill.chunk_committed",
+    "ingest.rows_written",      # a file's rows and ledger row written, not committed
+    "ingest.committed",         # committed, error output not yet published
+    "enrich.started",
+    "bots.started",
+    "dbt.running",              # while the dbt child runs
+    "report.started",
+    "report.written",           # report and summary written, the command not finished
+)
+
+
+def reach(name: str) -> None:
+    """Stop here if the environment names this point."""
+    wanted = os.environ.get(ENV_VAR)
+    if not wanted:
+        return
+    point, _, signal_name = wanted.partition(":")
+    if point == name:
+        os.kill(os.getpid(), getattr(signal, f"SIG{signal_name or 'KILL'}"))
