@@ -54,7 +54,7 @@ ifeq ($(FULL),1)
 			tests/e2e/test_run_end_to_end.py || exit 1; \
 	done
 else
-	$(BIN)/pytest -m calendar -n 2 -q tests/e2e/test_calendar_sweep.py
+	$(BIN)/pytest -m calendar -n 2 --dist loadgroup -q tests/e2e
 endif
 
 # The engine-fidelity tier: a real Trino server with the Iceberg connector.

@@ -3,7 +3,6 @@ nothing, `--input` files go through the same steps, and the report renders in Ch
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 from collections import Counter
@@ -14,6 +13,7 @@ import orjson
 import pytest
 
 from tests.e2e.browser import measure, screenshot
+from tests.e2e.lake_tables import differences, table_rows
 from webevents import clock
 from webevents.cli import main
 from webevents.pipeline import run_pipeline
@@ -26,58 +26,6 @@ EVENTS, DAYS, SEED = 4_000, 5, 3
 # the December archive, so one event's copies fall into two backfill chunks. The calendar
 # sweep (`make test-calendar`) runs this module on other days through the variable.
 TODAY = os.environ.get("WEBEVENTS_E2E_TODAY", "2026-12-05T09:30:00")
-# written by dbt or the enrichment at run time; everything else must be identical on re-run
-RUN_TIME_COLUMNS = {"processed_timestamp", "processed_at", "logged_at"}
-
-
-def table_rows(lake: Path) -> dict[str, list[tuple]]:
-    """Every row of every table in the lake, sorted, without the run-time columns."""
-    con = duckdb.connect(str(lake / "lake.duckdb"), read_only=True)
-    try:
-        tables = con.execute(
-            "select schema_name, table_name from duckdb_tables() "
-            "where schema_name in ('raw', 'analytics', 'marts') order by all"
-        ).fetchall()
-        result = {}
-        for schema, table in tables:
-            columns = [f'"{name}"' for (name,) in con.execute(
-                "select column_name from duckdb_columns() where schema_name = ? "
-                "and table_name = ? order by column_index", [schema, table]).fetchall()
-                if name not in RUN_TIME_COLUMNS]
-            result[f"{schema}.{table}"] = con.execute(
-                f'select {", ".join(columns)} from "{schema}"."{table}" order by all'
-            ).fetchall()
-        return result
-    finally:
-        con.close()
-
-
-def same_value(a, b) -> bool:
-    """Equal, except doubles: sums of doubles depend on the order rows are added in."""
-    if isinstance(a, float) and isinstance(b, float):
-        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
-    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
-        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b, strict=True))
-    return a == b
-
-
-def differences(before: dict[str, list[tuple]], after: dict[str, list[tuple]]) -> list[str]:
-    """Tables whose rows changed, with the first changed row."""
-    changed = []
-    for table in sorted(set(before) | set(after)):
-        old, new = before.get(table, []), after.get(table, [])
-        if len(old) != len(new):
-            changed.append(f"{table}: {len(old)} rows -> {len(new)}")
-            continue
-        for old_row, new_row in zip(old, new, strict=True):
-            if not same_value(old_row, new_row):
-                changed.append(f"{table}: {old_row} -> {new_row}")
-                break
-    return changed
-
-
 def truth(lake: Path) -> list[dict]:
     return [orjson.loads(line)
             for line in (lake / "sample" / "truth.jsonl").read_bytes().splitlines()]
