@@ -14,12 +14,14 @@ per statement) runs the same Athena SQL that runs in production:
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import os
 import re
 import shutil
 import sys
 import tempfile
 import time
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,6 +123,26 @@ def _archive_location(files: Sequence[Path], workdir: Path) -> Path:
     return workdir
 
 
+def unreadable_archive_file(files: Sequence[Path]) -> str | None:
+    """What is wrong with the first archive file that cannot be read to its end, if any.
+
+    Looked for only after a statement failed: reading every file twice would double the
+    backfill's own reading.
+    """
+    for path in files:
+        try:
+            with open(path, "rb") as handle:
+                packed = handle.read(2) == b"\x1f\x8b"
+            if packed or path.suffix == ".gz":
+                with gzip.open(path) as reader:
+                    while reader.read(1 << 20):
+                        pass
+        except (OSError, EOFError, zlib.error) as error:
+            return (f"archive file {path} cannot be read ({error}); nothing of its chunk "
+                    "was loaded: replace the file and run the backfill again")
+    return None
+
+
 def backfill_files(
     files: Sequence[str | os.PathLike],
     lake: str | os.PathLike | None = None,
@@ -134,6 +156,10 @@ def backfill_files(
     from webevents.sqlrunner import SqlRunError, run_files
 
     paths = [Path(f) for f in files]
+    folders = [str(p) for p in paths if p.is_dir()]
+    if folders:
+        raise BackfillError(f"{', '.join(folders)}: a folder, not an archive file; give the "
+                            "files in it (e.g. archive/dt=*/*.jsonl.gz)")
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         raise BackfillError(f"archive file(s) not found: {', '.join(missing)}")
@@ -161,6 +187,9 @@ def backfill_files(
                         [BACKFILL_SQL / name], engine=engine, params={**base, **params}, echo=None
                     )
                 except SqlRunError as error:
+                    broken = unreadable_archive_file(chosen)  # name the file, not the SQL
+                    if broken:
+                        raise BackfillError(broken) from None
                     raise BackfillError(str(error)) from error
 
             run("archive_database_create.sql")

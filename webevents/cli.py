@@ -100,6 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     query = commands.add_parser("query", help="one Athena-dialect query on the lake")
     query.add_argument("sql", help="the query")
     query.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    query.add_argument("--write", action="store_true",
+                       help="let the query change the local lake (it reads only by default)")
     _add_engine(query)
     _add_lake(query)
 
@@ -134,8 +136,13 @@ def main(argv: list[str] | None = None) -> int:
     module_name, function_name = COMMANDS[args.command].split(":")
     command = getattr(importlib.import_module(module_name), function_name)
     previous = signal.signal(signal.SIGTERM, _terminate)
+    from webevents.lake import LakeError
+
     try:
         return int(command(args) or 0)
+    except LakeError as error:  # the lake cannot be used as asked: one line, no traceback
+        print(f"webevents {args.command}: {error}", file=sys.stderr)
+        return 2
     except (KeyboardInterrupt, Terminated) as stop:
         # Every unit of work commits with its bookkeeping, so what finished is kept and a
         # re-run resumes after it; no traceback for an interrupt the user asked for.

@@ -27,12 +27,15 @@ import sys
 import tempfile
 import time
 import uuid
+import zlib
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import duckdb
 
 from webevents import LAMBDA_DIR, clock, failpoints, ledger
 from webevents.lake import connect, resolve_lake
@@ -57,6 +60,10 @@ _JSON_COLUMN_TYPES = {
         "STRUCT(pitch DOUBLE, yaw DOUBLE, hfov DOUBLE)"
     ),
 }
+
+
+class UnreadableInput(ValueError):
+    """An input file could not be read to its end (a truncated .gz, say); it names the file."""
 
 
 @dataclass
@@ -125,7 +132,12 @@ def _load_handler():
 
 
 class LineReader:
-    """The records of a JSON-lines file (plain or .gz), one per line, without the line break."""
+    """The records of a JSON-lines file (plain or .gz), one per line, without the line break.
+
+    Lines end where the archive's text reader ends them (`transpile.text_lines`, as
+    Athena's: LF, CR or CR LF), so a file gives the same records to the stream and to the
+    backfill; a bare CR cannot sit inside a JSON value, which must escape it.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -139,8 +151,13 @@ class LineReader:
     def __iter__(self) -> Iterator[bytes]:
         for line in self.lines:
             if line.endswith(b"\n"):
-                line = line[:-2] if line.endswith(b"\r\n") else line[:-1]
-            yield line
+                line = line[:-1]
+            if line.endswith(b"\r"):
+                line = line[:-1]
+            if b"\r" in line:
+                yield from line.split(b"\r")
+            else:
+                yield line
 
     def __enter__(self) -> LineReader:
         return self
@@ -335,6 +352,10 @@ def ingest_files(
         raise ValueError("--buffer-mb must be positive")
     app, landing_contract = _load_handler()
     paths = [Path(path) for path in paths]
+    folders = [str(path) for path in paths if path.is_dir()]
+    if folders:
+        raise FileNotFoundError(f"{', '.join(folders)}: a folder, not a file; give the "
+                                "JSON-lines files in it (e.g. folder/*.jsonl)")
     missing = [str(path) for path in paths if not path.is_file()]
     if missing:
         raise FileNotFoundError(f"no such file: {', '.join(missing)}")
@@ -409,6 +430,14 @@ def _ingest_one(path: Path, digest: str, id_prefix: str, buffer_mb: float, con, 
                       error_file=errors.path)
         failpoints.reach("ingest.rows_written")
         con.execute("commit")
+    except (EOFError, gzip.BadGzipFile, zlib.error) as error:  # a truncated or fake .gz
+        sink.pending = {}
+        sink.count = 0
+        with contextlib.suppress(Exception):
+            con.execute("rollback")
+        errors.discard()
+        raise UnreadableInput(f"{path}: cannot be read ({error}); nothing of it was "
+                              "ingested") from None
     except BaseException:
         sink.pending = {}
         sink.count = 0
@@ -592,6 +621,10 @@ def ingest_command(args) -> int:
     except (FileNotFoundError, ValueError, LakeError) as error:
         print(f"webevents ingest: {error}", file=sys.stderr)
         return 2
+    except (OSError, duckdb.Error) as error:  # disk full, say: the file's unit rolled back
+        print(f"webevents ingest: {error}; files committed before it are kept, run the same "
+              "command again to resume", file=sys.stderr)
+        return 1
     print_summary(summary, lake)
     if getattr(args, "summary", None):
         from webevents.pipeline import build_summary, stream_source_figures

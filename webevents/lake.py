@@ -82,8 +82,19 @@ def database_path(lake: str | os.PathLike | None = None) -> Path:
     return resolve_lake(lake) / DATABASE_FILE
 
 
-def connect(lake: str | os.PathLike | None = None) -> duckdb.DuckDBPyConnection:
-    """Open the lake's database with its tables in place (DuckDB allows one writer process)."""
+def connect(lake: str | os.PathLike | None = None,
+            read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the lake's database with its tables in place (DuckDB allows one writer process).
+
+    read_only opens an existing lake for reading only: nothing is created or changed, and
+    it works on a lake in a read-only folder too.
+    """
+    if read_only:
+        path = resolve_lake(lake, create=False) / DATABASE_FILE
+        try:
+            return duckdb.connect(str(path), read_only=True)
+        except duckdb.IOException as error:
+            raise LakeError(f"cannot open the lake {path.parent} for reading: {error}") from None
     con = duckdb.connect(str(database_path(lake)))
     ensure_tables(con)
     return con

@@ -321,6 +321,9 @@ def run_dbt(lake: Path, say, advance: Callable[[int, int], None] | None = None) 
     if process.returncode != 0:
         completed = next((i for i, line in enumerate(lines) if "Completed with" in line), None)
         detail = "\n".join(lines[completed:] if completed is not None else failures or lines[-25:])
+        disk_full = next((line for line in lines if "No space left" in line), None)
+        if disk_full and disk_full not in detail:  # the cause, wherever dbt printed it
+            detail = f"{disk_full.strip()}\n{detail}"
         raise StepFailed(
             "dbt", f"`dbt build --target local` failed (log: {work / 'logs' / 'dbt.log'}):\n"
                    f"{detail}"

@@ -76,16 +76,28 @@ def format_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str)
 
 
 def query_command(args) -> int:
-    """`webevents query "SQL" [--format table|csv|json] [--engine ...] [--lake DIR]`."""
+    """`webevents query "SQL" [--format table|csv|json] [--engine ...] [--lake DIR] [--write]`.
+
+    On the local lake the query reads only, unless --write: a stray DELETE in an analyst's
+    query must not change the lake, and reading works on a lake another run is writing
+    (DuckDB allows readers beside no writer only) or on a read-only copy.
+    """
+    from webevents.lake import LakeError
+
+    options = {"read_only": not args.write} if args.engine == "local" else {}
     try:
-        engine = get_engine(args.engine, lake=args.lake)
-    except (EngineError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+        engine = get_engine(args.engine, lake=args.lake, **options)
+    except (EngineError, ValueError, LakeError) as error:
+        print(f"webevents query: {error}", file=sys.stderr)
+        return 2
     try:
         columns, rows = engine.query(args.sql)
     except EngineError as error:
-        print(f"error: {error}", file=sys.stderr)
+        if "read-only" in str(error) and not args.write:
+            print("webevents query: the lake is opened read-only; add --write to change it",
+                  file=sys.stderr)
+        else:
+            print(f"error: {error}", file=sys.stderr)
         return 1
     finally:
         engine.close()

@@ -32,6 +32,9 @@ from webevents.engines import Engine, EngineError, get_engine
 
 DDL_DIR = SQL_DIR / "ddl"
 DATE_PARAMS = ("run_date", "date_from", "date_to")
+INTEGER_PARAMS = ("lookback_days", "snapshot_id")
+_TIMESTAMP = re.compile(
+    r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?( ?(UTC|Z|[+-]\d{2}:?\d{2}))?")
 _QUERY_STARTS = {TokenType.SELECT, TokenType.WITH, TokenType.VALUES, TokenType.L_PAREN}
 _QUERY_WORDS = {"SHOW", "DESCRIBE", "EXPLAIN"}
 
@@ -81,14 +84,30 @@ def parse_params(pairs: Iterable[str]) -> dict[str, str]:
 
 
 def _check_params(params: Mapping[str, Any]) -> None:
-    for name in DATE_PARAMS:
-        if name in params:
+    """Every parameter has the shape its files expect; SQL text never reaches a literal."""
+    for name, value in params.items():
+        text = str(value)
+        if name in DATE_PARAMS or name.endswith("_date") or name.startswith("date_") or (
+                name.startswith("event_date_")):
             try:
-                dt.date.fromisoformat(str(params[name]))
+                dt.date.fromisoformat(text)
             except ValueError:
-                raise SqlRunError(
-                    f"parameter {name}={params[name]!r} is not a date (YYYY-MM-DD)"
-                ) from None
+                raise SqlRunError(f"parameter {name}={text!r} is not a date (YYYY-MM-DD)"
+                                  ) from None
+        elif name in INTEGER_PARAMS or name.startswith(("max_", "min_")) or name.endswith(
+                ("_days", "_count", "_seconds", "_minutes")):
+            if not re.fullmatch(r"\d+", text):
+                raise SqlRunError(f"parameter {name}={text!r} is not a whole number >= 0")
+        elif name.endswith("_share"):
+            if not re.fullmatch(r"(0|1)?(\.\d+)?|1\.0*", text) or text in ("", "."):
+                raise SqlRunError(f"parameter {name}={text!r} is not a share between 0 and 1")
+        elif name.endswith(("_at", "_timestamp")):
+            if not _TIMESTAMP.fullmatch(text):
+                raise SqlRunError(f"parameter {name}={text!r} is not a timestamp "
+                                  "(YYYY-MM-DD HH:MM:SS, optionally with UTC)")
+        elif "'" in text or ";" in text:
+            raise SqlRunError(f"parameter {name}={text!r}: quotes and semicolons are not "
+                              "allowed in parameter values")
 
 
 def collect_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -132,7 +151,11 @@ def _optional_names(template_ast: jinja2.nodes.Template) -> set[str]:
 
 def render(path: Path, params: Mapping[str, Any]) -> str:
     """The file's SQL with parameters filled in; missing parameters are named."""
-    source = path.read_text(encoding="utf-8")
+    try:
+        source = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise SqlRunError(f"{path}: not UTF-8 text (byte {error.start}: {error.reason}); "
+                          "save the file as UTF-8") from None
     try:
         template_ast = _JINJA.parse(source)
     except jinja2.TemplateSyntaxError as error:
@@ -271,11 +294,17 @@ def run_ddl_locally(con) -> None:
 
 def sql_command(args) -> int:
     """`webevents sql FILES... [--param name=value] [--engine ...] [--lake DIR]`."""
+    from webevents.lake import locked, resolve_lake
     from webevents.query import format_rows
 
     try:
         params = parse_params(args.param)
-        results = run_files(args.files, engine=args.engine, params=params, lake=args.lake)
+        if args.engine == "local":  # a writer: hold the lake, as run and ingest do
+            lake = resolve_lake(args.lake)
+            with locked(lake, "sql"):
+                results = run_files(args.files, engine="local", params=params, lake=lake)
+        else:
+            results = run_files(args.files, engine=args.engine, params=params, lake=args.lake)
     except (SqlRunError, EngineError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -26,12 +26,13 @@ class LocalEngine:
         connection: duckdb.DuckDBPyConnection | None = None,
         check_merge_sources: bool = True,
         merge_in_steps: bool = True,
+        read_only: bool = False,
         **_options: Any,
     ):
         if connection is None:
             from webevents.lake import connect
 
-            connection = connect(lake)
+            connection = connect(lake, read_only=read_only)
             self._owns_connection = True
         else:
             self._owns_connection = False

@@ -127,6 +127,40 @@ def test_backfill_reconciliation(engine):
     ]
 
 
+def test_backfill_totals_count_every_archive_line_from_the_tables():
+    local = LocalEngine(connection=duckdb.connect())
+    run_files([SQL_DIR / "ddl"], engine=local, echo=None)
+    at = "timestamp '2024-05-08 10:00:00'"
+    local.execute("insert into raw.web_events_backfill_loads values "
+                  "(date '2024-05-01', date '2024-05-31', 6, 4, 1, 1, timestamp '2024-06-01')")
+    # k1 twice in one chunk (both land) and once more in a later chunk (already landed)
+    local.execute(
+        "insert into raw.web_events_backfill_stage (archive_date, outcome, event_id, "
+        f"event_timestamp) values (date '2024-05-08', 'ok', 'k1', {at}), "
+        f"(date '2024-05-08', 'ok', 'k1', {at}), (date '2024-06-02', 'ok', 'k1', {at}), "
+        f"(date '2024-05-08', 'ok', 'k2', {at}), (date '2024-05-08', 'dropped', null, null), "
+        "(date '2024-05-08', 'rejected', null, null)")
+    local.execute("insert into raw.web_events_backfill_rejects (archive_date, reason) values "
+                  "(date '2024-05-08', 'invalid_json')")
+    local.execute(
+        "insert into raw.web_events (event_id, event_timestamp, load_source) values "
+        f"('k1', {at}, 'backfill'), ('k1', {at}, 'backfill'), ('k2', {at}, 'backfill'), "
+        f"('k3', {at}, 'firehose')")
+
+    def totals():
+        (result,) = run_files([ANALYSIS / "raw_web_events_backfill_totals.sql"], engine=local,
+                              echo=None)
+        return dict(zip(result.columns, result.rows[0], strict=True))
+
+    assert totals() == {"records_in": 6, "landed": 3, "skipped": 1, "failed": 1, "dropped": 1,
+                        "lines_not_landed": 0, "rows_without_a_line": 0, "is_balanced": True}
+    local.execute(f"insert into raw.web_events (event_id, event_timestamp, load_source) values "
+                  f"('k2', {at}, 'backfill')")  # a row no archive line explains
+    assert (totals()["rows_without_a_line"], totals()["is_balanced"]) == (1, False)
+    local.execute("delete from raw.web_events where event_id = 'k2'")  # a line that never landed
+    assert (totals()["lines_not_landed"], totals()["is_balanced"]) == (1, False)
+
+
 # --- Athena / Trino only: parsed with sqlglot's athena dialect ------------------------------
 
 ATHENA_ONLY = {
@@ -213,5 +247,6 @@ def test_every_analysis_file_is_covered_here():
         "web_events_bot_reasons.sql",
         "web_events_quality_issues.sql",
         "raw_web_events_backfill_reconciliation.sql",
+        "raw_web_events_backfill_totals.sql",
     }
     assert {p.name for p in ANALYSIS.glob("*.sql")} == local | ATHENA_ONLY
