@@ -123,6 +123,40 @@ def _archive_location(files: Sequence[Path], workdir: Path) -> Path:
     return workdir
 
 
+def with_files_loaded_before(files: list[Path], connection) -> list[Path]:
+    """`files` plus the files loaded before for the same archive days (the lake's ledger).
+
+    A chunk replaces its days' stage and rejects whole, as on Athena, where a day is every
+    file under its dt= prefix. Locally the command names files, so a day loaded from
+    part-1 and then given part-2 alone would lose part-1's lines from the stage and
+    rejects; the day's earlier files join the chunk instead.
+    """
+    ledger.ensure(connection)
+    days = {archive_day(path) for path in files}
+    given = {path.resolve() for path in files}
+    given_digests: set[str] | None = None
+    added: list[Path] = []
+    for row in ledger.rows(connection, "backfill"):
+        earlier = Path(row["path"])
+        if earlier.resolve() in given or not _DAY_FOLDER.search(earlier.as_posix()):
+            continue
+        if archive_day(earlier) not in days:
+            continue
+        if given_digests is None:
+            given_digests = {ledger.file_sha256(path) for path in files}
+        if row["content_sha256"] in given_digests:
+            continue
+        if not earlier.is_file() or ledger.file_sha256(earlier) != row["content_sha256"]:
+            raise BackfillError(
+                f"dt={archive_day(earlier)} was loaded before with {earlier}, which is no "
+                "longer there as it was; give it again with the new file(s): a backfill "
+                "replaces an archive day's lines whole"
+            )
+        added.append(earlier)
+        given.add(earlier.resolve())
+    return files + added
+
+
 def unreadable_archive_file(files: Sequence[Path]) -> str | None:
     """What is wrong with the first archive file that cannot be read to its end, if any.
 
@@ -175,6 +209,13 @@ def backfill_files(
         return summary
     owns_engine = engine is None
     engine = engine or get_engine("local", lake=lake)
+    if hasattr(engine, "connection"):
+        try:
+            chosen = with_files_loaded_before(chosen, engine.connection)
+        except BackfillError:
+            if owns_engine:
+                engine.close()
+            raise
     loaded_at = clock.now().replace(tzinfo=None).isoformat(sep=" ")
     try:
         with tempfile.TemporaryDirectory(prefix="webevents-archive-") as workdir:
@@ -229,7 +270,7 @@ def _run_chunk_committed(run, first: dt.date, last: dt.date, files: list[Path],
         for path in files:
             digest = ledger.file_sha256(path)
             ledger.forget(engine.connection, digest)
-            ledger.record(engine.connection, digest, path, "backfill")
+            ledger.record(engine.connection, digest, path.absolute(), "backfill")
         failpoints.reach("backfill.chunk_written")
     failpoints.reach("backfill.chunk_committed")
     return chunk

@@ -81,3 +81,24 @@ def test_month_chunks_and_insert_ranges_stay_under_100_partitions():
     ranges = date_ranges(dates)
     assert [len([d for d in dates if a <= d <= b]) for a, b in ranges] == [90, 90, 20]
     assert date_ranges([]) == []
+
+
+def test_a_day_backfilled_in_two_files_keeps_both_files_lines_and_rejects(tmp_path, capsys):
+    day = tmp_path / "archive" / "dt=2024-02-01"
+    day.mkdir(parents=True)
+    part1, part2 = day / "part-1.jsonl", day / "part-2.jsonl"
+    part1.write_text(LINES[0] + "\nnot json\n")
+    part2.write_text(LINES[1] + "\n{broken\n")
+    lake = str(tmp_path / "lake")
+    summary = tmp_path / "summary.json"
+    assert main(["backfill", str(part1), "--lake", lake]) == 0
+    assert main(["backfill", str(part2), "--lake", lake, "--summary", str(summary)]) == 0
+    (archive,) = json.loads(summary.read_text())["sources"]
+    assert (archive["records_in"], archive["landed"], archive["failed"], archive["balanced"]) == (
+        4, 2, 2, True)
+    assert archive["failed_by_reason"] == {"invalid_json": 2}
+    # part-1 gone from its folder: refused, naming it, rather than dropping its lines
+    part1.unlink()
+    capsys.readouterr()
+    assert main(["backfill", str(part2), "--lake", lake]) == 1
+    assert "dt=2024-02-01 was loaded before with" in capsys.readouterr().err

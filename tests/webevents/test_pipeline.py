@@ -119,3 +119,31 @@ def test_run_with_a_missing_input_file_says_so_before_any_step(tmp_path, capsys)
     err = " ".join(capsys.readouterr().err.split())
     assert "webevents run: --input file(s) not found" in err and "nowhere.jsonl" in err
     assert "step" not in err and not (tmp_path / "lake" / "lake.duckdb").exists()
+
+
+def test_a_changed_sample_size_is_refused_on_a_lake_that_holds_the_first(tmp_path,
+                                                                         monkeypatch):
+    monkeypatch.setenv("WEBEVENTS_NOW", "2026-11-20")
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    sample = pipeline.prepare_sample(lake, 200, 3, 1, say=lambda _m: None)
+    assert pipeline.prepare_sample(lake, 200, 3, 1, say=lambda _m: None) == sample  # reused
+    pipeline.run_ingest(lake, sorted((sample / "stream").glob("*")), say=lambda _m: None)
+    with pytest.raises(ValueError, match="--events 200 --days 3 --seed 1, or add --fresh"):
+        pipeline.prepare_sample(lake, 300, 3, 1, say=lambda _m: None)
+    messages: list[str] = []
+    pipeline.start_over(lake, messages.append)
+    assert not (lake / "lake.duckdb").exists() and not sample.exists()
+    pipeline.prepare_sample(lake, 300, 3, 1, say=messages.append)
+    assert "300" in (sample / pipeline.SAMPLE_PARAMS_FILE).read_text()
+
+
+def test_a_sample_whose_generation_was_stopped_is_made_again(tmp_path, monkeypatch):
+    monkeypatch.setenv("WEBEVENTS_NOW", "2026-11-20")
+    lake = tmp_path / "lake"
+    (lake / "sample" / "archive").mkdir(parents=True)  # what a killed older version left
+    (lake / ".sample-partial").mkdir()
+    messages: list[str] = []
+    sample = pipeline.prepare_sample(lake, 200, 3, 1, say=messages.append)
+    assert "incomplete" in messages[0]
+    assert (sample / "truth.jsonl").exists() and not (lake / ".sample-partial").exists()
