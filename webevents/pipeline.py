@@ -577,6 +577,11 @@ def run_command(args) -> int:
                       soft_wrap=True)
         return 2
     except StepFailed as error:
+        if "No space left on device" in str(error):  # the cause, not the statement it hit
+            console.print(f"[bold red]step {error.step} failed:[/] No space left on device "
+                          f"(lake {args.lake or 'default'}); free some space and run again: "
+                          "work committed so far is kept", highlight=False, soft_wrap=True)
+            return 1
         # soft_wrap: the terminal wraps, so paths and statements stay whole when copied
         console.print(f"[bold red]step {error.step} failed:[/] {escape(str(error))}",
                       highlight=False, soft_wrap=True)

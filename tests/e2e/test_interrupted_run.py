@@ -105,3 +105,45 @@ def test_a_second_run_on_a_busy_lake_names_the_run_holding_it(tmp_path):
         second = run(lake)
     assert second.returncode == 2
     assert f"is in use by PID {os.getpid()} (`webevents run`" in second.stderr
+
+
+@pytest.mark.calendar
+def test_two_runs_racing_on_one_lake_end_as_one_run(tmp_path, uninterrupted):
+    lake = tmp_path / "lake"
+    env = {**os.environ, clock.ENV_VAR: NOW}
+    env.pop(failpoints.ENV_VAR, None)
+    webevents = str(Path(sys.executable).with_name("webevents"))
+    command = [webevents, "run", "--lake", str(lake), *SAMPLE]
+    first = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    time.sleep(0.5)
+    second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert first.wait(timeout=600) == 0
+    assert second.returncode == 2
+    assert f"is in use by PID {first.pid} (`webevents run`" in second.stderr
+    tables, errors, figures = uninterrupted
+    assert differences(tables, table_rows(lake)) == []
+    assert error_output(lake) == errors and summary(lake) == figures
+
+
+@pytest.mark.calendar
+def test_a_disk_that_fills_mid_run_then_has_room_again_ends_as_if_never_full(tmp_path,
+                                                                             uninterrupted):
+    mount_point = tmp_path / "small-disk"
+    mount_point.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs",
+                              str(mount_point)], capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip()}")
+    try:
+        lake = mount_point / "lake"
+        full = run(lake)
+        assert full.returncode == 1, full.stderr[-2000:]
+        assert "No space left on device" in full.stderr and "Traceback" not in full.stderr
+        subprocess.run(["mount", "-o", "remount,size=400m", str(mount_point)], check=True)
+        resumed = run(lake)
+        assert resumed.returncode == 0, resumed.stderr[-2000:]
+        tables, errors, figures = uninterrupted
+        assert differences(tables, table_rows(lake)) == []
+        assert error_output(lake) == errors and summary(lake) == figures
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], capture_output=True)
