@@ -57,8 +57,11 @@ else
 	$(BIN)/pytest -m calendar -n 2 --dist loadgroup -q tests/e2e
 endif
 
-# The engine-fidelity tier: a real Trino server with the Iceberg connector.
+# The engine-fidelity tier: a real Trino server with the Iceberg connector. Its server and
+# plugins come from Maven Central through mvn (Debian's maven, installed when missing).
 test-trino: venv
+	@command -v mvn >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq maven >/dev/null; }
 	$(BIN)/python -m webevents.trino_server test
 
 ## Benchmarks ---------------------------------------------------------------

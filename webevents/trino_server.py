@@ -36,7 +36,6 @@ TRINO_VERSION = "476"
 # TrinoSystemRequirements in 476 refuses anything older than Java 24.0.1.
 MIN_JAVA_MAJOR = 24
 PREFERRED_JAVA_HOME = Path("/usr/lib/jvm/temurin-25-jdk-amd64")
-MAVEN_CENTRAL = "https://repo.maven.apache.org/maven2"
 MAVEN_DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.6.1"
 SERVER_ARTIFACT = ("io.trino", "trino-server-core", "tar.gz")
 # Iceberg for the tables; Hive for the archive's external JSON-lines table, read from text
@@ -109,37 +108,40 @@ def ensure_installed(version: str = TRINO_VERSION) -> Path:
 
 
 def fetch_artifact(group: str, artifact: str, ext: str, version: str, version_dir: Path) -> Path:
-    """One artifact from Maven Central, through mvn (checksums verified) or plain HTTPS."""
+    """One artifact from Maven Central through mvn, its ordinary client (checksums verified).
+
+    Nothing is downloaded any other way: `make test-trino` installs Debian's maven first.
+    """
     repository = version_dir / "m2"
     relative = Path(*group.split("."), artifact, version, f"{artifact}-{version}.{ext}")
     local = repository / relative
     if local.exists():
         return local
     started = time.monotonic()
-    if shutil.which("mvn"):
-        completed = subprocess.run(
-            [
-                "mvn",
-                "--batch-mode",
-                "--quiet",
-                "--strict-checksums",
-                "-Dstyle.color=never",
-                f"-Dmaven.repo.local={repository}",
-                f"{MAVEN_DEPENDENCY_PLUGIN}:get",
-                f"-Dartifact={group}:{artifact}:{version}:{ext}",
-                "-Dtransitive=false",
-            ],
-            cwd=version_dir,
-            capture_output=True,
-            text=True,
+    if not shutil.which("mvn"):
+        raise RuntimeError("mvn not found: install Maven (`apt-get install maven`); the Trino "
+                           "server and its plugins come from Maven Central through it")
+    completed = subprocess.run(
+        [
+            "mvn",
+            "--batch-mode",
+            "--quiet",
+            "--strict-checksums",
+            "-Dstyle.color=never",
+            f"-Dmaven.repo.local={repository}",
+            f"{MAVEN_DEPENDENCY_PLUGIN}:get",
+            f"-Dartifact={group}:{artifact}:{version}:{ext}",
+            "-Dtransitive=false",
+        ],
+        cwd=version_dir,
+        capture_output=True,
+        text=True,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(
+            f"mvn could not fetch {group}:{artifact}:{version}:{ext} from Maven Central:\n"
+            + (completed.stdout + completed.stderr)[-4000:]
         )
-        if completed.returncode != 0:
-            raise RuntimeError(
-                f"mvn could not fetch {group}:{artifact}:{version}:{ext} from Maven Central:\n"
-                + (completed.stdout + completed.stderr)[-4000:]
-            )
-    else:
-        _download_verified(f"{MAVEN_CENTRAL}/{relative.as_posix()}", local)
     size_mb = local.stat().st_size / 1e6
     print(
         f"fetched {group}:{artifact}:{version}:{ext} ({size_mb:.0f} MB) "
@@ -147,24 +149,6 @@ def fetch_artifact(group: str, artifact: str, ext: str, version: str, version_di
         flush=True,
     )
     return local
-
-
-def _download_verified(url: str, destination: Path) -> None:
-    import hashlib
-
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    with urllib.request.urlopen(url + ".sha1", timeout=60) as response:
-        expected = response.read().decode().split()[0].strip()
-    partial = destination.with_suffix(destination.suffix + ".part")
-    digest = hashlib.sha1()
-    with urllib.request.urlopen(url, timeout=60) as response, partial.open("wb") as out:
-        while chunk := response.read(1 << 20):
-            digest.update(chunk)
-            out.write(chunk)
-    if digest.hexdigest() != expected:
-        partial.unlink()
-        raise RuntimeError(f"checksum mismatch for {url}")
-    partial.rename(destination)
 
 
 # -- java --------------------------------------------------------------------------------
