@@ -15,6 +15,8 @@ COMMANDS = {
     "sql": "webevents.sqlrunner:sql_command",
     "query": "webevents.query:query_command",
     "run": "webevents.pipeline:run_command",
+    "smoke": "webevents.smoke:smoke_command",
+    "upload-source": "webevents.stack:upload_source_command",
 }
 
 
@@ -102,7 +104,39 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=7, help="sample seed when generating")
     _add_lake(run)
 
+    _add_deploy_commands(commands)
     return parser
+
+
+def _add_deploy_commands(commands) -> None:
+    """Commands against a deployed stack (docs/operations.md); they call AWS."""
+    smoke = commands.add_parser(
+        "smoke",
+        help="prove every hop of a deployed stack with tagged events",
+        description="Send uniquely tagged events (and one malformed) through the stack's entry "
+        "points, wait until they are rows of raw.web_events (Athena) and the malformed one is "
+        "in the error output, and print PASS/FAIL per hop. Deletes nothing; the tagged rows "
+        "stay (docs/operations.md, smoke test).",
+    )
+    smoke.add_argument("--stack", required=True, help="CloudFormation stack name")
+    smoke.add_argument("--region", help="AWS Region (default: your AWS configuration)")
+    smoke.add_argument(
+        "--margin",
+        type=float,
+        default=300.0,
+        help="seconds to wait beyond the stack's buffer intervals (default 300)",
+    )
+    smoke.add_argument(
+        "--enrich",
+        action="store_true",
+        help="also run sql/enrich for today and check the events reach analytics.web_events",
+    )
+    upload = commands.add_parser(
+        "upload-source", help="upload the project zip the daily CodeBuild job runs"
+    )
+    upload.add_argument("zip", help="the project zip (make upload-source builds it)")
+    upload.add_argument("--stack", required=True, help="CloudFormation stack name")
+    upload.add_argument("--region", help="AWS Region (default: your AWS configuration)")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -49,8 +49,11 @@ def test_runbook_creates_the_tables_catalog_in_iam_mode():
     assert '"CreateDatabaseDefaultPermissions": []' not in step
     assert '"CreateTableDefaultPermissions": []' not in step
     for key in ("CreateDatabaseDefaultPermissions", "CreateTableDefaultPermissions"):
-        grant = re.search(key + r'": \[\{"Principal": \{"DataLakePrincipalIdentifier": '
-                          r'"IAM_ALLOWED_PRINCIPALS"\}, "Permissions": \["ALL"\]\}\]', step)
+        grant = re.search(
+            key + r'": \[\{"Principal": \{"DataLakePrincipalIdentifier": '
+            r'"IAM_ALLOWED_PRINCIPALS"\}, "Permissions": \["ALL"\]\}\]',
+            step,
+        )
         assert grant, f"{key} must grant ALL to IAM_ALLOWED_PRINCIPALS"
     assert "aws glue get-catalog" in runbook and "Lake Formation" in runbook
 
@@ -169,7 +172,11 @@ def test_compaction_target_is_within_what_s3_tables_accepts(template):
             ["", "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"],
             ["alias/archive", "arn:aws:kms:eu-west-1:1111:key/x"],
         ),
-        ("PipelineScheduleExpression", ["cron(0 2 * * ? *)", "rate(1 day)"], ["daily", "0 2 * * *"]),
+        (
+            "PipelineScheduleExpression",
+            ["cron(0 2 * * ? *)", "rate(1 day)"],
+            ["daily", "0 2 * * *"],
+        ),
         ("BuildSourceKey", ["source/webevents.zip"], ["/source/webevents.zip", "source/"]),
         ("AlertEmail", ["", "ops@example.com"], ["ops", "ops@ example.com"]),
         ("ArchivePrefix", ["", "archive/"], ["/archive/", "archive"]),
@@ -214,7 +221,9 @@ def samconfig() -> dict:
         return tomllib.load(handle)
 
 
-@pytest.mark.parametrize(("env", "confirm"), [("default", False), ("staging", False), ("prod", True)])
+@pytest.mark.parametrize(
+    ("env", "confirm"), [("default", False), ("staging", False), ("prod", True)]
+)
 def test_only_prod_waits_for_a_human_to_confirm_the_changeset(samconfig, env, confirm):
     assert samconfig[env]["deploy"]["parameters"]["confirm_changeset"] is confirm
 
