@@ -17,6 +17,7 @@ COMMANDS = {
     "run": "webevents.pipeline:run_command",
     "smoke": "webevents.smoke:smoke_command",
     "upload-source": "webevents.stack:upload_source_command",
+    "adopt-retained": "webevents.redeploy:adopt_command",
 }
 
 
@@ -137,6 +138,20 @@ def _add_deploy_commands(commands) -> None:
     upload.add_argument("zip", help="the project zip (make upload-source builds it)")
     upload.add_argument("--stack", required=True, help="CloudFormation stack name")
     upload.add_argument("--region", help="AWS Region (default: your AWS configuration)")
+    adopt = commands.add_parser(
+        "adopt-retained",
+        help="after a stack delete: an IMPORT change set adopting the retained resources",
+        description="Find the deleted stack's retained resources (KMS key, table bucket, "
+        "namespaces, tables, buckets) and create a CloudFormation IMPORT change set that "
+        "recreates the stack around them; review and execute it, then `make deploy` "
+        "(docs/operations.md, Redeploy after a stack delete). Executes nothing itself.",
+    )
+    adopt.add_argument("--stack", required=True, help="the deleted stack's name")
+    adopt.add_argument("--region", help="AWS Region (default: your AWS configuration)")
+    adopt.add_argument(
+        "--config-env", default="default", help="samconfig.toml environment (default: default)"
+    )
+    adopt.add_argument("--change-set", default="adopt-retained", help="change set name")
 
 
 def main(argv: list[str] | None = None) -> int:

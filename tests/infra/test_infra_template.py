@@ -158,7 +158,7 @@ def test_identity_policies_grant_no_wildcard_action_or_resource(template):
                 assert action != "*" and not action.endswith(":*"), f"{where}: {action}"
             resources = [r for value in as_list(statement["Resource"]) for r in branches(value)]
             if _actions(statement) == ["lakeformation:GetDataAccess"]:
-                continue  # no resource-level form (test_infra_deploy.py, docs/decisions.md D-INFRA-2)
+                continue  # no resource-level form (docs/decisions.md D-INFRA-2)
             assert "*" not in resources, f"{where}: Resource '*'"
 
 
