@@ -254,3 +254,36 @@ def test_make_deploy_uploads_the_build_source_right_after_the_stack(template):
 def test_make_smoke_runs_the_smoke_command_on_the_environment_stack():
     recipe = " ".join(_make_recipe("smoke"))
     assert "webevents smoke --stack" in recipe and "$(STACK_ENV)" in recipe
+
+
+# --- 12. a data-events trail on the table bucket and the archive ---------------------------
+
+
+def test_prod_audits_who_read_or_wrote_table_and_archive_objects(template):
+    conditions = template["Conditions"]["CreateDataEventsTrail"]["Fn::Or"]
+    assert {"Fn::Equals": [{"Ref": "EnvironmentName"}, "prod"]} in conditions[1]["Fn::And"]
+    trail = template["Resources"]["DataEventsTrail"]
+    assert trail["Condition"] == "CreateDataEventsTrail"
+    props = trail["Properties"]
+    assert props["EnableLogFileValidation"] is True and refs_to(props["KMSKeyId"], "DataKey")
+    selectors = [s for item in props["AdvancedEventSelectors"] for s in branches(item)]
+    fields = [{f["Field"]: f for f in s["FieldSelectors"]} for s in selectors]
+    tables = next(f for f in fields if f["resources.type"]["Equals"] == ["AWS::S3Tables::Table"])
+    assert refs_to(tables["resources.ARN"]["StartsWith"], "TableBucket")
+    archive = next(f for f in fields if f["resources.type"]["Equals"] == ["AWS::S3::Object"])
+    assert refs_to(archive["resources.ARN"]["StartsWith"], "ArchiveBucketName")
+    assert all(f["eventCategory"]["Equals"] == ["Data"] for f in fields)
+
+
+def test_cloudtrail_may_use_the_key_only_for_this_accounts_trails(template):
+    statements = template["Resources"]["DataKey"]["Properties"]["KeyPolicy"]["Statement"]
+    (encrypt,) = [s for s in statements if s["Sid"] == "CloudTrailEncryptsDataEventLogs"]
+    context = encrypt["Condition"]["StringLike"]["kms:EncryptionContext:aws:cloudtrail:arn"]
+    assert refs_to(context, "AWS::AccountId")
+    assert refs_to(encrypt["Condition"]["StringEquals"]["aws:SourceAccount"], "AWS::AccountId")
+
+
+def test_the_decisions_record_the_trail_and_vpc_choice_with_cost():
+    decisions = (PROJECT_ROOT / "docs" / "decisions.md").read_text(encoding="utf-8")
+    section = decisions[decisions.index("## D-INFRA-15") :].split("\n## ")[0]
+    assert "CloudTrail" in section and "VPC" in section and "$" in section

@@ -64,6 +64,7 @@ STORE_ENCRYPTION = {
     "AWS::CodeBuild::Project": lambda p, _: _uses_key(p["EncryptionKey"]),
     "AWS::Serverless::Function": lambda p, _: _uses_key(p["KmsKeyArn"]),
     "AWS::Scheduler::Schedule": lambda p, _: _uses_key(p["KmsKeyArn"]),
+    "AWS::CloudTrail::Trail": lambda p, _: _uses_key(p["KMSKeyId"]),
     "AWS::Athena::WorkGroup": lambda p, _: (
         p["WorkGroupConfiguration"]["ResultConfiguration"]["EncryptionConfiguration"][
             "EncryptionOption"
