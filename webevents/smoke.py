@@ -269,7 +269,7 @@ class SmokeRun:
         land_done = error_found = False
         land_error: str | None = None
         seen: set[str] = set()
-        with _progress(self.console, max(land_bound, error_bound)) as advance:
+        with _WaitProgress(self.console, max(land_bound, error_bound)) as advance:
             while True:
                 waited = (self.clock.now() - started).total_seconds()
                 if not land_done:
@@ -315,7 +315,7 @@ class SmokeRun:
             )
             self._fail("error output", started, late, "errors")
 
-    def _engine(self, stack: Stack, timeout: float):
+    def _engine(self, stack: Stack, timeout: float, commit_retries: int = 1):
         from webevents.engines.athena import AthenaEngine
 
         return AthenaEngine(
@@ -324,7 +324,8 @@ class SmokeRun:
             poll_first_delay=1.0,
             poll_max_delay=5.0,
             timeout_seconds=timeout,
-            commit_retry_attempts=1,
+            # The MERGE may meet a Firehose commit (Iceberg conflict): retried like the daily job.
+            commit_retry_attempts=commit_retries,
             workgroup=stack.output("AthenaWorkGroupName"),
             output_location=stack.output("AthenaOutputLocation"),
             s3_tables_catalog=stack.output("S3TablesCatalog"),
@@ -356,7 +357,7 @@ class SmokeRun:
         from webevents.sqlrunner import render
 
         started = self.clock.now()
-        engine = self._engine(stack, timeout=3600)
+        engine = self._engine(stack, timeout=3600, commit_retries=6)
         try:
             engine.execute(render(ENRICH_SQL, enrich_params(started.date())))
             _, rows = engine.query(enriched_query(self.tag, started))
@@ -437,7 +438,7 @@ def _error_text(error: BaseException) -> str:
     return str(error).splitlines()[0] if str(error) else type(error).__name__
 
 
-class _progress:
+class _WaitProgress:
     """A rich progress bar over the wait bound (quiet when the console is not a terminal)."""
 
     def __init__(self, console: Any, total: float):

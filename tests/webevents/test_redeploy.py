@@ -150,6 +150,8 @@ def _sorted_like(adopted, some):
         if logical_id in pinned:
             result.append(pinned[logical_id])
             continue
+        if logical_id not in LEFT:
+            continue  # never created in dev (the prod-only trail bucket)
         kind, physical = LEFT[logical_id]
         key = {
             "AWS::S3::Bucket": "BucketName",
