@@ -205,6 +205,10 @@ class SmokeRun:
         batch = events + [malformed_event(self.tag)]
         started = self.clock.now()
         try:
+            # Both calls can succeed while refusing single records: the refused ones carry an
+            # ErrorCode (Firehose PutRecordBatch "FailedPutCount ... resend":
+            # https://docs.aws.amazon.com/firehose/latest/APIReference/API_PutRecordBatch.html;
+            # https://docs.aws.amazon.com/kinesis/latest/APIReference/API_PutRecords.html).
             if entry == "kinesis":
                 response = self.clients.kinesis.put_records(
                     StreamName=stack.output("IngestStreamName"),
@@ -416,7 +420,14 @@ def error_prefixes(kind: str, started: dt.datetime, now: dt.datetime) -> list[st
 
 
 def error_records(body: bytes) -> Iterable[bytes]:
-    """The original bytes (rawData) of each record in one Firehose error-output object."""
+    """The original bytes (rawData) of each record in one Firehose error-output object.
+
+    Records the Lambda marked ProcessingFailed go to the processing-failed prefix as JSON
+    lines with the original record base64-encoded in rawData (Firehose guide, "Handle
+    failure in data transformation":
+    https://docs.aws.amazon.com/firehose/latest/dev/data-transformation-failure-handling.html);
+    the template's S3Configuration compresses them with GZIP.
+    """
     text = gzip.decompress(body) if body[:2] == b"\x1f\x8b" else body
     for line in text.splitlines():
         if line.strip():
