@@ -76,8 +76,24 @@ validate: tools-venv
 build: tools-venv
 	PATH="$(CURDIR)/$(TOOLS_VENV)/bin:$$PATH" $(TOOLS_VENV)/bin/sam build
 
+# The stack, then the daily job's source: the schedule is ENABLED from the first deploy, so
+# its first run must find the zip (docs/operations.md, first deploy).
 deploy: build
 	$(TOOLS_VENV)/bin/sam deploy --config-env $(STACK_ENV)
+	$(MAKE) upload-source STACK_ENV=$(STACK_ENV)
+
+.PHONY: upload-source smoke
+
+# The committed tree (HEAD), zipped, to the stack's BuildSourceLocation output.
+upload-source: venv
+	mkdir -p .aws-sam
+	git archive --format=zip -o .aws-sam/webevents-source.zip HEAD
+	$(BIN)/webevents upload-source --stack "$$($(BIN)/python -m webevents.stack $(STACK_ENV))" \
+		.aws-sam/webevents-source.zip
+
+# Tagged events through the deployed stack, hop by hop (docs/operations.md, smoke test).
+smoke: venv
+	$(BIN)/webevents smoke --stack "$$($(BIN)/python -m webevents.stack $(STACK_ENV))"
 
 clean:
 	rm -rf $(VENV) $(TOOLS_VENV) $(LAKE) .aws-sam dbt/target dbt/logs

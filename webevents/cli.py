@@ -16,6 +16,9 @@ COMMANDS = {
     "sql": "webevents.sqlrunner:sql_command",
     "query": "webevents.query:query_command",
     "run": "webevents.pipeline:run_command",
+    "smoke": "webevents.smoke:smoke_command",
+    "upload-source": "webevents.stack:upload_source_command",
+    "adopt-retained": "webevents.redeploy:adopt_command",
 }
 
 
@@ -44,12 +47,58 @@ def _add_engine(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_deploy_commands(commands) -> None:
+    """Commands against a deployed stack (docs/operations.md); they call AWS."""
+    smoke = commands.add_parser(
+        "smoke",
+        help="prove every hop of a deployed stack with tagged events",
+        description="Send uniquely tagged events (and one malformed) through the stack's entry "
+        "points, wait until they are rows of raw.web_events (Athena) and the malformed one is "
+        "in the error output, and print PASS/FAIL per hop. Deletes nothing; the tagged rows "
+        "stay (docs/operations.md, smoke test).",
+    )
+    smoke.add_argument("--stack", required=True, help="CloudFormation stack name")
+    smoke.add_argument("--region", help="AWS Region (default: your AWS configuration)")
+    smoke.add_argument(
+        "--margin",
+        type=float,
+        default=300.0,
+        help="seconds to wait beyond the stack's buffer intervals (default 300)",
+    )
+    smoke.add_argument(
+        "--enrich",
+        action="store_true",
+        help="also run sql/enrich for today and check the events reach analytics.web_events",
+    )
+    upload = commands.add_parser(
+        "upload-source", help="upload the project zip the daily CodeBuild job runs"
+    )
+    upload.add_argument("zip", help="the project zip (make upload-source builds it)")
+    upload.add_argument("--stack", required=True, help="CloudFormation stack name")
+    upload.add_argument("--region", help="AWS Region (default: your AWS configuration)")
+    adopt = commands.add_parser(
+        "adopt-retained",
+        help="after a stack delete: an IMPORT change set adopting the retained resources",
+        description="Find the deleted stack's retained resources (KMS key, table bucket, "
+        "namespaces, tables, buckets) and create a CloudFormation IMPORT change set that "
+        "recreates the stack around them; review and execute it, then `make deploy` "
+        "(docs/operations.md, Redeploy after a stack delete). Executes nothing itself.",
+    )
+    adopt.add_argument("--stack", required=True, help="the deleted stack's name")
+    adopt.add_argument("--region", help="AWS Region (default: your AWS configuration)")
+    adopt.add_argument(
+        "--config-env", default="default", help="samconfig.toml environment (default: default)"
+    )
+    adopt.add_argument("--change-set", default="adopt-retained", help="change set name")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="webevents",
         description="Web-events pipeline, run locally on DuckDB (or on Athena / Trino).",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_deploy_commands(commands)
 
     generate = commands.add_parser("generate", help="write realistic sample events")
     generate.add_argument("--out", default="sample", help="output folder (default: sample/)")

@@ -45,7 +45,8 @@ def test_overrides_name_real_parameters_with_allowed_values(samconfig, template,
 
 
 @pytest.mark.parametrize("env", list(ENVIRONMENTS))
-def test_deploy_acknowledges_iam_and_confirms_changesets(samconfig, env):
+def test_deploy_acknowledges_iam_and_confirms_prod_changesets(samconfig, env):
     deploy = samconfig[env]["deploy"]["parameters"]
     assert "CAPABILITY_IAM" in deploy["capabilities"]
-    assert deploy["confirm_changeset"] is True
+    # dev/staging deploy unattended from CI; prod waits for a human (test_infra_deploy.py).
+    assert deploy["confirm_changeset"] is (env == "prod")
