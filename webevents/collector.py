@@ -90,7 +90,7 @@ def put_records_request(records: list[bytes], stream_name: str, request_id: str)
             {
                 "Data": base64.b64encode(record).decode("ascii"),
                 # the request id spreads a batch over the on-demand stream's shards
-                "PartitionKey": f"{request_id}-{index}",
+                "PartitionKey": f"{request_id}:{index}",
             }
             for index, record in enumerate(records)
         ],

@@ -30,7 +30,7 @@ def test_put_records_request_carries_each_record_base64_with_its_own_partition_k
     request = collector.put_records_request(records, "stream-1", "req-9")
     assert request["StreamName"] == "stream-1"
     assert [base64.b64decode(r["Data"]) for r in request["Records"]] == records
-    assert [r["PartitionKey"] for r in request["Records"]] == ["req-9-0", "req-9-1"]
+    assert [r["PartitionKey"] for r in request["Records"]] == ["req-9:0", "req-9:1"]
     batch = collector.put_record_batch_request(records, "firehose-1")
     assert batch["DeliveryStreamName"] == "firehose-1"
     assert [base64.b64decode(r["Data"]) for r in batch["Records"]] == records
