@@ -15,6 +15,7 @@ COMMANDS = {
     "sql": "webevents.sqlrunner:sql_command",
     "query": "webevents.query:query_command",
     "run": "webevents.pipeline:run_command",
+    "serve": "webevents.serve:serve_command",
 }
 
 
@@ -101,6 +102,19 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--days", type=int, default=14, help="sample days when generating")
     run.add_argument("--seed", type=int, default=7, help="sample seed when generating")
     _add_lake(run)
+
+    serve = commands.add_parser(
+        "serve",
+        help="local collector: POST /events as the deployed endpoint, into the lake; demo tour",
+        description="A local stand-in for the browser endpoint (same request contract, status "
+        "codes and CORS as API Gateway) feeding the Firehose stand-in and the real Lambda; "
+        "GET / is a demo tour page using tracker/webevents.js.",
+    )
+    serve.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 = any free)")
+    serve.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
+    serve.add_argument("--allow-origin", default="*",
+                       help="CORS Access-Control-Allow-Origin (default *, as the dev stack)")
+    _add_lake(serve)
 
     return parser
 
