@@ -38,8 +38,9 @@ class Delivery:
 
     content_type: str
     status: int
-    records: int
+    records: list[bytes]
     body: dict
+    fetch_mode: str  # Sec-Fetch-Mode: "no-cors" for a beacon, "cors"/"same-origin" for fetch
 
 
 @dataclass
@@ -52,13 +53,13 @@ class Collector:
     lock: threading.Lock = field(default_factory=threading.Lock)
     deliveries: list[Delivery] = field(default_factory=list)
 
-    def post(self, content_type: str | None, body: bytes) -> collector.Answer:
+    def post(self, content_type: str | None, body: bytes, fetch_mode: str = "") -> collector.Answer:
         parsed = collector.parse_request(content_type, body, self.max_body_bytes)
         result = parsed
         if parsed.status == 200:
             result = collector.answer(*self._put_records(parsed.records))
         self.deliveries.append(
-            Delivery(content_type or "", result.status, len(parsed.records), result.body)
+            Delivery(content_type or "", result.status, parsed.records, result.body, fetch_mode)
         )
         return result
 
@@ -127,7 +128,9 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(min(length, self.collector.max_body_bytes + 1))
         if length > len(body):
             self.close_connection = True
-        result = self.collector.post(self.headers.get("Content-Type"), body)
+        result = self.collector.post(
+            self.headers.get("Content-Type"), body, self.headers.get("Sec-Fetch-Mode", "")
+        )
         payload = json.dumps(result.body, separators=(",", ":")).encode("utf-8")
         self._send(result.status, payload, "application/json", cors=True)
 
@@ -167,7 +170,7 @@ def serve_command(args) -> int:
         pass
     finally:
         server.server_close()
-    accepted = sum(d.records for d in server.collector.deliveries if d.status == 200)
+    accepted = sum(len(d.records) for d in server.collector.deliveries if d.status == 200)
     print(f"webevents serve: {len(server.collector.deliveries)} request(s), "
           f"{accepted} event(s) landed")
     return 0
