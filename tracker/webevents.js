@@ -31,9 +31,9 @@
     if (!o.endpoint) throw new Error('webevents: options.endpoint is required');
     this.endpoint = o.endpoint;
     this.appId = o.appId || null;
-    this.batchSize = Math.min(o.batchSize || 20, MAX_BATCH);
-    this.maxBatchBytes = o.maxBatchBytes || 15000; // under the WAF size rule (16 KB)
-    this.flushInterval = o.flushInterval || 5000;
+    this.batchSize = Math.min(o.batchSize || 50, MAX_BATCH);
+    this.maxBatchBytes = o.maxBatchBytes || 30000; // under the WAF size rule (32 KB)
+    this.flushInterval = o.flushInterval || 60000; // the beacon sends the rest on leave
     this.viewInterval = o.viewInterval || 2000;
     this.viewEvent = o.viewEvent || 'Room View Position'; // what the spatial marts read
     this.maxRetryDelay = o.maxRetryDelay || 60000;

@@ -27,9 +27,10 @@ from typing import Any
 
 # Kinesis PutRecords and Firehose PutRecordBatch both take at most 500 records per call.
 MAX_RECORDS = 500
-# The WAF size rule's default (HttpIngestMaxBodyBytes): AWS WAF's default body inspection
-# size for API Gateway is 16 KB; a body above it is blocked (403) by the size rule.
-MAX_BODY_BYTES = 16_384
+# The WAF size rule's default (HttpIngestMaxBodyBytes, with HttpIngestBodyInspectionLimit
+# KB_32): a body above it is blocked (403). 32 KB holds ~45 tracker events; WAF includes 16 KB
+# of body inspection in its request price and bills each further 16 KB (docs/operations.md).
+MAX_BODY_BYTES = 32_768
 MEDIA_TYPES = ("application/json", "text/plain")
 # Service error types that mean "slow down and send the same records again".
 THROTTLING_ERRORS = (

@@ -71,7 +71,7 @@ test('a batch is sent when it is full, as text/plain, with sentAt', async () => 
   h.tracker.track('a');
   h.tracker.track('b');
   assert.equal(h.posts.length, 0);
-  assert.equal(h.timers[0].delay, 5000); // the time trigger is armed
+  assert.equal(h.timers[0].delay, 60000); // the time trigger is armed
   h.clock += 1500;
   h.tracker.track('c');
   assert.equal(h.posts.length, 1);
