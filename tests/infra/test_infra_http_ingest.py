@@ -210,6 +210,7 @@ def test_staging_and_prod_cannot_deploy_with_any_origin(template):
     assert re.fullmatch(pattern, "https://tours.example.com")
     assert re.fullmatch(pattern, "*")
     assert not re.fullmatch(pattern, "https://a.com,https://b.com")
+    assert not re.fullmatch(pattern, "https://Tours.example.com")  # WAF compares lowercase
 
 
 def _waf_rules(template: dict) -> dict[str, dict]:
