@@ -49,7 +49,7 @@ class Session:
     seconds: int = 300           # a 5-minute tour
     view_interval: float = 2.0   # tracker viewInterval (s)
     other_events: int = 6        # page views, room entered, clicks
-    event_bytes: int = 700       # one event's JSON with context (measured in the browser test)
+    event_bytes: int = 850       # one event's JSON with context (tests/e2e/test_browser_tracker)
     batch_size: int = 50         # tracker batchSize
     max_batch_bytes: int = 30_000  # tracker maxBatchBytes (under the 32 KB WAF size rule)
     flush_interval: float = 60.0   # tracker flushInterval (s)
@@ -81,7 +81,7 @@ def cost_per_million(
     ingestion: str = "KinesisStream",
     bot_control: bool = True,
     inspection_kb: int = 32,
-    event_bytes: int = 700,
+    event_bytes: int = 850,
 ) -> dict[str, float]:
     """Each line of the bill per million events; 'total' is their sum."""
     requests_m = 1.0 / events_per_req  # million requests per million events

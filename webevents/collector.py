@@ -28,7 +28,7 @@ from typing import Any
 # Kinesis PutRecords and Firehose PutRecordBatch both take at most 500 records per call.
 MAX_RECORDS = 500
 # The WAF size rule's default (HttpIngestMaxBodyBytes, with HttpIngestBodyInspectionLimit
-# KB_32): a body above it is blocked (403). 32 KB holds ~45 tracker events; WAF includes 16 KB
+# KB_32): a body above it is blocked (403). 32 KB holds ~38 tracker events; WAF includes 16 KB
 # of body inspection in its request price and bills each further 16 KB (docs/operations.md).
 MAX_BODY_BYTES = 32_768
 MEDIA_TYPES = ("application/json", "text/plain")

@@ -7,13 +7,14 @@ from bench import bench_ingest_cost as cost
 
 def test_a_session_is_batched_by_count_bytes_time_and_the_closing_beacon():
     # 150 views + 6 others; only the count rule: 50, 50, 50, then 6 by beacon
-    by_count = cost.Session(flush_interval=10_000, max_batch_bytes=10**9)
+    by_count = cost.Session(flush_interval=10_000, max_batch_bytes=10**9, event_bytes=700)
     assert cost.events_per_request(by_count) == pytest.approx(156 / 4)
     # the byte rule: 30,000 bytes hold 41 events of 700 bytes
-    by_bytes = cost.Session(flush_interval=10_000, batch_size=500)
+    by_bytes = cost.Session(flush_interval=10_000, batch_size=500, event_bytes=700)
     assert cost.events_per_request(by_bytes) == pytest.approx(156 / 4)
     # 10 events of 700 bytes (+1 separator each) fill 7,010 bytes: 16 requests
-    by_bytes_small = cost.Session(flush_interval=10_000, batch_size=500, max_batch_bytes=7_010)
+    by_bytes_small = cost.Session(flush_interval=10_000, batch_size=500, max_batch_bytes=7_010,
+                                  event_bytes=700)
     assert cost.events_per_request(by_bytes_small) == pytest.approx(156 / 16)
     # the time rule: a flush a minute, five in a 5-minute tour (the last by beacon)
     assert cost.events_per_request(cost.Session()) == pytest.approx(156 / 5)

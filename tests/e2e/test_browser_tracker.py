@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from bench.bench_ingest_cost import Session
 from tests.e2e.cdp import Chromium
 from webevents.lake import connect
 from webevents.serve import make_server
@@ -87,6 +88,11 @@ def test_tour_events_land_once_with_session_coordinates_and_the_closing_beacon(
     posted = [json.loads(record) for d in deliveries for record in d.records]
     posted_ids = [event["messageId"] for event in posted]
     assert len(posted_ids) == len(set(posted_ids)), "the tracker sent an event twice"
+
+    # the cost model's event size (bench/bench_ingest_cost.py) is what a real browser sends
+    mean_bytes = sum(len(r) for d in deliveries for r in d.records) / len(posted)
+    print(f"mean event size {mean_bytes:.0f} bytes over {len(posted)} events")
+    assert 0.75 * Session().event_bytes <= mean_bytes <= 1.25 * Session().event_bytes
 
     beacon = deliveries[before_close:]
     assert [json.loads(r)["messageId"] for d in beacon for r in d.records] == pending
