@@ -180,6 +180,10 @@ def test_the_integration_calls_the_batch_actions_as_json_1_1(template, post):
     role = template["Resources"]["HttpIngestRole"]["Properties"]["Policies"][0]
     actions = branches(role["PolicyDocument"]["Statement"][0]["Action"])
     assert actions == ["kinesis:PutRecords", "firehose:PutRecordBatch"]
+    key_grant = role["PolicyDocument"]["Statement"][1]
+    assert key_grant["Action"] == "kms:GenerateDataKey"
+    via = [b["Fn::Sub"] for b in branches(key_grant["Condition"]["StringEquals"]["kms:ViaService"])]
+    assert via == ["kinesis.${AWS::Region}.amazonaws.com", "firehose.${AWS::Region}.amazonaws.com"]
     assert set(post["RequestModels"]) == set(integration["RequestTemplates"]) == set(
         collector.MEDIA_TYPES
     )
