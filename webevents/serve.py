@@ -155,13 +155,17 @@ def make_server(lake: str | Path | None = None, host: str = "127.0.0.1", port: i
 def serve_command(args) -> int:
     """`webevents serve [--lake DIR] [--port 8080] [--host H] [--allow-origin O]`."""
     try:
-        server = make_server(args.lake, args.host, args.port, args.allow_origin)
+        lake = resolve_lake(args.lake)
     except OSError as error:
-        print(f"webevents serve: cannot listen on {args.host}:{args.port}: {error}",
+        print(f"webevents serve: cannot use the lake folder {args.lake}: {error}", file=sys.stderr)
+        return 2
+    try:
+        server = make_server(lake, args.host, args.port, args.allow_origin)
+    except OSError as error:
+        print(f"webevents serve: cannot listen on {args.host}:{args.port}: {error.strerror}",
               file=sys.stderr)
         return 2
     host, port = server.server_address[:2]
-    lake = server.collector.lake
     print(f"webevents serve: demo tour at http://{host}:{port}/ ; POST /events -> "
           f"Firehose stand-in -> raw.web_events in {lake} (Ctrl-C stops)")
     try:

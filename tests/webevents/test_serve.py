@@ -79,3 +79,23 @@ def test_a_failing_local_put_is_a_retryable_503_and_lands_nothing(tmp_path):
         server.server_close()
     assert answer.status == 503
     assert answer.body["retry"] == "all"
+
+
+def test_serve_says_in_one_line_when_it_cannot_listen_or_use_the_lake(tmp_path, capsys):
+    from webevents.cli import main
+
+    busy = make_server(tmp_path / "lake", port=0)
+    try:
+        port = busy.server_address[1]
+        assert main(["serve", "--lake", str(tmp_path / "lake"), "--port", str(port)]) == 2
+    finally:
+        busy.server_close()
+    error = capsys.readouterr().err.strip()
+    assert error.startswith(f"webevents serve: cannot listen on 127.0.0.1:{port}")
+    assert len(error.splitlines()) == 1
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a folder")
+    assert main(["serve", "--lake", str(a_file), "--port", "0"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("webevents serve: cannot use the lake folder")
+    assert len(error.splitlines()) == 1
