@@ -25,10 +25,13 @@ $(TOOLS_VENV)/bin/.installed: requirements-tools.txt
 venv: $(BIN)/.installed
 tools-venv: $(TOOLS_VENV)/bin/.installed
 
-# Debian's Chromium renders the HTML report in the browser test.
+# Debian's Chromium renders the HTML report in the browser test; node runs the tracker's
+# unit tests (tracker/test/).
 browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@command -v node >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs >/dev/null; }
 
 ## Main job -----------------------------------------------------------------
 run: venv

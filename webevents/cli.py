@@ -19,6 +19,7 @@ COMMANDS = {
     "smoke": "webevents.smoke:smoke_command",
     "upload-source": "webevents.stack:upload_source_command",
     "adopt-retained": "webevents.redeploy:adopt_command",
+    "serve": "webevents.serve:serve_command",
 }
 
 
@@ -168,6 +169,19 @@ def build_parser() -> argparse.ArgumentParser:
                      help="start the lake over: remove its tables, sample and outputs first")
     _add_lake(run)
     _add_summary(run)
+
+    serve = commands.add_parser(
+        "serve",
+        help="local collector: POST /events as the deployed endpoint, into the lake; demo tour",
+        description="A local stand-in for the browser endpoint (same request contract, status "
+        "codes and CORS as API Gateway) feeding the Firehose stand-in and the real Lambda; "
+        "GET / is a demo tour page using tracker/webevents.js.",
+    )
+    serve.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 = any free)")
+    serve.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
+    serve.add_argument("--allow-origin", default="*",
+                       help="CORS Access-Control-Allow-Origin (default *, as the dev stack)")
+    _add_lake(serve)
 
     return parser
 

@@ -83,6 +83,7 @@ NOT_STORES = {
     "AWS::IAM::RolePolicy",
     "AWS::IAM::ManagedPolicy",
     "AWS::Logs::LogStream",
+    "AWS::Logs::MetricFilter",
     "AWS::CloudFormation::WaitConditionHandle",
     "AWS::ApiGateway::RestApi",
     "AWS::ApiGateway::Resource",
@@ -391,9 +392,11 @@ def test_http_ingest_validates_json_throttles_and_limits_size(template):
     resources = template["Resources"]
     post = resources["HttpIngestPostMethod"]["Properties"]
     assert post["Integration"]["PassthroughBehavior"] == "NEVER"
-    assert list(post["Integration"]["RequestTemplates"]) == ["application/json"]
+    # JSON and sendBeacon's text/plain (tests/infra/test_infra_http_ingest.py has the contract)
+    assert list(post["Integration"]["RequestTemplates"]) == ["application/json", "text/plain"]
     assert refs_to(post["RequestModels"]["application/json"], "HttpIngestEventModel")
-    assert resources["HttpIngestEventModel"]["Properties"]["Schema"]["type"] == "object"
+    one_event, batch = resources["HttpIngestEventModel"]["Properties"]["Schema"]["oneOf"]
+    assert batch["type"] == "array" and batch["maxItems"] == 500  # PutRecords' limit
     assert resources["HttpIngestBodyValidator"]["Properties"]["ValidateRequestBody"] is True
     assert post["Integration"]["Type"] == "AWS"  # a service integration, no Lambda in the path
     (settings,) = resources["HttpIngestStage"]["Properties"]["MethodSettings"]
@@ -402,7 +405,8 @@ def test_http_ingest_validates_json_throttles_and_limits_size(template):
     size_rule = next(r for r in rules if "SizeConstraintStatement" in r["Statement"])
     size_limit = size_rule["Statement"]["SizeConstraintStatement"]["Size"]
     assert refs_to(size_limit, "HttpIngestMaxBodyBytes")
-    assert template["Parameters"]["HttpIngestMaxBodyBytes"]["MaxValue"] <= 8192
+    # WAF inspects up to 64 KB of an API Gateway body (web-acl-setting-body-inspection-limit)
+    assert template["Parameters"]["HttpIngestMaxBodyBytes"]["MaxValue"] <= 65536
     options = resources["HttpIngestOptionsMethod"]["Properties"]["Integration"]
     (preflight,) = options["IntegrationResponses"]
     assert "method.response.header.Access-Control-Allow-Origin" in preflight["ResponseParameters"]
