@@ -336,6 +336,7 @@ def ingest_files(
     progress: bool | None = None,
     con=None,
     workers: int | None = None,
+    once: bool = True,
 ) -> IngestSummary:
     """Send JSON-lines files through the Firehose stand-in and the real Lambda into the lake.
 
@@ -346,7 +347,9 @@ def ingest_files(
     `progress=None` shows a bar when the input is large and the terminal interactive.
     Pass an open lake connection as `con` to reuse it (it is left open). `workers` is how
     many handler invocations run at once (Firehose runs several too); None = 1 for small
-    inputs, else up to 4 processes.
+    inputs, else up to 4 processes. `once=False` ingests a file even when the ledger holds
+    its content (the local collector: two identical requests are two puts, as on Kinesis);
+    it is still recorded, under its own ledger key, so the reconciliation counts it.
     """
     if buffer_mb <= 0:
         raise ValueError("--buffer-mb must be positive")
@@ -388,6 +391,8 @@ def ingest_files(
             done_bytes = 0
             for file_index, path in enumerate(paths):
                 digest = ledger.file_sha256(path)
+                if not once:
+                    digest = f"{digest}-{uuid.uuid4().hex[:12]}"
                 previous = ledger.seen(con, digest)
                 if previous:
                     summary.skipped.append((path, previous))

@@ -20,7 +20,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from webevents import PROJECT_ROOT, collector
-from webevents.lake import resolve_lake
+from webevents.lake import LakeError, locked, resolve_lake
 
 DEMO_DIR = Path(__file__).parent / "demo"
 TRACKER_DIR = PROJECT_ROOT / "tracker"
@@ -75,7 +75,8 @@ class Collector:
             path = Path(scratch) / "records.jsonl"
             path.write_bytes(b"\n".join(records) + b"\n")
             try:
-                summary = ingest_files([path], lake=self.lake, progress=False, workers=1)
+                summary = ingest_files([path], lake=self.lake, progress=False, workers=1,
+                                       once=False)
             except Exception as error:  # noqa: BLE001 - any local failure is a 503 to the client
                 print(f"webevents serve: put failed: {error}", file=sys.stderr)
                 return 500, {"__type": "ServiceUnavailableException", "message": str(error)}
@@ -156,7 +157,7 @@ def serve_command(args) -> int:
     """`webevents serve [--lake DIR] [--port 8080] [--host H] [--allow-origin O]`."""
     try:
         lake = resolve_lake(args.lake)
-    except OSError as error:
+    except (OSError, LakeError) as error:
         print(f"webevents serve: cannot use the lake folder {args.lake}: {error}", file=sys.stderr)
         return 2
     try:
@@ -169,7 +170,8 @@ def serve_command(args) -> int:
     print(f"webevents serve: demo tour at http://{host}:{port}/ ; POST /events -> "
           f"Firehose stand-in -> raw.web_events in {lake} (Ctrl-C stops)")
     try:
-        server.serve_forever()
+        with locked(lake, "serve"):  # a writer, like run and ingest: one at a time
+            server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import gzip
 import json
 import secrets
@@ -108,11 +109,20 @@ class SmokeClients:
         return cls(*(session.client(name) for name in names))
 
 
-def http_post(url: str, body: bytes, timeout: float = 10.0) -> tuple[int, str]:
-    """POST a JSON body; (status, first 200 characters of the answer)."""
-    request = urllib.request.Request(
-        url, data=body, method="POST", headers={"Content-Type": "application/json"}
-    )
+# The endpoint's WAF blocks a POST whose Origin is not the site, and Bot Control blocks HTTP
+# libraries by their User-Agent (docs/decisions.md, D-INFRA-20): the smoke test posts as the
+# site's page would, with the stack's allowed origin and a browser's User-Agent.
+BROWSER_USER_AGENT = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                      "Chrome/131.0 Safari/537.36 webevents-smoke")
+
+
+def http_post(url: str, body: bytes, timeout: float = 10.0,
+              origin: str | None = None) -> tuple[int, str]:
+    """POST a JSON body as the site's page would; (status, first 200 characters of the answer)."""
+    headers = {"Content-Type": "application/json", "User-Agent": BROWSER_USER_AGENT}
+    if origin and origin != "*":
+        headers["Origin"] = origin
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
             return response.status, response.read(200).decode("utf-8", "replace")
@@ -241,7 +251,8 @@ class SmokeRun:
         if url:
             http_event = valid_event(self.tag, "http", 1, self.clock.now())
             started = self.clock.now()
-            post = self.clients.post or http_post
+            post = self.clients.post or functools.partial(
+                http_post, origin=stack.parameters.get("HttpIngestAllowedOrigin"))
             try:
                 status, answer = post(url, http_event)
             except OSError as error:

@@ -130,7 +130,11 @@ AWS_BOUNDS = {
     "CompactionTargetFileSizeMB": (64, 512),
     "BuildTimeoutMinutes": (5, 2160),
     "BuildAutoRetryLimit": (0, 10),
-    "HttpIngestMaxBodyBytes": (1, 8192),
+    # WAF forwards at most 64 KB of an API Gateway body (body inspection limit KB_64):
+    # https://docs.aws.amazon.com/waf/latest/developerguide/web-acl-setting-body-inspection-limit.html
+    "HttpIngestMaxBodyBytes": (1, 65536),
+    # WAF rate-based rule limit: 10 to 2,000,000,000 requests per evaluation window
+    "HttpIngestRequestsPer5Min": (10, 2_000_000_000),
     "FreshnessThresholdSeconds": (60, 86400),
 }
 # Parameters AWS puts no bound on (thresholds and counts of ours), or that another change owns.
@@ -140,9 +144,8 @@ UNBOUNDED_BY_AWS = {
     "AthenaBytesScannedCutoff": "Athena sets only the 10 MB minimum",
     "RawSnapshotRetentionHours": "snapshot settings belong to issue 17",
     "AnalyticsSnapshotRetentionHours": "snapshot settings belong to issue 17",
-    "HttpIngestRateLimit": "the HTTP ingest API belongs to issue 20",
-    "HttpIngestBurstLimit": "the HTTP ingest API belongs to issue 20",
-    "HttpIngestAllowedOrigin": "the HTTP ingest API belongs to issue 20",
+    "HttpIngestRateLimit": "stage throttles have no fixed maximum (an adjustable account quota)",
+    "HttpIngestBurstLimit": "stage throttles have no fixed maximum (an adjustable account quota)",
 }
 
 

@@ -284,11 +284,13 @@ class _Endpoint(http.server.BaseHTTPRequestHandler):
     """The browser endpoint, as API Gateway answers it: 200 {"accepted": true} (or a status)."""
 
     bodies: list[tuple[str, bytes]] = []
+    headers_seen: list[dict[str, str]] = []
     status = 200
 
     def do_POST(self):  # noqa: N802 (http.server's naming)
         body = self.rfile.read(int(self.headers["Content-Length"]))
         self.bodies.append((self.headers["Content-Type"], body))
+        self.headers_seen.append(dict(self.headers))
         self.send_response(self.status)
         self.end_headers()
         self.wfile.write(
@@ -302,6 +304,7 @@ class _Endpoint(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def endpoint():
     _Endpoint.bodies = []
+    _Endpoint.headers_seen = []
     _Endpoint.status = 200
     server = http.server.HTTPServer(("127.0.0.1", 0), _Endpoint)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -509,3 +512,15 @@ def test_the_command_line_prints_a_line_per_hop_and_fails_on_a_failed_hop(monkey
     assert cli.main(["smoke", "--stack", STACK, "--region", REGION]) == 1
     out = capsys.readouterr()
     assert out.out.startswith("FAIL  stack") and "1 hop(s) failed" in out.err
+
+
+def test_the_http_hop_posts_as_the_site_would_so_waf_lets_it_through(endpoint):
+    from webevents.smoke import http_post
+
+    status, _ = http_post(endpoint, b"{}", origin="https://tours.example.com")
+    assert status == 200
+    (headers,) = _Endpoint.headers_seen
+    assert headers["Origin"] == "https://tours.example.com"
+    assert headers["User-Agent"].startswith("Mozilla/5.0") and "Chrome/" in headers["User-Agent"]
+    http_post(endpoint, b"{}", origin="*")  # dev allows any origin: none is sent
+    assert "Origin" not in _Endpoint.headers_seen[1]
