@@ -15,6 +15,7 @@ COMMANDS = {
     "sql": "webevents.sqlrunner:sql_command",
     "query": "webevents.query:query_command",
     "run": "webevents.pipeline:run_command",
+    "replay": "webevents.replay:replay_command",
 }
 
 
@@ -101,6 +102,28 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--days", type=int, default=14, help="sample days when generating")
     run.add_argument("--seed", type=int, default=7, help="sample seed when generating")
     _add_lake(run)
+
+    replay = commands.add_parser(
+        "replay",
+        help="Firehose error output (local or s3://) or the backfill rejects back in",
+        description="Replay Firehose error output (files, folders or s3://bucket/prefix/, "
+        "GZIP or plain JSON lines) or `backfill-rejects`, idempotently (docs/operations.md).",
+    )
+    replay.add_argument("sources", nargs="+", metavar="SOURCE",
+                        help="error-output file/folder, s3://bucket/prefix/, or backfill-rejects")
+    replay.add_argument("--to", choices=["local", "firehose", "kinesis"],
+                        help="local lake (default), or the stack's Firehose / Kinesis stream")
+    replay.add_argument("--stack", help="CloudFormation stack whose outputs name the streams")
+    replay.add_argument("--since", help="first arrival date to replay, YYYY-MM-DD (UTC)")
+    replay.add_argument("--until", help="last arrival date to replay, YYYY-MM-DD (UTC)")
+    replay.add_argument("--reason", action="append",
+                        help="only this errorCode or reason (repeatable, or comma-separated)")
+    replay.add_argument("--archive-date", action="append",
+                        help="backfill-rejects: archive day(s), YYYY-MM-DD (repeatable)")
+    replay.add_argument("--dry-run", action="store_true",
+                        help="run the handler and show what would land or fail; write nothing")
+    replay.add_argument("--summary", help="write the summary as JSON to this file")
+    _add_lake(replay)
 
     return parser
 
