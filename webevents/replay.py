@@ -978,12 +978,13 @@ def replay_rejects(
             view_sql = _retarget(
                 render(BACKFILL_SQL / "web_events_archive_create.sql",
                        {"archive_location": location}),
-                "archive.web_events_archive", REPLAY_LINES_VIEW, "web_events_archive_create.sql")
+                "table if not exists archive.web_events_archive",
+                f"table if not exists {REPLAY_LINES_VIEW}", "web_events_archive_create.sql")
             stage_sql = _retarget(
                 _retarget(render(BACKFILL_SQL / "web_events_backfill_stage_insert.sql", window),
-                          "archive.web_events_archive", REPLAY_LINES_VIEW,
+                          "from archive.web_events_archive", f"from {REPLAY_LINES_VIEW}",
                           "web_events_backfill_stage_insert.sql"),
-                "raw.web_events_backfill_stage", REPLAY_STAGE_TABLE,
+                "insert into raw.web_events_backfill_stage", f"insert into {REPLAY_STAGE_TABLE}",
                 "web_events_backfill_stage_insert.sql")
             con.execute("begin transaction")
             try:
@@ -1067,18 +1068,25 @@ def replay_rejects(
 
 
 def _record_rejects(con, replay_id: str, now: dt.datetime) -> None:
-    """The moved lines in the records ledger (landed / dropped) and those rejected again."""
+    """The lines in the records ledger: landed, dropped, or rejected again (one row each)."""
     con.execute(
-        f"insert into {RECORDS_TABLE} select "
-        f"'{REJECTS_SOURCE}/archive_date=' || s.archive_date, "
-        "'archive_date=' || s.archive_date, "
-        "s.source_file || chr(9) || sha256(s.line) || chr(9) || "
-        "row_number() over (partition by s.archive_date, s.source_file, s.line "
-        "order by s.reason), "
-        f"'{REJECTS_SOURCE}', s.reason, "
+        "create temp table replay_rejects_ledger as select "
+        f"'{REJECTS_SOURCE}/archive_date=' || s.archive_date as source_object, "
+        "'archive_date=' || s.archive_date as object_key, "
+        "s.source_file || chr(9) || sha256(s.line) || chr(9) || row_number() over ("
+        "partition by s.archive_date, s.source_file, s.line order by s.reason) as record_key, "
+        f"'{REJECTS_SOURCE}' as source_kind, s.reason as error_code, "
         f"case s.outcome when 'ok' then '{LANDED}' when 'rejected' then '{FAILED_AGAIN}' "
-        f"else '{DROPPED}' end, s.reason, s.event_id, 'local', ?, ? "
-        f"from {REPLAY_STAGE_TABLE} as s", [replay_id, now])
+        f"else '{DROPPED}' end as outcome, s.reason, s.event_id, 'local' as target, "
+        f"?::varchar as replay_id, ?::timestamp as replayed_at from {REPLAY_STAGE_TABLE} as s",
+        [replay_id, now],
+    )
+    con.execute(
+        f"delete from {RECORDS_TABLE} as r using replay_rejects_ledger as n "
+        "where r.object_key = n.object_key and r.record_key = n.record_key"
+    )
+    con.execute(f"insert into {RECORDS_TABLE} by name select * from replay_rejects_ledger")
+    con.execute("drop table replay_rejects_ledger")
 
 
 # ---- the command ---------------------------------------------------------------------------
