@@ -81,6 +81,41 @@ THROTTLING_CODES = frozenset({
 })
 
 
+# Every errorCode Firehose documents for a record it could not transform or deliver, with
+# what rawData then holds. Transformation: "Handle failure in data transformation" (above)
+# writes Lambda.ProcessingFailedStatus for a ProcessingFailed answer; a failed invocation
+# fails the whole batch with the invocation error, listed under "Lambda invocation errors" in
+# https://docs.aws.amazon.com/firehose/latest/dev/monitoring-with-cloudwatch-logs.html
+# Delivery: the same page's destination errors (S3.* and InternalError; the Iceberg
+# destination publishes no list of its own codes, so any other code is accepted too).
+PROCESSING_ERROR_CODES = (
+    "Lambda.ProcessingFailedStatus",
+    "Lambda.AssumeRoleAccessDenied",
+    "Lambda.InvokeAccessDenied",
+    "Lambda.JsonProcessingException",
+    "Lambda.InvokeLimitExceeded",
+    "Lambda.DuplicatedRecordId",
+    "Lambda.MissingRecordId",
+    "Lambda.ResourceNotFound",
+    "Lambda.InvalidSubnetIDException",
+    "Lambda.InvalidSecurityGroupIDException",
+    "Lambda.SubnetIPAddressLimitReachedException",
+    "Lambda.ENILimitReachedException",
+)
+DELIVERY_ERROR_CODES = (
+    "S3.KMS.NotFoundException",
+    "S3.KMS.RequestLimitExceeded",
+    "S3.AccessDenied",
+    "S3.AccountProblem",
+    "S3.AllAccessDisabled",
+    "S3.InvalidPayer",
+    "S3.NotSignedUp",
+    "S3.NoSuchBucket",
+    "S3.MethodNotAllowed",
+    "InternalError",
+)
+
+
 class ReplayError(RuntimeError):
     """Replay cannot go on; the message is one line and names the object or record."""
 
