@@ -555,12 +555,21 @@ def prepare(records: Sequence[ErrorRecord]) -> list[Prepared]:
             row = json.loads(item.record.data)
         except (ValueError, UnicodeDecodeError):
             row = None
-        if not isinstance(row, dict) or not row.get("event_id"):
+        if not isinstance(row, dict) or not row.get("event_id") or not _is_date(
+                row.get("event_date")):
             # Not a landing row: sending it to the Lambda would fail it as unknown_shape.
             item.outcome, item.reason = FAILED_AGAIN, "not_a_landing_row"
         else:
             item.table, item.row, item.event_id = LANDING_TABLE, item.record.data, row["event_id"]
     return prepared
+
+
+def _is_date(value: Any) -> bool:
+    try:
+        dt.date.fromisoformat(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 class StreamSender:
@@ -649,6 +658,9 @@ class Target:
     name: str  # local / firehose / kinesis
     con: Any = None  # local: the lake connection
     sender: StreamSender | None = None
+    outputs: dict[str, str] = field(default_factory=dict)  # the stack's outputs
+    clients: Any = None
+    sleep: Callable[[float], None] = time.sleep
 
 
 # ---- the replay ----------------------------------------------------------------------------
@@ -712,20 +724,75 @@ def _apply_local(prepared: list[Prepared], target: Target, scratch: Path) -> Non
     sink.flush()
 
 
-def _apply_stream(prepared: list[Prepared], target: Target) -> None:
+def _apply_stream(prepared: list[Prepared], target: Target, replay_id: str) -> None:
     to_send = [p for p in prepared if p.outcome is None]
     rows = [p for p in to_send if p.record.kind == LANDING_ROW]
     if rows:
-        # Landing rows never go through Firehose again: the Lambda would fail them.
-        raise ReplayError(
-            f"{rows[0].record.source_object}: {len(rows)} landing row(s) from Iceberg "
-            f"delivery failures cannot go to {target.name}; replay them with an Athena "
-            "INSERT (docs/operations.md, IcebergDeliveryFailures)"
-        )
+        # Landing rows never go through Firehose again (the Lambda would fail them as
+        # unknown_shape): an Athena INSERT from a scratch external table writes them.
+        insert_rows_with_athena(rows, target, replay_id)
+    events = [p for p in to_send if p.record.kind == ORIGINAL_EVENT]
     # The original bytes go back: the deployed Lambda makes the same row of them.
-    codes = target.sender.send([(p.record.data, p.event_id or "replay") for p in to_send])
-    for item, code in zip(to_send, codes, strict=True):
+    codes = target.sender.send([(p.record.data, p.event_id or "replay") for p in events])
+    for item, code in zip(events, codes, strict=True):
         item.outcome, item.reason = (FAILED_AGAIN, code) if code else (LANDED, None)
+
+
+REPLAY_SQL = SQL_DIR / "replay"
+
+
+def insert_rows_with_athena(rows: list[Prepared], target: Target, replay_id: str) -> None:
+    """Landing rows into raw.web_events on Athena: uploaded to a scratch prefix beside the
+    query results, read by a scratch external table, inserted per < 100 event dates, then
+    the table and the upload are removed."""
+    from webevents.backfill import date_ranges
+    from webevents.engines import EngineError
+    from webevents.engines.athena import AthenaEngine
+    from webevents.sqlrunner import SqlRunError, run_files
+
+    needed = ("AthenaOutputLocation", "AthenaWorkGroupName", "ArchiveDatabaseName",
+              "S3TablesCatalog")
+    missing = [name for name in needed if name not in target.outputs]
+    if missing:
+        raise ReplayError(f"landing rows need the stack outputs {', '.join(missing)}")
+    bucket, _ = split_s3_uri(target.outputs["AthenaOutputLocation"])
+    suffix = replay_id.replace("-", "_").lower()
+    key = f"replay-scratch/{replay_id}/rows.jsonl"
+    lines = [json.dumps(json.loads(p.record.data), separators=(",", ":")) for p in rows]
+    s3 = target.clients.get("s3")
+    with aws_errors(f"writing s3://{bucket}/{key}"):
+        s3.put_object(Bucket=bucket, Key=key, Body=("\n".join(lines) + "\n").encode())
+    engine = AthenaEngine(
+        client=target.clients.get("athena"), sleep=target.sleep,
+        workgroup=target.outputs["AthenaWorkGroupName"],
+        output_location=target.outputs["AthenaOutputLocation"],
+        s3_tables_catalog=target.outputs["S3TablesCatalog"],
+        schema_names={"archive": target.outputs["ArchiveDatabaseName"]},
+    )
+    params = {"scratch_table": f"web_events_replay_rows_{suffix}",
+              "scratch_location": f"s3://{bucket}/replay-scratch/{replay_id}/"}
+    dates = sorted({dt.date.fromisoformat(json.loads(p.record.data)["event_date"])
+                    for p in rows})
+    try:
+        run_files([REPLAY_SQL / "web_events_replay_rows_create.sql"], engine=engine,
+                  params=params, echo=None)
+        try:
+            for first, last in date_ranges(dates):
+                run_files([REPLAY_SQL / "raw_web_events_replay_rows_insert.sql"],
+                          engine=engine, echo=None, params={
+                              **params, "event_date_from": first.isoformat(),
+                              "event_date_to": last.isoformat()})
+        finally:
+            run_files([REPLAY_SQL / "web_events_replay_rows_drop.sql"], engine=engine,
+                      params=params, echo=None)
+    except (SqlRunError, EngineError) as error:
+        raise ReplayError(f"Athena insert of {len(rows)} landing row(s): "
+                          f"{str(error).splitlines()[0]}") from None
+    finally:
+        with aws_errors(f"deleting s3://{bucket}/{key}"):
+            s3.delete_object(Bucket=bucket, Key=key)
+    for item in rows:
+        item.outcome = LANDED
 
 
 def replay_object(
@@ -748,7 +815,10 @@ def replay_object(
     result = ObjectResult(source.name, object_key, kinds.pop() if len(kinds) == 1 else "mixed")
     selected = [record for record in records if filters.keep(record)]
     result.filtered_out = len(records) - len(selected)
-    if manifests is not None and source.s3 is not None:
+    # Into the lake, the lake keeps the bookkeeping (committed with the rows); to AWS, an
+    # S3 object's manifest sits beside it.
+    use_manifest = manifests is not None and source.s3 is not None and target.name != "local"
+    if use_manifest:
         settled = manifests.settled(*source.s3, object_key)
     else:
         settled = bookkeeping.settled(object_key) if bookkeeping is not None else {}
@@ -771,10 +841,10 @@ def replay_object(
             raise
         return result
     else:
-        _apply_stream(prepared, target)
+        _apply_stream(prepared, target, replay_id)
     result.outcomes = _outcomes(prepared)
     if not dry_run:
-        if manifests is not None and source.s3 is not None:
+        if use_manifest:
             manifests.record(*source.s3, result, target.name, replay_id, now)
         elif bookkeeping is not None:
             bookkeeping.con.execute("begin transaction")
@@ -795,6 +865,7 @@ class AwsClients:
     """boto3 clients, made on first use (tests pass Stubber-wrapped ones)."""
 
     s3: Any = None
+    athena: Any = None
     firehose: Any = None
     kinesis: Any = None
     cloudformation: Any = None
@@ -834,7 +905,8 @@ def stream_target(to: str, stack: str | None, clients: AwsClients,
     if output not in outputs:
         hint = " (IngestionMode=DirectPut: use --to firehose)" if to == "kinesis" else ""
         raise ReplayError(f"stack {stack}: no {output} output{hint}")
-    return Target(to, sender=StreamSender(clients.get(to), to, outputs[output], sleep=sleep))
+    return Target(to, sender=StreamSender(clients.get(to), to, outputs[output], sleep=sleep),
+                  outputs=outputs, clients=clients, sleep=sleep)
 
 
 def replay(
@@ -863,8 +935,9 @@ def replay(
             objects += s3_objects(source, clients.get("s3"))
         else:
             objects += local_objects(source)
-    needs_lake = any(obj.s3 is None for obj in objects) or to == "local"
-    manifests = S3Manifest(clients.get("s3")) if any(obj.s3 for obj in objects) else None
+    needs_lake = to == "local" or any(obj.s3 is None for obj in objects)
+    manifests = (S3Manifest(clients.get("s3"))
+                 if to != "local" and any(obj.s3 for obj in objects) else None)
     if dry_run:
         manifests = manifests and _ReadOnlyManifest(manifests)
     target = Target(to)
