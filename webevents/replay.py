@@ -920,6 +920,7 @@ def replay(
     progress: bool | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], dt.datetime] | None = None,
+    replay_id: str | None = None,
 ) -> ReplaySummary:
     """Replay Firehose error output from local files/folders or s3:// prefixes."""
     from webevents.lake import connect, database_path, resolve_lake
@@ -928,7 +929,8 @@ def replay(
     clients = clients or AwsClients()
     now = (clock or (lambda: dt.datetime.now(dt.UTC)))().replace(tzinfo=None)
     started = time.perf_counter()
-    summary = ReplaySummary(f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}", to, dry_run)
+    summary = ReplaySummary(replay_id or f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}", to,
+                            dry_run)
     objects: list[SourceObject] = []
     for source in sources:
         if source.startswith("s3://"):
