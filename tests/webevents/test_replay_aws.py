@@ -49,19 +49,27 @@ def client(service: str):
     return session.client(service)
 
 
+SERVICES = ("s3", "athena", "firehose", "kinesis", "cloudformation")
+
+
+@pytest.fixture(scope="module")
+def stubbed_clients():
+    """Made once: creating a botocore client costs about half a second."""
+    return {name: client(name) for name in SERVICES}
+
+
 @pytest.fixture
-def aws():
+def aws(stubbed_clients):
     """Stubbed clients; every test ends with no expected call left over."""
-    clients = AwsClients(**{name: client(name) for name in
-                            ("s3", "athena", "firehose", "kinesis", "cloudformation")})
-    stubs = {name: Stubber(getattr(clients, name)) for name in
-             ("s3", "athena", "firehose", "kinesis", "cloudformation")}
+    clients = AwsClients(**stubbed_clients)
+    stubs = {name: Stubber(stubbed_clients[name]) for name in SERVICES}
     for stub in stubs.values():
         stub.activate()
     yield clients, stubs
     for stub in stubs.values():
-        stub.assert_no_pending_responses()
         stub.deactivate()
+    for stub in stubs.values():
+        stub.assert_no_pending_responses()
 
 
 def expect_stack(stubs, outputs=OUTPUTS):
@@ -394,10 +402,15 @@ def test_iceberg_failed_rows_go_in_by_an_athena_insert_not_through_firehose(tmp_
         expect_athena(stubs, query_id, write)
     stubs["s3"].add_response("delete_object", {}, {"Bucket": results, "Key": scratch})
     statements: list[str] = []
-    clients.athena.meta.events.register(
-        "provide-client-params.athena.StartQueryExecution",
-        lambda params, **_: statements.append(params["QueryString"]))
-    summary = run(tmp_path, [str(source)], clients)
+    def capture(params, **_):
+        statements.append(params["QueryString"])
+
+    event = "provide-client-params.athena.StartQueryExecution"
+    clients.athena.meta.events.register(event, capture)
+    try:
+        summary = run(tmp_path, [str(source)], clients)
+    finally:
+        clients.athena.meta.events.unregister(event, capture)
     assert summary.total("landed") == 1
     create, insert, drop = statements
     table = "webevents_dev_archive.web_events_replay_rows_20261125t030000_test"
