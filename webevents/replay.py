@@ -1247,8 +1247,10 @@ def replay_command(args) -> int:
         else:
             if archive_dates:
                 raise ReplayError(f"--archive-date applies to {REJECTS_SOURCE} only")
+            # --to defaults to the lake, or with --stack (and no --lake) to its Firehose.
+            to = args.to or ("firehose" if args.stack and not args.lake else "local")
             summary = replay(
-                args.sources, to=args.to or "local", lake=args.lake, stack=args.stack,
+                args.sources, to=to, lake=args.lake, stack=args.stack,
                 filters=Filters(since, until, reasons), dry_run=args.dry_run,
             )
             data = summary.as_dict()
