@@ -733,7 +733,7 @@ def _apply_stream(prepared: list[Prepared], target: Target, replay_id: str) -> N
         insert_rows_with_athena(rows, target, replay_id)
     events = [p for p in to_send if p.record.kind == ORIGINAL_EVENT]
     # The original bytes go back: the deployed Lambda makes the same row of them.
-    codes = target.sender.send([(p.record.data, p.event_id or "replay") for p in events])
+    codes = target.sender.send([(p.record.data, (p.event_id or "replay")[:256]) for p in events])
     for item, code in zip(events, codes, strict=True):
         item.outcome, item.reason = (FAILED_AGAIN, code) if code else (LANDED, None)
 

@@ -319,3 +319,9 @@ def test_local_ingest_error_output_is_in_the_format_replay_reads(lake_with_failu
     assert [r.error_code for r in records] == ["Lambda.ProcessingFailedStatus"] * 3
     assert {r.reason for r in records} == set(BAD.values())
     assert LOCAL_LAMBDA_ARN in error_file.read_text()
+
+
+def test_the_progress_bar_keeps_stdout_for_the_summary(tmp_path, throttled_batch, capsys):
+    summary = replay([str(throttled_batch)], lake=tmp_path / "lake", progress=True)
+    assert summary.total("landed") == 3
+    assert capsys.readouterr().out == ""  # the (transient) bar draws on stderr
