@@ -393,17 +393,19 @@ class LakeBookkeeping:
     def record(self, result: ObjectResult, target: str, replay_id: str, now: dt.datetime) -> None:
         keys = [o.record_key for o in result.outcomes]
         if keys:
+            # Column lists unnested side by side: one statement, not one per record.
             self.con.execute(
-                f"delete from {RECORDS_TABLE} where object_key = ? and list_contains(?, "
-                "record_key)", [result.object_key, keys]
+                f"delete from {RECORDS_TABLE} where object_key = ? and record_key in "
+                "(select unnest(?::varchar[]))", [result.object_key, keys]
             )
-            self.con.executemany(
-                f"insert into {RECORDS_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    [result.source_object, result.object_key, o.record_key, result.kind,
-                     o.error_code, o.outcome, o.reason, o.event_id, target, replay_id, now]
-                    for o in result.outcomes
-                ],
+            self.con.execute(
+                f"insert into {RECORDS_TABLE} select ?, ?, unnest(?::varchar[]), ?, "
+                "unnest(?::varchar[]), unnest(?::varchar[]), unnest(?::varchar[]), "
+                "unnest(?::varchar[]), ?, ?, ?",
+                [result.source_object, result.object_key, keys, result.kind,
+                 [o.error_code for o in result.outcomes], [o.outcome for o in result.outcomes],
+                 [o.reason for o in result.outcomes], [o.event_id for o in result.outcomes],
+                 target, replay_id, now],
             )
         figures = result.as_dict()
         self.con.execute(
