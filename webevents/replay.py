@@ -120,6 +120,17 @@ class ReplayError(RuntimeError):
     """Replay cannot go on; the message is one line and names the object or record."""
 
 
+class StreamSendError(ReplayError):
+    """A put call failed for good; `results` holds what earlier calls answered."""
+
+    def __init__(self, message: str, results: list[str | None]) -> None:
+        super().__init__(message)
+        self.results = results
+
+
+NOT_SENT = "not_sent"
+
+
 # ---- error records ------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ErrorRecord:
@@ -631,7 +642,8 @@ class StreamSender:
         """Per item: None when the stream accepted it, else the last error code."""
         from botocore.exceptions import ClientError
 
-        results: list[str | None] = [None] * len(items)
+        # Until a call answers for them, records count as not sent.
+        results: list[str | None] = [NOT_SENT] * len(items)
         for batch in self.batches(items):
             pending = batch
             for attempt in range(self.max_attempts):
@@ -640,8 +652,13 @@ class StreamSender:
                 except ClientError as error:
                     code = error.response.get("Error", {}).get("Code", "")
                     if code not in THROTTLING_CODES:
-                        with aws_errors(f"{self.service} {self.stream}"):
-                            raise
+                        try:
+                            with aws_errors(f"{self.service} {self.stream}"):
+                                raise
+                        except ReplayError as stopped:
+                            # What was accepted before must be recorded, or a re-run
+                            # would send it twice.
+                            raise StreamSendError(str(stopped), results) from None
                     codes = [code] * len(pending)
                 for index, code in zip(pending, codes, strict=True):
                     results[index] = code
@@ -735,7 +752,16 @@ def _apply_stream(prepared: list[Prepared], target: Target, replay_id: str) -> N
         insert_rows_with_athena(rows, target, replay_id)
     events = [p for p in to_send if p.record.kind == ORIGINAL_EVENT]
     # The original bytes go back: the deployed Lambda makes the same row of them.
-    codes = target.sender.send([(p.record.data, (p.event_id or "replay")[:256]) for p in events])
+    items = [(p.record.data, (p.event_id or "replay")[:256]) for p in events]
+    try:
+        codes = target.sender.send(items)
+    except StreamSendError as error:
+        _mark_sent(events, error.results)
+        raise
+    _mark_sent(events, codes)
+
+
+def _mark_sent(events: list[Prepared], codes: list[str | None]) -> None:
     for item, code in zip(events, codes, strict=True):
         item.outcome, item.reason = (FAILED_AGAIN, code) if code else (LANDED, None)
 
@@ -843,8 +869,22 @@ def replay_object(
             raise
         return result
     else:
-        _apply_stream(prepared, target, replay_id)
-    result.outcomes = _outcomes(prepared)
+        try:
+            _apply_stream(prepared, target, replay_id)
+        except StreamSendError:
+            # Record what the stream accepted (landed) and what it never got (failed
+            # again, not_sent), then stop: a re-run sends only the rest.
+            _record(result, prepared, use_manifest, manifests, source, bookkeeping, target,
+                    replay_id, now)
+            raise
+    _record(result, prepared, use_manifest, manifests, source, bookkeeping, target,
+            replay_id, now, dry_run)
+    return result
+
+
+def _record(result, prepared, use_manifest, manifests, source, bookkeeping, target,
+            replay_id, now, dry_run: bool = False) -> None:
+    result.outcomes = _outcomes([p for p in prepared if p.outcome is not None])
     if not dry_run:
         if use_manifest:
             manifests.record(*source.s3, result, target.name, replay_id, now)
@@ -852,7 +892,6 @@ def replay_object(
             bookkeeping.con.execute("begin transaction")
             bookkeeping.record(result, target.name, replay_id, now)
             bookkeeping.con.execute("commit")
-    return result
 
 
 def _outcomes(prepared: list[Prepared]) -> list[Outcome]:

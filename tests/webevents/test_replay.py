@@ -114,6 +114,25 @@ def test_every_documented_delivery_error_code_gives_back_a_landing_row(tmp_path,
     assert (record.kind, record.error_code, record.data) == (LANDING_ROW, code, row)
 
 
+def test_objects_with_every_documented_code_replay_into_the_lake(tmp_path):
+    errors = tmp_path / "errors"
+    for number, code in enumerate(PROCESSING_ERROR_CODES):
+        event = {**GOOD[0], "messageId": f"p-{number}"}
+        write_object(errors / "processing-failed" / f"{code}.gz",
+                     [error_record(_line(event), code, lambdaArn=LAMBDA_ARN)])
+    for number, code in enumerate(DELIVERY_ERROR_CODES):
+        row = {"event_id": f"d-{number}", "event_timestamp": ARRIVAL_MS * 1000,
+               "event_date": "2025-11-25", "received_at": ARRIVAL_MS * 1000,
+               "load_source": "firehose"}
+        write_object(errors / "iceberg-failed" / f"{code}", [error_record(_line(row), code)],
+                     compress=False)
+    lake = tmp_path / "lake"
+    summary = replay([str(errors)], lake=lake, progress=False)
+    count = len(PROCESSING_ERROR_CODES) + len(DELIVERY_ERROR_CODES)
+    assert (len(summary.objects), summary.total("landed")) == (count, count)
+    assert lake_rows(lake, "select count(distinct event_id) from raw.web_events") == [(count,)]
+
+
 def test_the_folder_name_decides_what_raw_data_holds(tmp_path):
     row = error_record(b"{}", "InternalError")
     failed = write_object(tmp_path / "processing-failed" / "x", [row])

@@ -192,6 +192,29 @@ def test_a_call_error_that_is_not_throttling_stops_with_one_line(tmp_path, aws):
         run(tmp_path, [str(throttled_object(tmp_path, events(1)))], clients)
 
 
+def test_what_was_accepted_before_a_call_fails_for_good_is_recorded(tmp_path, aws):
+    clients, stubs = aws
+    lines = events(501)  # two calls: the first is accepted, the second fails for good
+    source = throttled_object(tmp_path, lines)
+    expect_stack(stubs)
+    stubs["firehose"].add_response(
+        "put_record_batch", firehose_answer([None] * 500),
+        {"DeliveryStreamName": DELIVERY_STREAM, "Records": [{"Data": d} for d in lines[:500]]})
+    stubs["firehose"].add_client_error(
+        "put_record_batch", "AccessDeniedException", "not allowed",
+        expected_params={"DeliveryStreamName": DELIVERY_STREAM,
+                         "Records": [{"Data": lines[500]}]})
+    with pytest.raises(ReplayError, match="AccessDeniedException: not allowed"):
+        run(tmp_path, [str(source)], clients)
+    # a re-run (the permission fixed) sends only the record that was never accepted
+    expect_stack(stubs)
+    stubs["firehose"].add_response(
+        "put_record_batch", firehose_answer([None]),
+        {"DeliveryStreamName": DELIVERY_STREAM, "Records": [{"Data": lines[500]}]})
+    again = run(tmp_path, [str(source)], clients)
+    assert (again.total("landed"), again.total("already_replayed")) == (1, 500)
+
+
 def test_records_that_would_fail_again_are_not_sent(tmp_path, aws):
     clients, stubs = aws
     good, bad = events(1), [b"{not json"]
@@ -313,9 +336,11 @@ def test_s3_objects_are_listed_read_replayed_and_recorded_beside_them(tmp_path, 
     s3.add_response("get_object", {"Body": body(data)}, {"Bucket": BUCKET, "Key": key})
     s3.add_response("get_object", {"Body": body(json.dumps(manifest).encode())},
                     {"Bucket": BUCKET, "Key": manifest_key(key)})
+    second = {**manifest, "runs": [*manifest["runs"], {
+        **manifest["runs"][0], "records_in": 0, "landed": 0, "already_replayed": 2}]}
     s3.add_response("put_object", {}, {
         "Bucket": BUCKET, "Key": manifest_key(key), "ContentType": "application/json",
-        "Body": ANY})
+        "Body": json.dumps(second, sort_keys=True, separators=(",", ":")).encode()})
     again = run(tmp_path, [f"s3://{BUCKET}/{PREFIX}"], clients)
     assert (again.total("records_in"), again.total("already_replayed")) == (0, 2)
 
@@ -373,10 +398,15 @@ def test_s3_objects_replay_into_the_local_lake_too(tmp_path, aws):
 
 
 # ---- iceberg-failed landing rows: Athena, never Firehose ------------------------------------
-def expect_athena(stubs, query_id: str, write: bool):
+ARCHIVE_CONTEXT = {"Catalog": "AwsDataCatalog", "Database": "webevents_dev_archive"}
+RAW_CONTEXT = {"Catalog": "s3tablescatalog/webevents-dev-tables", "Database": "raw"}
+
+
+def expect_athena(stubs, query_id: str, context: dict, write: bool):
     athena = stubs["athena"]
+    # the statement text is random-free but long: it is captured and checked below
     athena.add_response("start_query_execution", {"QueryExecutionId": query_id}, {
-        "QueryString": ANY, "QueryExecutionContext": ANY, "WorkGroup": "webevents-dev",
+        "QueryString": ANY, "QueryExecutionContext": context, "WorkGroup": "webevents-dev",
         "ClientRequestToken": ANY,
         "ResultConfiguration": {"OutputLocation": OUTPUTS["AthenaOutputLocation"]}})
     athena.add_response("get_query_execution", {
@@ -398,8 +428,10 @@ def test_iceberg_failed_rows_go_in_by_an_athena_insert_not_through_firehose(tmp_
     scratch = f"replay-scratch/{REPLAY_ID}/rows.jsonl"
     stubs["s3"].add_response("put_object", {}, {
         "Bucket": results, "Key": scratch, "Body": _line(row) + b"\n"})
-    for query_id, write in (("q-create", False), ("q-insert", True), ("q-drop", False)):
-        expect_athena(stubs, query_id, write)
+    for query_id, context, write in (("q-create", ARCHIVE_CONTEXT, False),
+                                     ("q-insert", RAW_CONTEXT, True),
+                                     ("q-drop", ARCHIVE_CONTEXT, False)):
+        expect_athena(stubs, query_id, context, write)
     stubs["s3"].add_response("delete_object", {}, {"Bucket": results, "Key": scratch})
     statements: list[str] = []
     def capture(params, **_):
