@@ -339,6 +339,7 @@ class ObjectResult:
     outcomes: list[Outcome] = field(default_factory=list)
     already_replayed: int = 0
     filtered_out: int = 0
+    not_accepted: int = 0  # failed again because the stream refused them: run again
 
     def count(self, outcome: str) -> int:
         return sum(1 for item in self.outcomes if item.outcome == outcome)
@@ -354,6 +355,7 @@ class ObjectResult:
             "dropped": self.count(DROPPED),
             "already_replayed": self.already_replayed,
             "filtered_out": self.filtered_out,
+            "not_accepted": self.not_accepted,
             "failed_again_by_reason": dict(sorted(reasons.items())),
         }
 
@@ -545,6 +547,7 @@ class Prepared:
     event_id: str | None = None
     outcome: str | None = None  # set when it does not land: FAILED_AGAIN / DROPPED
     reason: str | None = None
+    not_accepted: bool = False  # the stream refused it (an AWS error code, not the handler)
 
 
 def prepare(records: Sequence[ErrorRecord]) -> list[Prepared]:
@@ -704,7 +707,7 @@ class ReplaySummary:
     def as_dict(self) -> dict[str, Any]:
         totals = {name: self.total(name) for name in (
             "records_in", "landed", "failed_again", "dropped", "already_replayed",
-            "filtered_out")}
+            "filtered_out", "not_accepted")}
         return {
             "replay_id": self.replay_id,
             "target": self.target,
@@ -764,6 +767,7 @@ def _apply_stream(prepared: list[Prepared], target: Target, replay_id: str) -> N
 def _mark_sent(events: list[Prepared], codes: list[str | None]) -> None:
     for item, code in zip(events, codes, strict=True):
         item.outcome, item.reason = (FAILED_AGAIN, code) if code else (LANDED, None)
+        item.not_accepted = bool(code)
 
 
 REPLAY_SQL = SQL_DIR / "replay"
@@ -885,6 +889,7 @@ def replay_object(
 def _record(result, prepared, use_manifest, manifests, source, bookkeeping, target,
             replay_id, now, dry_run: bool = False) -> None:
     result.outcomes = _outcomes([p for p in prepared if p.outcome is not None])
+    result.not_accepted = sum(p.not_accepted for p in prepared)
     if not dry_run:
         if use_manifest:
             manifests.record(*source.s3, result, target.name, replay_id, now)
@@ -964,7 +969,7 @@ def replay(
     replay_id: str | None = None,
 ) -> ReplaySummary:
     """Replay Firehose error output from local files/folders or s3:// prefixes."""
-    from webevents.lake import connect, database_path, resolve_lake
+    from webevents.lake import DATABASE_FILE, connect, resolve_lake
 
     filters = filters or Filters()
     clients = clients or AwsClients()
@@ -992,10 +997,10 @@ def replay(
         lake_dir = Path(lake or os.environ.get("WEBEVENTS_LAKE") or ".lake")
         if needs_lake and dry_run:
             # A dry run writes nothing, not even a new lake: it reads what is there.
-            if database_path(lake_dir).exists() if lake_dir.is_dir() else False:
+            if (lake_dir / DATABASE_FILE).is_file():
                 import duckdb
 
-                con = duckdb.connect(str(database_path(lake_dir)), read_only=True)
+                con = duckdb.connect(str(lake_dir / DATABASE_FILE), read_only=True)
                 bookkeeping = LakeBookkeeping(con, writable=False)
         elif needs_lake:
             lake_dir = resolve_lake(lake_dir)
@@ -1298,6 +1303,11 @@ def replay_command(args) -> int:
             print(summary.line())
         if args.summary:
             write_summary(args.summary, data)
+        refused = data.get("totals", {}).get("not_accepted", 0)
+        if refused:
+            raise ReplayError(
+                f"{refused:,} record(s) were refused by the stream after every retry (their "
+                "codes are in the reasons); run the same command again to send only those")
     except ReplayError as error:
         print(f"webevents replay: {error}", file=sys.stderr)
         return 1

@@ -215,7 +215,8 @@ def test_replaying_twice_lands_each_event_once_in_analytics(tmp_path, throttled_
     again = replay([str(throttled_batch)], lake=lake, progress=False)
     assert first.as_dict()["totals"]["landed"] == 3
     assert again.as_dict()["totals"] == {"records_in": 0, "landed": 0, "failed_again": 0,
-                                        "dropped": 0, "already_replayed": 3, "filtered_out": 0}
+                                        "dropped": 0, "already_replayed": 3, "filtered_out": 0,
+                                        "not_accepted": 0}
     # the copy has the same bytes: the bookkeeping knows it by content, nothing is sent
     assert replay([str(copy)], lake=lake, progress=False).total("already_replayed") == 3
     # events replayed from a second, different object land again in raw (append-only) ...

@@ -181,6 +181,25 @@ def test_entries_that_keep_failing_fail_again_with_their_code(tmp_path, aws):
     assert sender.calls == 2
 
 
+def test_refused_records_make_the_command_fail_and_are_sent_again_next_time(tmp_path, aws):
+    clients, stubs = aws
+    lines = events(1)
+    source = throttled_object(tmp_path, lines)
+    expect_stack(stubs)
+    for _ in range(8):  # every attempt throttled
+        stubs["firehose"].add_response(
+            "put_record_batch", firehose_answer(["ServiceUnavailableException"]),
+            {"DeliveryStreamName": DELIVERY_STREAM, "Records": [{"Data": lines[0]}]})
+    first = run(tmp_path, [str(source)], clients, sleeps=[])
+    assert (first.total("not_accepted"), first.reasons()) == (
+        1, {"ServiceUnavailableException": 1})
+    expect_stack(stubs)
+    stubs["firehose"].add_response(
+        "put_record_batch", firehose_answer([None]),
+        {"DeliveryStreamName": DELIVERY_STREAM, "Records": [{"Data": lines[0]}]})
+    assert run(tmp_path, [str(source)], clients).total("landed") == 1
+
+
 def test_a_call_error_that_is_not_throttling_stops_with_one_line(tmp_path, aws):
     clients, stubs = aws
     expect_stack(stubs)
@@ -321,7 +340,8 @@ def test_s3_objects_are_listed_read_replayed_and_recorded_beside_them(tmp_path, 
         "runs": [{"replay_id": REPLAY_ID, "target": "firehose",
                   "replayed_at": NOW.isoformat(), "kind": "processing-failed",
                   "records_in": 2, "landed": 2, "failed_again": 0, "dropped": 0,
-                  "already_replayed": 0, "filtered_out": 0, "failed_again_by_reason": {}}],
+                  "already_replayed": 0, "filtered_out": 0, "not_accepted": 0,
+                  "failed_again_by_reason": {}}],
     }
     s3.add_response("put_object", {}, {
         "Bucket": BUCKET, "Key": manifest_key(key), "ContentType": "application/json",
