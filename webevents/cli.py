@@ -11,11 +11,11 @@ import sys
 COMMANDS = {
     "generate": "webevents.generate:generate_command",
     "ingest": "webevents.firehose:ingest_command",
+    "replay": "webevents.replay:replay_command",
     "backfill": "webevents.backfill:backfill_command",
     "sql": "webevents.sqlrunner:sql_command",
     "query": "webevents.query:query_command",
     "run": "webevents.pipeline:run_command",
-    "replay": "webevents.replay:replay_command",
 }
 
 
@@ -85,24 +85,6 @@ def build_parser() -> argparse.ArgumentParser:
     _add_engine(sql)
     _add_lake(sql)
 
-    query = commands.add_parser("query", help="one Athena-dialect query on the lake")
-    query.add_argument("sql", help="the query")
-    query.add_argument("--format", choices=["table", "csv", "json"], default="table")
-    _add_engine(query)
-    _add_lake(query)
-
-    run = commands.add_parser("run", help="the whole main job end to end, with a report")
-    run.add_argument(
-        "--input",
-        nargs="+",
-        help="your JSON-lines files (plain or .gz) instead of the sample; they go through the "
-        "Firehose stand-in as the stream, and files already ingested into the lake are skipped",
-    )
-    run.add_argument("--events", type=int, default=50_000, help="sample size when generating")
-    run.add_argument("--days", type=int, default=14, help="sample days when generating")
-    run.add_argument("--seed", type=int, default=7, help="sample seed when generating")
-    _add_lake(run)
-
     replay = commands.add_parser(
         "replay",
         help="Firehose error output (local or s3://) or the backfill rejects back in",
@@ -124,6 +106,24 @@ def build_parser() -> argparse.ArgumentParser:
                         help="run the handler and show what would land or fail; write nothing")
     replay.add_argument("--summary", help="write the summary as JSON to this file")
     _add_lake(replay)
+
+    query = commands.add_parser("query", help="one Athena-dialect query on the lake")
+    query.add_argument("sql", help="the query")
+    query.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    _add_engine(query)
+    _add_lake(query)
+
+    run = commands.add_parser("run", help="the whole main job end to end, with a report")
+    run.add_argument(
+        "--input",
+        nargs="+",
+        help="your JSON-lines files (plain or .gz) instead of the sample; they go through the "
+        "Firehose stand-in as the stream, and files already ingested into the lake are skipped",
+    )
+    run.add_argument("--events", type=int, default=50_000, help="sample size when generating")
+    run.add_argument("--days", type=int, default=14, help="sample days when generating")
+    run.add_argument("--seed", type=int, default=7, help="sample seed when generating")
+    _add_lake(run)
 
     return parser
 
