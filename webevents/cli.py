@@ -94,7 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("sources", nargs="+", metavar="SOURCE",
                         help="error-output file/folder, s3://bucket/prefix/, or backfill-rejects")
     replay.add_argument("--to", choices=["local", "firehose", "kinesis"],
-                        help="local lake (default), or the stack's Firehose / Kinesis stream")
+                        help="the local lake (default; with --stack and no --lake: firehose), "
+                        "or the stack's Firehose / Kinesis stream")
     replay.add_argument("--stack", help="CloudFormation stack whose outputs name the streams")
     replay.add_argument("--since", help="first arrival date to replay, YYYY-MM-DD (UTC)")
     replay.add_argument("--until", help="last arrival date to replay, YYYY-MM-DD (UTC)")
