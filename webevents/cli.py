@@ -12,6 +12,7 @@ import sys
 COMMANDS = {
     "generate": "webevents.generate:generate_command",
     "ingest": "webevents.firehose:ingest_command",
+    "replay": "webevents.replay:replay_command",
     "backfill": "webevents.backfill:backfill_command",
     "sql": "webevents.sqlrunner:sql_command",
     "query": "webevents.query:query_command",
@@ -146,6 +147,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_engine(sql)
     _add_lake(sql)
+
+    replay = commands.add_parser(
+        "replay",
+        help="Firehose error output (local or s3://) or the backfill rejects back in",
+        description="Replay Firehose error output (files, folders or s3://bucket/prefix/, "
+        "GZIP or plain JSON lines) or `backfill-rejects`, idempotently (docs/operations.md).",
+    )
+    replay.add_argument("sources", nargs="+", metavar="SOURCE",
+                        help="error-output file/folder, s3://bucket/prefix/, or backfill-rejects")
+    replay.add_argument("--to", choices=["local", "firehose", "kinesis"],
+                        help="the local lake (default; with --stack and no --lake: firehose), "
+                        "or the stack's Firehose / Kinesis stream")
+    replay.add_argument("--stack", help="CloudFormation stack whose outputs name the streams")
+    replay.add_argument("--since", help="first arrival date to replay, YYYY-MM-DD (UTC)")
+    replay.add_argument("--until", help="last arrival date to replay, YYYY-MM-DD (UTC)")
+    replay.add_argument("--reason", action="append",
+                        help="only this errorCode or reason (repeatable, or comma-separated)")
+    replay.add_argument("--archive-date", action="append",
+                        help="backfill-rejects: archive day(s), YYYY-MM-DD (repeatable)")
+    replay.add_argument("--dry-run", action="store_true",
+                        help="run the handler and show what would land or fail; write nothing")
+    replay.add_argument("--summary", help="write the summary as JSON to this file")
+    _add_lake(replay)
 
     query = commands.add_parser("query", help="one Athena-dialect query on the lake")
     query.add_argument("sql", help="the query")

@@ -558,6 +558,36 @@ def _apply(
             summary.reasons[reason] += 1
 
 
+def transform_lines(
+    lines: Iterable[bytes], buffer_mb: float = DEFAULT_BUFFER_MB, id_prefix: str = "replay"
+) -> Iterator[tuple[str, str | None, bytes | None, str | None]]:
+    """Each line's answer from the real handler, in input order: (result, table, row, reason).
+
+    The same batching and answer rules as `ingest_files`, but the caller decides where rows
+    and failures go: `webevents replay` must not write a failing record's error output again.
+    """
+    a2b = binascii.a2b_base64
+    for batch, _size in firehose_batches(lines, int(buffer_mb * 1024 * 1024), id_prefix):
+        response, reasons, _logged = invoke_handler(_firehose_event(batch))
+        answers = {answer.get("recordId"): answer for answer in response.get("records", [])}
+        for record in batch:
+            answer = answers.get(record["recordId"])
+            result = answer.get("result") if answer else None
+            if result == "Ok":
+                yield "Ok", _routed_table(answer), a2b(answer["data"]), None
+            elif result == "Dropped":
+                yield "Dropped", None, None, reasons.get(record["recordId"], "dropped")
+            else:
+                yield "ProcessingFailed", None, None, reasons.get(record["recordId"],
+                                                                  "no_valid_answer")
+
+
+def row_sink(con, scratch: Path) -> _RowSink:
+    """A bulk inserter of the Lambda's landing-row JSON: `add(table, row_json)`, `flush()`."""
+    _, landing_contract = _load_handler()
+    return _RowSink(con, landing_contract, scratch)
+
+
 def _progress_bar():
     from rich.console import Console
     from rich.progress import (

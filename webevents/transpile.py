@@ -35,6 +35,9 @@ DUCKDB_MACROS = (
     "create or replace temp macro athena_json_to_varchar(j) as "
     "case when json_type(j) in ('OBJECT', 'ARRAY') "
     "then error('Cannot cast JSON object or array to varchar') else j ->> '$' end",
+    # Trino's from_unixtime_nanos (timestamp(9) with time zone, UTC); DuckDB keeps micros.
+    "create or replace temp macro from_unixtime_nanos(n) as "
+    "make_timestamp(n // 1000)::timestamptz",
 )
 
 

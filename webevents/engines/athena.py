@@ -318,7 +318,10 @@ def _target_schema(sql: str) -> str | None:
     }:
         return tree.this.name or tree.this.db
     if isinstance(tree, _DDL + _WRITES):
-        table = tree.this if isinstance(tree.this, exp.Table) else tree.this.find(exp.Table)
+        # sqlglot keeps a DROP's tables in `tables`, not `this`
+        target = tree.this if tree.this is not None else (tree.args.get("tables") or [None])[0]
+        table = target if isinstance(target, exp.Table) or target is None \
+            else target.find(exp.Table)
         if table is not None and table.db:
             return table.db
     return None
