@@ -9,7 +9,13 @@ dropped, and each figure is read from where the records are, not from a command'
                                   failed: raw.web_events_backfill_rejects
     stream via Firehose stand-in  records in and dropped: the ledger (a dropped record leaves
                                   nothing else behind); landed: raw rows with load_source
-                                  'firehose'; failed: records in the published error output
+                                  'firehose' less those a replay landed; failed: records in
+                                  the published error output
+    replays of error output       per record in raw.web_events_replay_records (written with
+                                  the rows); landed is checked against raw: a replayed event
+                                  whose event_id is not there leaves it unbalanced. Replayed
+                                  backfill rejects are not a separate input: they move from
+                                  the archive's failed to its landed in its own tables.
 
 `balanced` is then a real check: a file landed twice, error output written twice, or a
 line lost shows as "no" (docs/decisions.md, "What landed means").
@@ -73,6 +79,33 @@ def error_output_records(lake: Path) -> Counter:
     return reasons
 
 
+def _replayed_into_raw(con) -> tuple[int, int]:
+    """(records of error output a replay landed in raw, how many of those raw lacks)."""
+    from webevents.replay import LANDED, RECORDS_TABLE, REJECTS_SOURCE, _table_exists
+
+    if not _table_exists(con, RECORDS_TABLE):
+        return 0, 0
+    landed, missing = con.execute(
+        f"select count(*), count(*) filter (where not exists (select 1 from raw.web_events "
+        f"as r where r.event_id = replayed.event_id)) from {RECORDS_TABLE} as replayed "
+        f"where outcome = '{LANDED}' and source_kind != '{REJECTS_SOURCE}'"
+    ).fetchone()
+    return int(landed), int(missing)
+
+
+def replay_sources(con) -> list[dict[str, Any]]:
+    """One input per source object of error output replayed into the lake."""
+    from webevents.replay import REJECTS_SOURCE, replay_figures
+
+    _, missing = _replayed_into_raw(con)
+    return [
+        _source(f"replay of {figures.source_object}", records_in=figures.records_in,
+                landed=figures.landed, failed=figures.failed_again, dropped=figures.dropped,
+                failed_by_reason=figures.failed_again_by_reason, checks_pass=missing == 0)
+        for figures in replay_figures(con) if figures.source_kind != REJECTS_SOURCE
+    ]
+
+
 def stream_figures(con, lake: Path) -> dict[str, Any] | None:
     """The stream's figures from the ledger, raw.web_events and the error output."""
     files = ledger.rows(con, "ingest")
@@ -81,17 +114,18 @@ def stream_figures(con, lake: Path) -> dict[str, Any] | None:
     (landed,) = con.execute(
         "select count(*) from raw.web_events where load_source = 'firehose'"
     ).fetchone()
+    replayed, _ = _replayed_into_raw(con)
     failed = error_output_records(lake)
-    return _source(STREAM, records_in=sum(row["records_in"] for row in files), landed=landed,
-                   failed=sum(failed.values()), dropped=sum(row["dropped"] for row in files),
-                   failed_by_reason=failed)
+    return _source(STREAM, records_in=sum(row["records_in"] for row in files),
+                   landed=landed - replayed, failed=sum(failed.values()),
+                   dropped=sum(row["dropped"] for row in files), failed_by_reason=failed)
 
 
 def reconciliation(con, lake: Path) -> dict[str, Any]:
     """Every input ever loaded into the lake, per kind and in total, from the tables."""
     ledger.ensure(con, lake)
     sources = [figures for figures in (archive_figures(con), stream_figures(con, lake))
-               if figures is not None]
+               if figures is not None] + replay_sources(con)
     reasons: Counter = Counter()
     for source in sources:
         reasons.update(source["failed_by_reason"])

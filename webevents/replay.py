@@ -48,6 +48,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from webevents import SQL_DIR
+from webevents import clock as webevents_clock
 
 BACKFILL_SQL = SQL_DIR / "backfill"
 REJECTS_SOURCE = "backfill-rejects"
@@ -973,7 +974,7 @@ def replay(
 
     filters = filters or Filters()
     clients = clients or AwsClients()
-    now = (clock or (lambda: dt.datetime.now(dt.UTC)))().replace(tzinfo=None)
+    now = (clock or webevents_clock.now)().replace(tzinfo=None)
     started = time.perf_counter()
     summary = ReplaySummary(replay_id or f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}", to,
                             dry_run)
@@ -1088,7 +1089,7 @@ def replay_rejects(
     from webevents.lake import connect, resolve_lake
     from webevents.sqlrunner import render
 
-    now = (clock or (lambda: dt.datetime.now(dt.UTC)))().replace(tzinfo=None)
+    now = (clock or webevents_clock.now)().replace(tzinfo=None)
     loaded_at = now.isoformat(sep=" ")
     lake_dir = resolve_lake(lake)
     con = connect(lake_dir)
@@ -1265,6 +1266,13 @@ def write_summary(path: str | os.PathLike, data: dict[str, Any]) -> None:
     os.replace(tmp, target)
 
 
+def _lake_held(lake, writes: bool):
+    """The lake's lock while a replay writes into it, as run and ingest hold it."""
+    from webevents.lake import locked, resolve_lake
+
+    return locked(resolve_lake(lake), "replay") if writes else contextlib.nullcontext()
+
+
 def replay_command(args) -> int:
     """`webevents replay SOURCE... [--to] [--lake] [--stack] [--since --until --reason]`."""
     try:
@@ -1279,7 +1287,8 @@ def replay_command(args) -> int:
             if args.to not in (None, "local"):
                 raise ReplayError(f"{REJECTS_SOURCE} replays into the local lake only "
                                   "(on AWS run sql/backfill for the archive days again)")
-            figures = replay_rejects(args.lake, archive_dates, reasons, args.dry_run)
+            with _lake_held(args.lake, writes=not args.dry_run):
+                figures = replay_rejects(args.lake, archive_dates, reasons, args.dry_run)
             data = {"source": REJECTS_SOURCE, "dry_run": args.dry_run, **figures}
             verb = "would land" if args.dry_run else "landed"
             print(
@@ -1295,10 +1304,11 @@ def replay_command(args) -> int:
                 raise ReplayError(f"--archive-date applies to {REJECTS_SOURCE} only")
             # --to defaults to the lake, or with --stack (and no --lake) to its Firehose.
             to = args.to or ("firehose" if args.stack and not args.lake else "local")
-            summary = replay(
-                args.sources, to=to, lake=args.lake, stack=args.stack,
-                filters=Filters(since, until, reasons), dry_run=args.dry_run,
-            )
+            with _lake_held(args.lake, writes=to == "local" and not args.dry_run):
+                summary = replay(
+                    args.sources, to=to, lake=args.lake, stack=args.stack,
+                    filters=Filters(since, until, reasons), dry_run=args.dry_run,
+                )
             data = summary.as_dict()
             print(summary.line())
         if args.summary:

@@ -345,3 +345,27 @@ def test_the_progress_bar_keeps_stdout_for_the_summary(tmp_path, throttled_batch
     summary = replay([str(throttled_batch)], lake=tmp_path / "lake", progress=True)
     assert summary.total("landed") == 3
     assert capsys.readouterr().out == ""  # the (transient) bar draws on stderr
+
+
+def test_a_replay_is_its_own_input_in_the_reconciliation_counted_from_the_tables(
+        lake_with_failures, throttled_batch):
+    from webevents.lake import connect
+    from webevents.reconcile import STREAM, reconciliation
+
+    replay([str(throttled_batch)], lake=lake_with_failures, progress=False)
+    con = connect(lake_with_failures)
+    try:
+        summary = reconciliation(con, lake_with_failures)
+        sources = {source["name"]: source for source in summary["sources"]}
+        stream = sources.pop(STREAM)
+        (replayed,) = sources.values()
+        # the stream's landed rows exclude what the replay landed, though both are 'firehose'
+        assert (stream["records_in"], stream["landed"], stream["failed"]) == (4, 1, 3)
+        assert (replayed["records_in"], replayed["landed"], replayed["failed"]) == (3, 3, 0)
+        assert stream["balanced"] and replayed["balanced"] and summary["balanced"]
+        # a replayed event missing from raw shows: the figure is checked against the rows
+        con.execute("delete from raw.web_events where event_id = ?", [GOOD[0]["messageId"]])
+        sources = {s["name"]: s for s in reconciliation(con, lake_with_failures)["sources"]}
+        assert not sources[f"replay of {replayed['name'][len('replay of '):]}"]["balanced"]
+    finally:
+        con.close()
