@@ -62,6 +62,8 @@ SOURCE_DELETES = (
     "analytics_web_events_delete.sql",
     "raw_web_events_backfill_stage_delete.sql",
     "raw_web_events_backfill_rejects_delete.sql",
+    # the chunks' reconciliation, so `webevents backfill` still balances on the rewritten archive
+    "raw_web_events_backfill_loads_erased_merge.sql",
 )
 MART_DELETES = (
     "marts_int_session_boundaries_delete.sql",
@@ -262,9 +264,9 @@ class Session:
             self.engine = get_engine(self.name, lake=self.lake, **self.options)
         return self.engine
 
-    def close(self) -> None:
+    def close(self, checkpoint: bool = True) -> None:
         if self.engine is not None:
-            if self.name == "local":
+            if self.name == "local" and checkpoint:
                 self.engine.connection.execute("checkpoint")
             self.engine.close()
             self.engine = None
@@ -418,6 +420,19 @@ def apply_pending(engine: str = "local", lake: str | Path | None = None,
         session.close()
 
 
+def apply_erasures(lake: Path, say: Callable[[str], None]) -> None:
+    """`webevents run`: apply pending requests after landing and before enrich and dbt, so
+    rows landed by this very run are erased too and nothing is rebuilt with them."""
+    from webevents.engines import EngineError
+    from webevents.pipeline import StepFailed
+    from webevents.sqlrunner import SqlRunError
+
+    try:
+        apply_pending("local", lake, say=lambda message: say(f"erasure: {message}"))
+    except (ErasureError, EngineError, SqlRunError) as error:
+        raise StepFailed("enrich", f"applying pending erasure requests: {error}") from error
+
+
 def dry_run(engine: str, lake: str | Path | None, subjects: list[tuple[str, str]],
             **options: Any) -> list[Outcome]:
     """What forgetting `subjects` would delete; reads only."""
@@ -435,7 +450,7 @@ def dry_run(engine: str, lake: str | Path | None, subjects: list[tuple[str, str]
             outcomes.append(Outcome(request, ids, rows, dates))
         return outcomes
     finally:
-        session.close()
+        session.close(checkpoint=False)
 
 
 # ---- re-deriving the touched days of the marts -----------------------------------------

@@ -491,6 +491,8 @@ def run_pipeline(lake: str | Path | None = None, inputs: list[str] | None = None
             finish("ingest")
 
             begin("enrich")
+            from webevents.erasure import apply_erasures  # pending requests first (issue 17)
+            apply_erasures(lake, say)
             window = event_date_window(lake)
             say(f"enrich: event dates {window['run_date']} minus {window['lookback_days']} days")
             run_sql_step("enrich", lake, window, say)

@@ -9,6 +9,10 @@ where
         staged.user_id is null
         and staged.anonymous_id in ({{ anonymous_id_list }})
     )
+    or (
+        staged.outcome = 'rejected'
+        and regexp_like(staged.line, '{{ identifier_pattern }}')
+    )
 union
 select rejects.source_file
 from raw.web_events_backfill_rejects as rejects

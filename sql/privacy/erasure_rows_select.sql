@@ -25,6 +25,7 @@ where
     user_id in ({{ user_id_list }})
     or anonymous_id in ({{ device_id_list }})
     or (user_id is null and anonymous_id in ({{ anonymous_id_list }}))
+    or (outcome = 'rejected' and regexp_like(line, '{{ identifier_pattern }}'))
 union all
 select
     'raw.web_events_backfill_rejects' as erased_table,
