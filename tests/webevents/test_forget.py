@@ -23,6 +23,9 @@ from webevents.erasure import KEY_FILE, apply_pending
 from webevents.generate import generate_sample
 from webevents.sqlrunner import run_files
 
+# One worker builds the module's lakes once (make test runs pytest -n 2 --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("forget")
+
 # In SAMPLE (seed 23) this user has identified and anonymous sessions on one device,
 # backfilled events and events that arrived late through the stream; the fixture checks it.
 PERSON = "u-52000"
