@@ -8,6 +8,7 @@ import gzip
 import hashlib
 import hmac
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -298,3 +299,25 @@ def test_a_file_of_ids_files_one_request_each(tmp_path, capsys):
     rows = query(tmp_path, "select subject_kind, subject_id, status from raw.erasure_requests "
                            "order by 1")
     assert rows == [("anonymous_id", "anon-2", "pending"), ("user_id", "u-1", "pending")]
+
+
+def test_webevents_run_applies_a_pending_request_before_it_builds(tmp_path, sample):
+    """A request filed at any time: the next run erases the rows it lands itself, too."""
+    from rich.console import Console
+
+    from webevents.pipeline import run_pipeline
+
+    lake = tmp_path / "lake"
+    assert main(["forget", "--user-id", PERSON, "--lake", str(lake), "--defer"]) == 0
+    stream = sorted(sample.glob("stream/*.jsonl"))
+    assert any(f'"{PERSON}"'.encode() in path.read_bytes() for path in stream)
+    with open(os.devnull, "w") as quiet:
+        run_pipeline(lake, [str(p) for p in stream], console=Console(file=quiet))
+    for table in ("raw.web_events", "analytics.web_events", "marts.fct_web_events",
+                  "marts.dim_identity_ranges"):
+        assert query(lake, f"select count(*) from {table} where user_id = '{PERSON}'") == [(0,)]
+    assert query(lake, "select count(*) from marts.fct_sessions "
+                       f"where stitched_user_id = '{PERSON}'") == [(0,)]
+    assert query(lake, "select status from raw.erasure_requests") == [("applied",)]
+    [(removed,)] = query(lake, "select rows_removed from raw.erasure_audit")
+    assert json.loads(removed)["raw.web_events"] > 0
