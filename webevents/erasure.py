@@ -71,6 +71,9 @@ MART_DELETES = (
     "marts_fct_web_events_delete.sql",
     "marts_dim_identity_ranges_delete.sql",
 )
+# Per-event marts whose touched days are rewritten after the delete (Athena OPTIMIZE), so the
+# person's rows leave the data files and the next VACUUM deletes the old files.
+OPTIMIZED_MARTS = ("int_session_boundaries", "fct_web_events", "fct_sessions")
 DAILY_MARTS = (
     "bot_traffic_daily",
     "daily_kpis",
@@ -376,6 +379,9 @@ def apply_request(session: Session, request: Request, key: bytes, now: Callable[
             rows[f"marts.{mart} (days re-derived)"] = int(result.row_count or 0)
         if rebuild is not None:
             rebuild(session, dates)
+        if session.name != "local":  # DuckDB rewrites in place; Iceberg DELETE does not
+            for mart in OPTIMIZED_MARTS:
+                session.run(f"marts_{mart}_erased_days_optimize.sql", {"date_list": date_list})
     applied_at = now()
     outcome = Outcome(request, ids, rows, dates, applied_at,
                       last_copy_dates(applied_at.date(), session.name),

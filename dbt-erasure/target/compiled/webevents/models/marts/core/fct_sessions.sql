@@ -1,0 +1,134 @@
+
+
+-- One row per session: start, end, duration, events, rooms, spaces, entry
+-- referrer, exit page, bot flag and the journey stages it reached.
+-- A late event can merge sessions, so an incremental run also emits the
+-- built sessions it no longer produces with is_superseded = true, which the
+-- merge deletes (delete_condition on Athena, merge_clauses on DuckDB).
+
+with
+
+web_events as (
+
+    select * from "t_test_erasure_on_trino_b44f49"."marts"."fct_web_events"
+
+),
+
+
+
+    built as (
+
+        select * from "t_test_erasure_on_trino_b44f49"."marts"."fct_sessions"
+
+    ),
+
+
+
+scoped_events as (
+
+    select * from web_events
+    
+        where
+            event_date >= cast(cast('2026-11-20 00:00:00.000000' as timestamp) as date)
+            and session_started_at >= cast('2026-11-20 00:00:00.000000' as timestamp)
+    
+
+),
+
+session_facts as (
+
+    select
+        session_key,
+        min(device_key) as device_key,
+        min(anonymous_id) as anonymous_id,
+        min(tracker_session_id) as tracker_session_id,
+        max(stitched_user_id) as stitched_user_id,
+        min(session_started_at) as session_started_at,
+        max(session_ended_at) as session_ended_at,
+        count(*) as event_count,
+        sum(case when event_type = 'page' then 1 else 0 end) as page_view_count,
+        count(distinct room_id) as room_count,
+        count(distinct space_id) as space_count,
+        max(case when is_session_start then page_referrer end)
+            as entry_referrer,
+        max(case when is_session_start then page_path end) as entry_page_path,
+        max(case when is_session_end then page_path end) as exit_page_path,
+        bool_or(is_bot) as is_bot,
+        bool_or(is_cut_session) as is_cut_session,
+        bool_or(journey_milestone = 'external_referral_entry') as has_external_referral_entry,
+        bool_or(has_space_context) as has_space_view,
+        bool_or(room_id is not null) as has_room_exploration,
+        bool_or(journey_milestone = 'engaged_exit')
+            as has_engaged_exit
+
+    from scoped_events
+    group by 1
+
+),
+
+sessions as (
+
+    select
+        *,
+        cast(session_started_at as date) as session_date,
+        to_unixtime(session_ended_at)
+        - to_unixtime(session_started_at)
+            as duration_seconds,
+        false as is_superseded
+
+    from session_facts
+
+),
+
+
+
+    superseded_sessions as (
+
+        select
+            built.session_key,
+            built.device_key,
+            built.anonymous_id,
+            built.tracker_session_id,
+            built.stitched_user_id,
+            built.session_started_at,
+            built.session_ended_at,
+            built.event_count,
+            built.page_view_count,
+            built.room_count,
+            built.space_count,
+            built.entry_referrer,
+            built.entry_page_path,
+            built.exit_page_path,
+            built.is_bot,
+            built.is_cut_session,
+            built.has_external_referral_entry,
+            built.has_space_view,
+            built.has_room_exploration,
+            built.has_engaged_exit,
+            built.session_date,
+            built.duration_seconds,
+            true as is_superseded
+
+        from built
+        where
+            built.session_date >= cast(cast('2026-11-20 00:00:00.000000' as timestamp) as date)
+            and built.session_started_at >= cast('2026-11-20 00:00:00.000000' as timestamp)
+            and built.session_key not in (
+                select sessions.session_key from sessions
+            )
+
+    ),
+
+
+
+final as (
+
+    select * from sessions
+    
+        union all
+        select * from superseded_sessions
+    
+
+)
+
+select * from final
