@@ -597,7 +597,8 @@ def forget_command(args) -> int:
         from webevents.engines import EngineError
         from webevents.sqlrunner import SqlRunError
 
-        if not isinstance(error, EngineError | SqlRunError | ValueError):
+        aws = type(error).__module__.startswith("botocore")  # no credentials, no Region, ...
+        if not isinstance(error, EngineError | SqlRunError | ValueError) and not aws:
             raise
         first, _, rest = str(error).partition("\n")
         print(f"error: {first}", file=sys.stderr)

@@ -125,3 +125,15 @@ def test_apply_on_athena_without_marts_deletes_audits_and_closes_the_request(
     gone = outcome.last_copy_gone
     assert gone["analytics.web_events (S3 Tables)"] == "2026-12-16"
     assert json.dumps(gone, sort_keys=True) in audit
+
+
+def test_athena_without_a_region_is_a_one_line_error(monkeypatch, capsys, tmp_path):
+    from webevents.cli import main
+
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    code = main(["forget", "--user-id", "u-1", "--engine", "athena", "--dry-run"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.startswith("error: ") and err.count("\n") == 1
+    assert "region" in err.lower()
