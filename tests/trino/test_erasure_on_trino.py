@@ -148,9 +148,10 @@ def test_the_marts_equal_a_build_from_scratch_without_the_person_on_trino(erased
 def expired(erased):
     """Time travel before and after the snapshots older than the delete expire.
 
-    S3 Tables' compaction (which applies row-level deletes when it rewrites files) and its
-    snapshot management, or the marts' VACUUM, run here by hand after the erasure; the
-    marts' touched days were rewritten by the erasure's own OPTIMIZE.
+    S3 Tables' compaction (which applies row-level deletes when it rewrites files), its
+    snapshot management and unreferenced-file removal, or the marts' VACUUM, run here by
+    hand after the erasure; the marts' touched days were rewritten by the erasure's own
+    OPTIMIZE.
     """
     engine, where = erased["engine"], erased["where"]
     seen = {}
@@ -161,6 +162,9 @@ def expired(erased):
         if table.startswith(("raw.", "analytics.")):
             engine.execute(f"alter table {table} execute optimize")
         engine.execute(f"alter table {table} execute expire_snapshots(retention_threshold => '0s')")
+        # and S3 Tables' unreferenced-file removal (Athena's VACUUM does both for the marts)
+        engine.execute(
+            f"alter table {table} execute remove_orphan_files(retention_threshold => '0s')")
         try:
             engine.query(f"select count(*) from {table} for version as of {old}")
             old_read = None

@@ -12,35 +12,35 @@ versions as (
 
     
         select
-            cast(8340607172632967911 as bigint) as snapshot_id,
+            cast(1309350144614582070 as bigint) as snapshot_id,
             count(*) as visible_row_count,
             count(distinct event_date) as event_date_count
         -- Iceberg time travel, which sqlfluff's athena dialect does not parse
-        from "t_test_erasure_on_trino_b44f49"."analytics"."web_events" for version as of 8340607172632967911  -- noqa: RF04
+        from "t_test_erasure_on_trino_c46bbe"."analytics"."web_events" for version as of 1309350144614582070  -- noqa: RF04
         union all
     
         select
-            cast(540040964460783761 as bigint) as snapshot_id,
+            cast(2254307058766106402 as bigint) as snapshot_id,
             count(*) as visible_row_count,
             count(distinct event_date) as event_date_count
         -- Iceberg time travel, which sqlfluff's athena dialect does not parse
-        from "t_test_erasure_on_trino_b44f49"."analytics"."web_events" for version as of 540040964460783761  -- noqa: RF04
+        from "t_test_erasure_on_trino_c46bbe"."analytics"."web_events" for version as of 2254307058766106402  -- noqa: RF04
         union all
     
         select
-            cast(6409039881003209740 as bigint) as snapshot_id,
+            cast(5430171341524143061 as bigint) as snapshot_id,
             count(*) as visible_row_count,
             count(distinct event_date) as event_date_count
         -- Iceberg time travel, which sqlfluff's athena dialect does not parse
-        from "t_test_erasure_on_trino_b44f49"."analytics"."web_events" for version as of 6409039881003209740  -- noqa: RF04
+        from "t_test_erasure_on_trino_c46bbe"."analytics"."web_events" for version as of 5430171341524143061  -- noqa: RF04
         union all
     
         select
-            cast(3802122103604310724 as bigint) as snapshot_id,
+            cast(562823177038474178 as bigint) as snapshot_id,
             count(*) as visible_row_count,
             count(distinct event_date) as event_date_count
         -- Iceberg time travel, which sqlfluff's athena dialect does not parse
-        from "t_test_erasure_on_trino_b44f49"."analytics"."web_events" for version as of 3802122103604310724  -- noqa: RF04
+        from "t_test_erasure_on_trino_c46bbe"."analytics"."web_events" for version as of 562823177038474178  -- noqa: RF04
         
     
 
