@@ -306,6 +306,11 @@ def pending_requests(session: Session) -> list[Request]:
     result = session.run("erasure_requests_pending_select.sql")
     requests = []
     for request_id, kind, subject_id, requested_at, identifiers in result.rows:
+        # rows filed by hand (an Athena INSERT) get the same checks as the command line
+        if kind not in SUBJECT_KINDS:
+            raise ErasureError(f"request {request_id}: subject_kind {kind!r} is not one of "
+                               f"{', '.join(SUBJECT_KINDS)}")
+        check_identifier(str(subject_id or ""), f"request {request_id}: {kind}")
         requests.append(Request(str(request_id), str(kind), str(subject_id),
                                 _as_datetime(requested_at),
                                 json.loads(identifiers) if identifiers else None))

@@ -105,3 +105,15 @@ def test_the_audit_insert_takes_its_row_as_rendered(engine):
     _, rows = engine.query("select request_id, applied_at, last_copy_gone_by "
                            "from raw.erasure_audit")
     assert rows == [("r-1", dt.datetime(2026, 11, 25, 2), dt.date(2026, 12, 16))]
+
+
+def test_a_request_filed_by_hand_with_a_bad_id_stops_with_a_one_line_error(tmp_path):
+    from webevents.erasure import ErasureError, apply_pending
+
+    con = connect(tmp_path)
+    con.execute("insert into raw.erasure_requests (request_id, subject_kind, subject_id, "
+                "requested_at, status) values ('r-1', 'user_id', 'x''); drop table y; --', "
+                "timestamp '2026-11-24 10:00:00', 'pending')")
+    con.close()
+    with pytest.raises(ErasureError, match=r"^request r-1: user_id .* is not an id"):
+        apply_pending("local", tmp_path, say=lambda _: None)

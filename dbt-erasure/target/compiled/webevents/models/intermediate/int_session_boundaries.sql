@@ -14,7 +14,7 @@ with
 
 events as (
 
-    select * from "t_test_erasure_on_trino_c46bbe"."marts"."stg_analytics__web_events"
+    select * from "t_test_erasure_on_trino_631a67"."marts"."stg_analytics__web_events"
 
 ),
 
@@ -22,7 +22,7 @@ events as (
 
     built as (
 
-        select * from "t_test_erasure_on_trino_c46bbe"."marts"."int_session_boundaries"
+        select * from "t_test_erasure_on_trino_631a67"."marts"."int_session_boundaries"
 
     ),
 

@@ -9,7 +9,7 @@ with
 
 source as (
 
-    select * from "t_test_erasure_on_trino_c46bbe"."analytics"."web_events$snapshots"
+    select * from "t_test_erasure_on_trino_631a67"."analytics"."web_events$snapshots"
 
 ),
 

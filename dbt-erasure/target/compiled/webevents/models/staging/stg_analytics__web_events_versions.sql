@@ -12,35 +12,35 @@ versions as (
 
     
         select
-            cast(1309350144614582070 as bigint) as snapshot_id,
+            cast(5275590570185555699 as bigint) as snapshot_id,
             count(*) as visible_row_count,
             count(distinct event_date) as event_date_count
         -- Iceberg time travel, which sqlfluff's athena dialect does not parse
-        from "t_test_erasure_on_trino_c46bbe"."analytics"."web_events" for version as of 1309350144614582070  -- noqa: RF04
+        from "t_test_erasure_on_trino_631a67"."analytics"."web_events" for version as of 5275590570185555699  -- noqa: RF04
         union all
     
         select
-            cast(2254307058766106402 as bigint) as snapshot_id,
+            cast(4839924564793397259 as bigint) as snapshot_id,
             count(*) as visible_row_count,
             count(distinct event_date) as event_date_count
         -- Iceberg time travel, which sqlfluff's athena dialect does not parse
-        from "t_test_erasure_on_trino_c46bbe"."analytics"."web_events" for version as of 2254307058766106402  -- noqa: RF04
+        from "t_test_erasure_on_trino_631a67"."analytics"."web_events" for version as of 4839924564793397259  -- noqa: RF04
         union all
     
         select
-            cast(5430171341524143061 as bigint) as snapshot_id,
+            cast(1860313756686510665 as bigint) as snapshot_id,
             count(*) as visible_row_count,
             count(distinct event_date) as event_date_count
         -- Iceberg time travel, which sqlfluff's athena dialect does not parse
-        from "t_test_erasure_on_trino_c46bbe"."analytics"."web_events" for version as of 5430171341524143061  -- noqa: RF04
+        from "t_test_erasure_on_trino_631a67"."analytics"."web_events" for version as of 1860313756686510665  -- noqa: RF04
         union all
     
         select
-            cast(562823177038474178 as bigint) as snapshot_id,
+            cast(3151925522506116016 as bigint) as snapshot_id,
             count(*) as visible_row_count,
             count(distinct event_date) as event_date_count
         -- Iceberg time travel, which sqlfluff's athena dialect does not parse
-        from "t_test_erasure_on_trino_c46bbe"."analytics"."web_events" for version as of 562823177038474178  -- noqa: RF04
+        from "t_test_erasure_on_trino_631a67"."analytics"."web_events" for version as of 3151925522506116016  -- noqa: RF04
         
     
 

@@ -4,7 +4,7 @@ with
 
 source as (
 
-    select * from "t_test_erasure_on_trino_c46bbe"."raw"."web_events"
+    select * from "t_test_erasure_on_trino_631a67"."raw"."web_events"
 
 ),
 

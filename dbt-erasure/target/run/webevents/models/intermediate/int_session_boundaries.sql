@@ -2,8 +2,8 @@
   
   
 
-    merge into "t_test_erasure_on_trino_c46bbe"."marts"."int_session_boundaries" as target
-    using "t_test_erasure_on_trino_c46bbe"."marts"."int_session_boundaries__dbt_tmp" as src
+    merge into "t_test_erasure_on_trino_631a67"."marts"."int_session_boundaries" as target
+    using "t_test_erasure_on_trino_631a67"."marts"."int_session_boundaries__dbt_tmp" as src
         on (src.event_date = target.event_date) and (src.event_id = target.event_id)
     
     when matched then update set

@@ -1,6 +1,6 @@
 
   create or replace view
-    "t_test_erasure_on_trino_c46bbe"."marts"."stg_analytics__web_events"
+    "t_test_erasure_on_trino_631a67"."marts"."stg_analytics__web_events"
   security definer
   as
     -- Enriched events, renamed and cast; the only model that reads the source.
@@ -9,7 +9,7 @@ with
 
 source as (
 
-    select * from "t_test_erasure_on_trino_c46bbe"."analytics"."web_events"
+    select * from "t_test_erasure_on_trino_631a67"."analytics"."web_events"
 
 ),
 

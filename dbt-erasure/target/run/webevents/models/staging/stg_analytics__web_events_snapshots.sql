@@ -1,6 +1,6 @@
 
   create or replace view
-    "t_test_erasure_on_trino_c46bbe"."marts"."stg_analytics__web_events_snapshots"
+    "t_test_erasure_on_trino_631a67"."marts"."stg_analytics__web_events_snapshots"
   security definer
   as
     
@@ -14,7 +14,7 @@ with
 
 source as (
 
-    select * from "t_test_erasure_on_trino_c46bbe"."analytics"."web_events$snapshots"
+    select * from "t_test_erasure_on_trino_631a67"."analytics"."web_events$snapshots"
 
 ),
 

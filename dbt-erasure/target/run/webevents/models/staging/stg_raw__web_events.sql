@@ -1,6 +1,6 @@
 
   create or replace view
-    "t_test_erasure_on_trino_c46bbe"."marts"."stg_raw__web_events"
+    "t_test_erasure_on_trino_631a67"."marts"."stg_raw__web_events"
   security definer
   as
     -- Landed records (duplicates included), for landing volume per day.
@@ -9,7 +9,7 @@ with
 
 source as (
 
-    select * from "t_test_erasure_on_trino_c46bbe"."raw"."web_events"
+    select * from "t_test_erasure_on_trino_631a67"."raw"."web_events"
 
 ),
 

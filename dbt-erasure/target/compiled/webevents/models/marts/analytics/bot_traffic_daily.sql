@@ -8,7 +8,7 @@ with
 
 web_events as (
 
-    select * from "t_test_erasure_on_trino_c46bbe"."marts"."fct_web_events"
+    select * from "t_test_erasure_on_trino_631a67"."marts"."fct_web_events"
 
 ),
 
@@ -38,7 +38,7 @@ reasons as (
     select distinct bot_reason from flagged
     
         union
-        select distinct bot_reason from "t_test_erasure_on_trino_c46bbe"."marts"."bot_traffic_daily"
+        select distinct bot_reason from "t_test_erasure_on_trino_631a67"."marts"."bot_traffic_daily"
     
 
 ),

@@ -7,7 +7,7 @@ with
 
 web_events as (
 
-    select * from "t_test_erasure_on_trino_c46bbe"."marts"."fct_web_events"
+    select * from "t_test_erasure_on_trino_631a67"."marts"."fct_web_events"
 
 ),
 
@@ -36,7 +36,7 @@ checks as (
     select distinct check_name from failures
     
         union
-        select distinct check_name from "t_test_erasure_on_trino_c46bbe"."marts"."data_quality_checks_daily"
+        select distinct check_name from "t_test_erasure_on_trino_631a67"."marts"."data_quality_checks_daily"
     
 
 ),

@@ -8,13 +8,13 @@ with
 
 web_events as (
 
-    select * from "t_test_erasure_on_trino_c46bbe"."marts"."fct_web_events"
+    select * from "t_test_erasure_on_trino_631a67"."marts"."fct_web_events"
 
 ),
 
 raw_events as (
 
-    select * from "t_test_erasure_on_trino_c46bbe"."marts"."stg_raw__web_events"
+    select * from "t_test_erasure_on_trino_631a67"."marts"."stg_raw__web_events"
 
 ),
 

@@ -11,13 +11,13 @@ with
 
 sessions as (
 
-    select * from "t_test_erasure_on_trino_c46bbe"."marts"."fct_sessions"
+    select * from "t_test_erasure_on_trino_631a67"."marts"."fct_sessions"
 
 ),
 
 web_events as (
 
-    select * from "t_test_erasure_on_trino_c46bbe"."marts"."fct_web_events"
+    select * from "t_test_erasure_on_trino_631a67"."marts"."fct_web_events"
 
 ),
 

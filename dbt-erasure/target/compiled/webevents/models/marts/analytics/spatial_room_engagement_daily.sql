@@ -22,13 +22,13 @@ with
 
 web_events as (
 
-    select * from "t_test_erasure_on_trino_c46bbe"."marts"."fct_web_events"
+    select * from "t_test_erasure_on_trino_631a67"."marts"."fct_web_events"
 
 ),
 
 sphere_cells as (
 
-    select * from "t_test_erasure_on_trino_c46bbe"."marts"."sphere_cells"
+    select * from "t_test_erasure_on_trino_631a67"."marts"."sphere_cells"
 
 ),
 

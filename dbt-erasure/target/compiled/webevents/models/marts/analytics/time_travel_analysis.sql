@@ -12,13 +12,13 @@ with
 
 snapshots as (
 
-    select * from "t_test_erasure_on_trino_c46bbe"."marts"."stg_analytics__web_events_snapshots"
+    select * from "t_test_erasure_on_trino_631a67"."marts"."stg_analytics__web_events_snapshots"
 
 ),
 
 versions as (
 
-    select * from "t_test_erasure_on_trino_c46bbe"."marts"."stg_analytics__web_events_versions"
+    select * from "t_test_erasure_on_trino_631a67"."marts"."stg_analytics__web_events_versions"
 
 ),
 

@@ -8,7 +8,7 @@ with
 
 events as (
 
-    select * from "t_test_erasure_on_trino_c46bbe"."marts"."stg_analytics__web_events"
+    select * from "t_test_erasure_on_trino_631a67"."marts"."stg_analytics__web_events"
 
 ),
 

@@ -9,19 +9,19 @@ with
 
 events as (
 
-    select * from "t_test_erasure_on_trino_c46bbe"."marts"."stg_analytics__web_events"
+    select * from "t_test_erasure_on_trino_631a67"."marts"."stg_analytics__web_events"
 
 ),
 
 session_boundaries as (
 
-    select * from "t_test_erasure_on_trino_c46bbe"."marts"."int_session_boundaries"
+    select * from "t_test_erasure_on_trino_631a67"."marts"."int_session_boundaries"
 
 ),
 
 identity_ranges as (
 
-    select * from "t_test_erasure_on_trino_c46bbe"."marts"."dim_identity_ranges"
+    select * from "t_test_erasure_on_trino_631a67"."marts"."dim_identity_ranges"
 
 ),
 

@@ -2,8 +2,8 @@
   
   
 
-    merge into "t_test_erasure_on_trino_c46bbe"."marts"."daily_kpis" as target
-    using "t_test_erasure_on_trino_c46bbe"."marts"."daily_kpis__dbt_tmp" as src
+    merge into "t_test_erasure_on_trino_631a67"."marts"."daily_kpis" as target
+    using "t_test_erasure_on_trino_631a67"."marts"."daily_kpis__dbt_tmp" as src
         on (src.kpi_date = target.kpi_date)
     
     when matched then update set

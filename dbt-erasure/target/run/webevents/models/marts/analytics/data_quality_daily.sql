@@ -2,8 +2,8 @@
   
   
 
-    merge into "t_test_erasure_on_trino_c46bbe"."marts"."data_quality_daily" as target
-    using "t_test_erasure_on_trino_c46bbe"."marts"."data_quality_daily__dbt_tmp" as src
+    merge into "t_test_erasure_on_trino_631a67"."marts"."data_quality_daily" as target
+    using "t_test_erasure_on_trino_631a67"."marts"."data_quality_daily__dbt_tmp" as src
         on (src.event_date = target.event_date)
     
     when matched then update set

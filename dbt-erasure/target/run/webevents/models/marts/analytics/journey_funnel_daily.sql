@@ -2,8 +2,8 @@
   
   
 
-    merge into "t_test_erasure_on_trino_c46bbe"."marts"."journey_funnel_daily" as target
-    using "t_test_erasure_on_trino_c46bbe"."marts"."journey_funnel_daily__dbt_tmp" as src
+    merge into "t_test_erasure_on_trino_631a67"."marts"."journey_funnel_daily" as target
+    using "t_test_erasure_on_trino_631a67"."marts"."journey_funnel_daily__dbt_tmp" as src
         on (src.session_date = target.session_date)
     
     when matched then update set

@@ -2,7 +2,7 @@
   
     
 
-    create table "t_test_erasure_on_trino_c46bbe"."marts"."time_travel_analysis__dbt_tmp"
+    create table "t_test_erasure_on_trino_631a67"."marts"."time_travel_analysis__dbt_tmp"
       
       
     as (
@@ -20,13 +20,13 @@ with
 
 snapshots as (
 
-    select * from "t_test_erasure_on_trino_c46bbe"."marts"."stg_analytics__web_events_snapshots"
+    select * from "t_test_erasure_on_trino_631a67"."marts"."stg_analytics__web_events_snapshots"
 
 ),
 
 versions as (
 
-    select * from "t_test_erasure_on_trino_c46bbe"."marts"."stg_analytics__web_events_versions"
+    select * from "t_test_erasure_on_trino_631a67"."marts"."stg_analytics__web_events_versions"
 
 ),
 

@@ -2,7 +2,7 @@
   
     
 
-    create table "t_test_erasure_on_trino_c46bbe"."marts"."dim_identity_ranges__dbt_tmp"
+    create table "t_test_erasure_on_trino_631a67"."marts"."dim_identity_ranges__dbt_tmp"
       
       
     as (
@@ -16,7 +16,7 @@ with
 
 events as (
 
-    select * from "t_test_erasure_on_trino_c46bbe"."marts"."stg_analytics__web_events"
+    select * from "t_test_erasure_on_trino_631a67"."marts"."stg_analytics__web_events"
 
 ),
 

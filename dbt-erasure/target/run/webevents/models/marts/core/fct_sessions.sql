@@ -2,8 +2,8 @@
   
   
 
-    merge into "t_test_erasure_on_trino_c46bbe"."marts"."fct_sessions" as target
-    using "t_test_erasure_on_trino_c46bbe"."marts"."fct_sessions__dbt_tmp" as src
+    merge into "t_test_erasure_on_trino_631a67"."marts"."fct_sessions" as target
+    using "t_test_erasure_on_trino_631a67"."marts"."fct_sessions__dbt_tmp" as src
         on (src.session_date = target.session_date) and (src.session_key = target.session_key)
     
         when matched and (src.is_superseded) then delete
