@@ -486,8 +486,12 @@ def _rebuild(session: Session, dates: list[dt.date]) -> None:
 
 
 def _dbt_work(session: Session) -> Path:
-    base = Path(session.lake).resolve() if session.lake else Path.cwd()
-    return base / "dbt-erasure"
+    """dbt's target and logs: in the lake locally, else a temporary folder (not the cwd)."""
+    import tempfile
+
+    if session.lake:
+        return Path(session.lake).resolve() / "dbt-erasure"
+    return Path(tempfile.mkdtemp(prefix="webevents-erasure-dbt-"))
 
 
 def run_dbt_models(target: str, lookback_days: int, env: dict[str, str], work: Path) -> None:
