@@ -21,6 +21,7 @@ COMMANDS = {
     "upload-source": "webevents.stack:upload_source_command",
     "adopt-retained": "webevents.redeploy:adopt_command",
     "serve": "webevents.serve:serve_command",
+    "forget": "webevents.erasure:forget_command",
 }
 
 
@@ -207,6 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="CORS Access-Control-Allow-Origin (default *, as the dev stack)")
     _add_lake(serve)
 
+    _add_forget(commands)
     return parser
 
 
@@ -216,6 +218,27 @@ class Terminated(BaseException):
 
 def _terminate(_signum, _frame) -> None:
     raise Terminated
+
+
+def _add_forget(commands) -> None:
+    forget = commands.add_parser(
+        "forget",
+        help="erase a person's events everywhere (GDPR art. 17), with an audit row",
+        description="File an erasure request and apply every pending one: the person's rows "
+        "leave raw, analytics, the backfill stage and rejects and the marts (touched days "
+        "re-derived); an audit row records a keyed hash, rows removed and, per store, the date "
+        "the last copy is gone. Runbook: docs/operations.md, 'Erasure'.",
+    )
+    forget.add_argument("--user-id", help="the person's user id (their stitched devices too)")
+    forget.add_argument("--anonymous-id", help="a device's anonymous id (all its rows)")
+    forget.add_argument("--ids-file", help="a file of 'user_id ID' / 'anonymous_id ID' lines")
+    forget.add_argument("--dry-run", action="store_true", help="print what would go; write nothing")
+    forget.add_argument("--defer", action="store_true",
+                        help="only file the request(s); the daily job applies them")
+    forget.add_argument("--apply-pending", action="store_true",
+                        help="apply the requests already filed (the daily job runs this)")
+    _add_engine(forget)
+    _add_lake(forget)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -408,6 +408,10 @@ def print_summary(console, summary: dict, seconds: float) -> None:
     if summary["skipped"]:
         console.print(f"already landed: {summary['skipped']:,} archive line(s) whose event "
                       "(same event_id and event_timestamp) an earlier load had landed")
+    if summary.get("erased"):
+        console.print(f"erased: {summary['erased']:,} stream record(s) removed by erasure "
+                      "requests (raw.erasure_audit); records in = landed + already landed + "
+                      "failed + dropped + erased")
     reasons = ", ".join(f"{k} {v:,}" for k, v in sorted(summary["failed_by_reason"].items()))
     console.print(f"failed by reason: {reasons or 'none'} (error output with each record)")
     console.print(
@@ -525,6 +529,8 @@ def _run_locked(lake: Path, inputs: list[str] | None, events: int, days: int, se
 
             begin("enrich")
             failpoints.reach("enrich.started")
+            from webevents.erasure import apply_erasures  # pending requests first (issue 17)
+            apply_erasures(lake, say)
             window = event_date_window(lake)
             say(f"enrich: event dates {window['run_date']} minus {window['lookback_days']} days")
             run_sql_step("enrich", lake, window, say)

@@ -36,14 +36,15 @@ from webevents.firehose import ERROR_OUTPUT_DIR, PENDING_PREFIX
 ARCHIVE = "archive via sql/backfill"
 STREAM = "stream via Firehose stand-in"
 BACKFILL_TOTALS_SQL = SQL_DIR / "analysis" / "raw_web_events_backfill_totals.sql"
-FIGURES = ("records_in", "landed", "skipped", "failed", "dropped")
+FIGURES = ("records_in", "landed", "skipped", "failed", "dropped", "erased")
 
 
 def _source(name: str, **figures: Any) -> dict[str, Any]:
     source = {"name": name, **{key: int(figures.get(key) or 0) for key in FIGURES},
               "failed_by_reason": dict(sorted(figures.get("failed_by_reason", {}).items()))}
     source["balanced"] = bool(figures.get("checks_pass", True)) and source["records_in"] == (
-        source["landed"] + source["skipped"] + source["failed"] + source["dropped"])
+        source["landed"] + source["skipped"] + source["failed"] + source["dropped"]
+        + source["erased"])
     return source
 
 
@@ -118,7 +119,26 @@ def stream_figures(con, lake: Path) -> dict[str, Any] | None:
     failed = error_output_records(lake)
     return _source(STREAM, records_in=sum(row["records_in"] for row in files),
                    landed=landed - replayed, failed=sum(failed.values()),
-                   dropped=sum(row["dropped"] for row in files), failed_by_reason=failed)
+                   dropped=sum(row["dropped"] for row in files), failed_by_reason=failed,
+                   erased=erased_stream_records(con))
+
+
+def erased_stream_records(con) -> int:
+    """Stream records a local erasure removed (its rows and its error output), as audited.
+
+    The erasure deletes from raw and rewrites the error output but the ledger keeps what
+    came in, so without this column an erased person's records would read as lost.
+    """
+    from webevents.erasure import ERASED_ERROR_OUTPUT, ERASED_FROM_RAW
+
+    audits = con.execute(
+        "select rows_removed from raw.erasure_audit where engine = 'local'").fetchall()
+    erased = 0
+    for (removed,) in audits:
+        counts = json.loads(removed or "{}")
+        erased += int(counts.get(f"{ERASED_FROM_RAW}firehose", 0))
+        erased += int(counts.get(ERASED_ERROR_OUTPUT, 0))
+    return erased
 
 
 def reconciliation(con, lake: Path) -> dict[str, Any]:

@@ -16,6 +16,8 @@ from typing import Any
 
 import duckdb
 
+from webevents import clock
+
 REPORT_FILE = "report.html"
 SUMMARY_FILE = "run-summary.json"
 ASSETS = Path(__file__).with_name("report_assets")
@@ -179,7 +181,7 @@ def render_report(data: dict[str, Any], summary: dict) -> str:
     totals = (data.get("totals") or [{}])[0]
     first, last = totals.get("first_day"), totals.get("last_day")
     span = f"{first} to {last}" if first else "no events"
-    generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    generated = clock.now().strftime("%Y-%m-%d %H:%M UTC")
     sections = [
         _cards(totals, summary),
         _section_traffic(data),

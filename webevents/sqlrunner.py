@@ -31,7 +31,7 @@ from webevents import SQL_DIR, clock, transpile
 from webevents.engines import Engine, EngineError, get_engine
 
 DDL_DIR = SQL_DIR / "ddl"
-DATE_PARAMS = ("run_date", "date_from", "date_to")
+DATE_PARAMS = ("run_date", "date_from", "date_to", "event_date_from", "event_date_to")
 INTEGER_PARAMS = ("lookback_days", "snapshot_id")
 _TIMESTAMP = re.compile(
     r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?( ?(UTC|Z|[+-]\d{2}:?\d{2}))?")
@@ -79,35 +79,32 @@ def parse_params(pairs: Iterable[str]) -> dict[str, str]:
         name, sep, value = pair.partition("=")
         if not sep or not re.fullmatch(r"[A-Za-z_]\w*", name.strip()):
             raise SqlRunError(f"--param {pair!r}: expected name=value, e.g. run_date=2026-11-24")
+        if "'" in value or ";" in value:  # a value, never SQL text, from the command line
+            raise SqlRunError(f"--param {pair!r}: quotes and semicolons are not allowed in "
+                              "parameter values")
         params[name.strip()] = value.strip()
     return params
 
 
 def _check_params(params: Mapping[str, Any]) -> None:
-    """Every parameter has the shape its files expect; SQL text never reaches a literal."""
+    """Every parameter of a known kind has the shape its files expect."""
     for name, value in params.items():
         text = str(value)
-        if name in DATE_PARAMS or name.endswith("_date") or name.startswith("date_") or (
-                name.startswith("event_date_")):
+        if name in DATE_PARAMS or name.endswith("_date"):
             try:
                 dt.date.fromisoformat(text)
             except ValueError:
                 raise SqlRunError(f"parameter {name}={text!r} is not a date (YYYY-MM-DD)"
                                   ) from None
-        elif name in INTEGER_PARAMS or name.startswith(("max_", "min_")) or name.endswith(
-                ("_days", "_count", "_seconds", "_minutes")):
-            if not re.fullmatch(r"\d+", text):
-                raise SqlRunError(f"parameter {name}={text!r} is not a whole number >= 0")
-        elif name.endswith("_share"):
-            if not re.fullmatch(r"(0|1)?(\.\d+)?|1\.0*", text) or text in ("", "."):
-                raise SqlRunError(f"parameter {name}={text!r} is not a share between 0 and 1")
-        elif name.endswith(("_at", "_timestamp")):
-            if not _TIMESTAMP.fullmatch(text):
-                raise SqlRunError(f"parameter {name}={text!r} is not a timestamp "
-                                  "(YYYY-MM-DD HH:MM:SS, optionally with UTC)")
-        elif "'" in text or ";" in text:
-            raise SqlRunError(f"parameter {name}={text!r}: quotes and semicolons are not "
-                              "allowed in parameter values")
+        elif (name in INTEGER_PARAMS or name.startswith(("max_", "min_")) or name.endswith(
+                ("_days", "_count", "_seconds", "_minutes"))) and not re.fullmatch(r"\d+", text):
+            raise SqlRunError(f"parameter {name}={text!r} is not a whole number >= 0")
+        elif name.endswith("_share") and (
+                not re.fullmatch(r"(0|1)?(\.\d+)?|1\.0*", text) or text in ("", ".")):
+            raise SqlRunError(f"parameter {name}={text!r} is not a share between 0 and 1")
+        elif name.endswith(("_at", "_timestamp")) and not _TIMESTAMP.fullmatch(text):
+            raise SqlRunError(f"parameter {name}={text!r} is not a timestamp "
+                              "(YYYY-MM-DD HH:MM:SS, optionally with UTC)")
 
 
 def collect_files(paths: Iterable[str | Path]) -> list[Path]:

@@ -313,9 +313,12 @@ def test_firehose_writes_failures_to_the_error_prefix_and_retries(template):
     assert "s3tablescatalog" in iceberg["CatalogConfiguration"]["CatalogArn"]["Fn::Sub"]
 
 
-def test_time_travel_reaches_back_thirty_days_on_analytics(template):
+def test_time_travel_reaches_back_two_weeks_on_analytics_and_no_further_than_erasure_allows(
+        template):
+    # D-PRIV-1: an erased person's rows must leave every snapshot within 30 days.
     default_hours = template["Parameters"]["AnalyticsSnapshotRetentionHours"]["Default"]
-    assert default_hours >= 30 * 24
+    assert 14 * 24 <= default_hours <= template["Parameters"][
+        "AnalyticsSnapshotRetentionHours"]["MaxValue"] <= 18 * 24
     for table in resources_of_type(template, "AWS::S3Tables::Table").values():
         props = table["Properties"]
         assert props["SnapshotManagement"]["Status"] == "enabled"

@@ -1,0 +1,338 @@
+"""`webevents forget` on the local lake: a person's rows leave every table, the marts equal a
+build from scratch without them, an audit row is written, --dry-run writes nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import hashlib
+import hmac
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.trino.local_lake import SAMPLE, run_dbt
+from tests.trino.rows import assert_same_rows, table_snapshot
+from webevents import SQL_DIR, firehose
+from webevents.backfill import backfill_files
+from webevents.cli import main
+from webevents.engines import get_engine
+from webevents.erasure import KEY_FILE, apply_pending
+from webevents.generate import generate_sample
+from webevents.sqlrunner import run_files
+
+# One worker builds the module's lakes once (make test runs pytest -n 2 --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("forget")
+
+# In SAMPLE (seed 23) this user has identified and anonymous sessions on one device,
+# backfilled events and events that arrived late through the stream; the fixture checks it.
+PERSON = "u-52000"
+APPLIED_AT = dt.datetime(2026, 11, 25, 2, 0, 0)
+PARAMS = {"run_date": "2026-11-24", "lookback_days": "3"}
+# Columns that are each build's wall clock or file location, not data.
+CLOCK_COLUMNS = {"processed_timestamp", "received_at", "rejected_at", "logged_at", "source_file"}
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("sample") / "sample"
+    generate_sample(folder, **SAMPLE)
+    return folder
+
+
+def build_lake(root: Path, sample: Path, before_enrich=None) -> Path:
+    """The sample (copied under root) through backfill, ingest, enrich, bots and dbt."""
+    shutil.copytree(sample, root / "sample")
+    lake = root / "lake"
+    lake.mkdir()
+    backfill_files(sorted((root / "sample").glob("archive/dt=*/*.jsonl*")), lake=lake)
+    firehose.ingest_files(sorted((root / "sample").glob("stream/*.jsonl")), lake=lake,
+                          progress=False)
+    engine = get_engine("local", lake=lake)
+    try:
+        if before_enrich:
+            before_enrich(engine)
+        for step in ("enrich", "bots"):
+            run_files([SQL_DIR / step], engine=engine, params=PARAMS, echo=None)
+    finally:
+        engine.close()
+    for command in ("seed", "run"):
+        run_dbt([command, "--target", "local"], root / "dbt", {"WEBEVENTS_LAKE": str(lake)})
+    return lake
+
+
+def query(lake: Path, sql: str) -> list[tuple]:
+    engine = get_engine("local", lake=lake)
+    try:
+        return engine.query(sql)[1]
+    finally:
+        engine.close()
+
+
+def stitched_ids(lake: Path) -> list[str]:
+    return [a for (a,) in query(lake, "select distinct anonymous_id from raw.web_events "
+                                      f"where user_id = '{PERSON}' order by 1")]
+
+
+def person_filter(anonymous_ids: list[str]) -> str:
+    quoted = ", ".join(f"'{a}'" for a in anonymous_ids)
+    return f"(user_id = '{PERSON}' or (user_id is null and anonymous_id in ({quoted})))"
+
+
+def lake_state(lake: Path) -> dict[str, list[tuple]]:
+    """Every row of every table in the lake, comparable across builds."""
+    engine = get_engine("local", lake=lake)
+    try:
+        _, tables = engine.query(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema in ('raw', 'analytics', 'marts') order by 1, 2")
+        state = {}
+        for schema, table in tables:
+            _, columns = engine.query(
+                "select column_name from information_schema.columns where "
+                f"table_schema = '{schema}' and table_name = '{table}' order by ordinal_position")
+            kept = [c for (c,) in columns
+                    if c not in CLOCK_COLUMNS and not c.startswith("processed_")]
+            state[f"{schema}.{table}"] = (kept, table_snapshot(engine, f"{schema}.{table}", kept))
+        return state
+    finally:
+        engine.close()
+
+
+def files_digest(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file() and p.suffix != ".wal"}
+
+
+@pytest.fixture(scope="module")
+def forgotten(tmp_path_factory, sample):
+    """A lake before and after `webevents forget --user-id PERSON` (dry run first)."""
+    root = tmp_path_factory.mktemp("forget")
+    lake = build_lake(root, sample)
+    anonymous_ids = stitched_ids(lake)
+    where = person_filter(anonymous_ids)
+    before = {
+        table: query(lake, f"select count(*) from {table} where {where}")[0][0]
+        for table in ("raw.web_events", "analytics.web_events", "marts.fct_web_events")
+    }
+    [(backfilled, late, anonymous, identified)] = query(lake, f"""
+        select count_if(load_source = 'backfill'),
+               count_if(load_source = 'firehose'
+                        and received_at > event_timestamp + interval '1' day),
+               count_if(user_id is null), count_if(user_id is not null)
+        from raw.web_events where {where}""")
+    files_before = files_digest(root)
+    state_before = lake_state(lake)
+    dry_code = main(["forget", "--user-id", PERSON, "--lake", str(lake), "--dry-run"])
+    dry = {"code": dry_code, "state": lake_state(lake), "files": files_digest(root)}
+    assert main(["forget", "--user-id", PERSON, "--lake", str(lake), "--defer"]) == 0
+    [outcome] = apply_pending("local", lake, now=lambda: APPLIED_AT, say=lambda _: None)
+    return {
+        "root": root, "lake": lake, "anonymous_ids": anonymous_ids, "before": before,
+        "kinds": {"backfilled": backfilled, "late": late, "anonymous": anonymous,
+                  "identified": identified},
+        "state_before": state_before, "files_before": files_before, "dry": dry,
+        "outcome": outcome,
+    }
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory, sample, forgotten):
+    """The same inputs built from scratch with the person's rows removed before enrichment."""
+    where = person_filter(forgotten["anonymous_ids"])
+    ids = [PERSON, *forgotten["anonymous_ids"]]
+    pattern = '"(' + "|".join(ids) + ')"'
+
+    def remove_person(engine):
+        engine.execute(f"delete from raw.web_events where {where}")
+        engine.execute(f"delete from raw.web_events_backfill_stage where {where} or "
+                       f"(outcome = 'rejected' and regexp_like(line, '{pattern}'))")
+        engine.execute(f"delete from raw.web_events_backfill_rejects "
+                       f"where regexp_like(line, '{pattern}')")
+
+    return build_lake(tmp_path_factory.mktemp("reference"), sample, remove_person)
+
+
+def test_the_person_has_every_kind_of_row_the_issue_names(forgotten):
+    kinds = forgotten["kinds"]
+    assert kinds["backfilled"] > 0 and kinds["late"] > 0
+    assert kinds["anonymous"] > 0 and kinds["identified"] > 0
+    assert all(count > 0 for count in forgotten["before"].values())
+
+
+def test_no_row_of_the_person_is_left_in_any_table(forgotten):
+    lake, where = forgotten["lake"], person_filter(forgotten["anonymous_ids"])
+    engine = get_engine("local", lake=lake)
+    try:
+        _, tables = engine.query(
+            "select table_schema || '.' || table_name from information_schema.columns "
+            "where table_schema in ('raw', 'analytics', 'marts') and column_name = 'user_id' "
+            "group by 1 having count(*) = 1")
+        checked = {name for (name,) in tables}
+        assert {"raw.web_events", "analytics.web_events", "raw.web_events_backfill_stage",
+                "marts.fct_web_events", "marts.dim_identity_ranges"} <= checked
+        for table in sorted(checked):
+            assert engine.query(f"select count(*) from {table} where {where}")[1] == [(0,)], table
+        ids = "|".join([PERSON, *forgotten["anonymous_ids"]])
+        for table in ("raw.web_events_backfill_rejects", "raw.web_events_backfill_stage"):
+            assert engine.query(f"select count(*) from {table} "
+                                f"where regexp_like(line, '{ids}')")[1] == [(0,)], table
+        assert engine.query("select count(*) from marts.fct_sessions "
+                            f"where stitched_user_id = '{PERSON}'")[1] == [(0,)]
+    finally:
+        engine.close()
+
+
+def test_archive_and_error_output_files_hold_no_line_of_the_person(forgotten):
+    ids = [PERSON, *forgotten["anonymous_ids"]]
+    root = forgotten["root"]
+    for path in [*(root / "sample" / "archive").rglob("*.jsonl.gz"),
+                 *(forgotten["lake"] / "processing-failed").rglob("*")]:
+        if path.is_file():
+            data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+            assert not any(f'"{i}"'.encode() in data for i in ids), path
+    assert forgotten["outcome"].rows["archive files (lines)"] == forgotten["kinds"]["backfilled"]
+
+
+def test_the_marts_equal_a_build_from_scratch_without_the_person(forgotten, reference):
+    expected = lake_state(reference)
+    actual = lake_state(forgotten["lake"])
+    # The erasure's own bookkeeping; and the reference removes the person after its backfill
+    # reconciled the whole archive (the re-run test below checks the reconciliation).
+    for table in ("raw.erasure_requests", "raw.erasure_audit", "raw.web_events_backfill_loads"):
+        actual.pop(table), expected.pop(table)
+    assert sorted(actual) == sorted(expected)
+    assert {t for t in expected if t.startswith("marts.")} >= {
+        "marts.fct_web_events", "marts.fct_sessions", "marts.dim_identity_ranges",
+        "marts.daily_kpis", "marts.spatial_room_engagement_daily", "marts.journey_funnel_daily"}
+    for table, (columns, rows) in sorted(expected.items()):
+        assert actual[table][0] == columns, table
+        assert len(actual[table][1]) == len(rows), table
+        assert_same_rows(actual[table][1], rows, columns)  # doubles within float noise
+
+
+def test_the_backfill_re_run_on_the_rewritten_archive_balances_and_brings_nothing_back(
+        forgotten):
+    lake, where = forgotten["lake"], person_filter(forgotten["anonymous_ids"])
+    archive = sorted((forgotten["root"] / "sample").glob("archive/dt=*/*.jsonl*"))
+    summary = backfill_files(archive, lake=lake)
+    assert summary.total("source_lines") == (summary.total("landed_lines")
+                                             + summary.total("rejected_lines")
+                                             + summary.total("dropped_lines"))
+    assert query(lake, f"select count(*) from raw.web_events where {where}") == [(0,)]
+    [(source, landed, rejected, dropped)] = query(
+        lake, "select sum(source_lines), sum(landed_lines), sum(rejected_lines), "
+              "sum(dropped_lines) from raw.web_events_backfill_loads")
+    assert source == landed + rejected + dropped
+
+
+def test_the_reconciliation_shows_the_erased_records_and_still_balances(forgotten):
+    from webevents.lake import connect
+    from webevents.reconcile import ARCHIVE, STREAM, reconciliation
+
+    con = connect(forgotten["lake"])
+    try:
+        summary = reconciliation(con, forgotten["lake"])
+    finally:
+        con.close()
+    sources = {source["name"]: source for source in summary["sources"]}
+    # the person's stream rows and error records are shown as erased, not as lost
+    assert sources[STREAM]["erased"] > 0 and sources[STREAM]["balanced"]
+    assert sources[ARCHIVE]["balanced"] and summary["balanced"]
+
+
+def test_an_audit_row_is_written_with_a_keyed_hash_and_the_request_is_closed(forgotten):
+    lake = forgotten["lake"]
+    key = (lake / KEY_FILE).read_text().strip().encode()
+    [audit] = query(lake, "select subject_kind, subject_hash, applied_at, engine, rows_removed, "
+                          "last_copy_gone, last_copy_gone_by from raw.erasure_audit")
+    kind, digest, applied_at, engine, rows_removed, gone, gone_by = audit
+    assert kind == "user_id" and engine == "local"
+    assert digest == hmac.new(key, f"user_id:{PERSON}".encode(), hashlib.sha256).hexdigest()
+    assert applied_at == APPLIED_AT
+    removed = json.loads(rows_removed)
+    for table, count in forgotten["before"].items():
+        assert removed[table] == count, table
+    assert set(json.loads(gone).values()) == {"2026-11-25"} and gone_by == dt.date(2026, 11, 25)
+    assert PERSON not in json.dumps(audit, default=str)
+    [(status, subject_id, identifiers)] = query(
+        lake, "select status, subject_id, identifiers from raw.erasure_requests")
+    assert (status, subject_id, identifiers) == ("applied", None, None)
+
+
+def test_dry_run_prints_the_rows_and_writes_nothing(forgotten, capsys):
+    dry = forgotten["dry"]
+    assert dry["code"] == 0
+    assert dry["state"] == forgotten["state_before"]
+    assert dry["files"] == forgotten["files_before"]
+    assert dry["state"]["raw.erasure_requests"][1] == []
+
+
+def test_dry_run_output_names_each_table_and_count(tmp_path, capsys, forgotten):
+    # After the erasure, a dry run finds nothing left to delete.
+    code = main(["forget", "--user-id", PERSON, "--lake", str(forgotten["lake"]), "--dry-run"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "raw.web_events " in out and "marts.fct_web_events" in out
+    assert all(line.split()[-2] == "0" for line in out.splitlines() if line.endswith(" rows"))
+    assert out.rstrip().endswith("dry run: nothing was written")
+
+
+def test_a_second_apply_finds_nothing_pending(forgotten):
+    assert apply_pending("local", forgotten["lake"], say=lambda _: None) == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        ([], "say whom to forget"),
+        (["--user-id", "a'b"], "--user-id \"a'b\" is not an id"),
+        (["--anonymous-id", ""], "--anonymous-id '' is not an id"),
+        (["--ids-file", "missing.txt"], "missing.txt: No such file"),
+        (["--ids-file", "ids.txt"], "ids.txt:2: expected 'user_id ID' or 'anonymous_id ID'"),
+        (["--user-id", "u-1", "--dry-run", "--defer"], "--defer and --dry-run exclude"),
+        (["--apply-pending", "--dry-run"], "--dry-run needs"),
+    ],
+)
+def test_bad_input_is_refused_with_a_one_line_error(tmp_path, capsys, monkeypatch, argv, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ids.txt").write_text("user_id u-1\nemail someone\n")
+    code = main(["forget", *argv, "--lake", str(tmp_path / "lake")])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith("error: ") and message in err and err.count("\n") == 1
+    assert not (tmp_path / "lake" / "lake.duckdb").exists()
+
+
+def test_a_file_of_ids_files_one_request_each(tmp_path, capsys):
+    ids = tmp_path / "ids.txt"
+    ids.write_text("# DPO batch 2026-11\nuser_id u-1\nanonymous_id anon-2, \n\n")
+    assert main(["forget", "--ids-file", str(ids), "--lake", str(tmp_path), "--defer"]) == 0
+    rows = query(tmp_path, "select subject_kind, subject_id, status from raw.erasure_requests "
+                           "order by 1")
+    assert rows == [("anonymous_id", "anon-2", "pending"), ("user_id", "u-1", "pending")]
+
+
+def test_webevents_run_applies_a_pending_request_before_it_builds(tmp_path, sample):
+    """A request filed at any time: the next run erases the rows it lands itself, too."""
+    from rich.console import Console
+
+    from webevents.pipeline import run_pipeline
+
+    lake = tmp_path / "lake"
+    assert main(["forget", "--user-id", PERSON, "--lake", str(lake), "--defer"]) == 0
+    stream = sorted(sample.glob("stream/*.jsonl"))
+    assert any(f'"{PERSON}"'.encode() in path.read_bytes() for path in stream)
+    with open(os.devnull, "w") as quiet:
+        run_pipeline(lake, [str(p) for p in stream], console=Console(file=quiet))
+    for table in ("raw.web_events", "analytics.web_events", "marts.fct_web_events",
+                  "marts.dim_identity_ranges"):
+        assert query(lake, f"select count(*) from {table} where user_id = '{PERSON}'") == [(0,)]
+    assert query(lake, "select count(*) from marts.fct_sessions "
+                       f"where stitched_user_id = '{PERSON}'") == [(0,)]
+    assert query(lake, "select status from raw.erasure_requests") == [("applied",)]
+    [(removed,)] = query(lake, "select rows_removed from raw.erasure_audit")
+    assert json.loads(removed)["raw.web_events"] > 0

@@ -1,0 +1,704 @@
+"""`webevents forget`: erase a person's events from every table, with an audit row per request.
+
+A request (`--user-id` or `--anonymous-id`, or a file of them) is filed as a pending row of
+raw.erasure_requests, then applied with the sql/privacy statements on the chosen engine:
+
+1. resolve the ids: the user ids, the anonymous ids stitched to them (dim_identity_ranges
+   and every landed copy) or the anonymous id asked for; kept on the request before the
+   first delete, so a run killed half-way and run again erases the same set;
+2. count the rows per table and the dates the person touched (`--dry-run` prints these
+   and stops: it writes nothing);
+3. delete from raw, the backfill stage and rejects, analytics and the marts; the touched
+   days of the daily marts are deleted too and dbt re-derives them (`dbt run` with
+   `lookback_days` reaching the earliest touched day), so the marts equal a build from
+   scratch without the person;
+4. locally, rewrite the archive files and Firehose error output without the person's
+   lines (the backfill stays re-runnable from what is kept);
+5. write the audit row (a keyed hash of the subject, never the id; rows removed per table;
+   the date the last copy goes per store) and close the request (its ids set to null).
+
+`apply_pending` is what the daily job (buildspec.yml) and `webevents run` call before they
+build, so nothing rebuilt from raw brings the rows back. Runbook: docs/operations.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from webevents import DBT_DIR, SQL_DIR, clock
+
+PRIVACY_DIR = SQL_DIR / "privacy"
+KEY_ENV = "WEBEVENTS_ERASURE_KEY"
+KEY_FILE = "erasure.key"
+SUBJECT_KINDS = ("user_id", "anonymous_id")
+# Ids as producers send them (uuids, "user-123", e-mail-like keys). Anything else is refused
+# with a one-line error: the ids are rendered into SQL literals and a regex, so quotes,
+# backslashes and control characters never reach a statement.
+IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@+\-]{0,199}")
+
+LANDED_TABLES = (
+    "raw.web_events",
+    "analytics.web_events",
+    "raw.web_events_backfill_stage",
+    "raw.web_events_backfill_rejects",
+)
+# Deletes in order: the marts that name the person's events through fct_web_events first.
+SOURCE_DELETES = (
+    "raw_web_events_delete.sql",
+    "analytics_web_events_delete.sql",
+    "raw_web_events_backfill_stage_delete.sql",
+    "raw_web_events_backfill_rejects_delete.sql",
+    # the chunks' reconciliation, so `webevents backfill` still balances on the rewritten archive
+    "raw_web_events_backfill_loads_erased_merge.sql",
+)
+MART_DELETES = (
+    "marts_int_session_boundaries_delete.sql",
+    "marts_fct_sessions_delete.sql",
+    "marts_fct_web_events_delete.sql",
+    "marts_dim_identity_ranges_delete.sql",
+)
+# Per-event marts whose touched days are rewritten after the delete (Athena OPTIMIZE), so the
+# person's rows leave the data files and the next VACUUM deletes the old files.
+OPTIMIZED_MARTS = ("int_session_boundaries", "fct_web_events", "fct_sessions")
+DAILY_MARTS = (
+    "bot_traffic_daily",
+    "daily_kpis",
+    "data_quality_checks_daily",
+    "data_quality_daily",
+    "journey_funnel_daily",
+    "spatial_room_engagement_daily",
+)
+
+
+class ErasureError(RuntimeError):
+    """A request could not be filed or applied; the message says which and why, on one line."""
+
+
+# ---- the deadline per store ------------------------------------------------------------
+@dataclass(frozen=True)
+class Store:
+    """A place a copy of the person's rows can live, and how long it outlives the delete."""
+
+    name: str
+    days_after_apply: int
+    why: str
+
+
+# Days from the delete to the last copy, from template.yaml's defaults (tests/infra checks
+# that these equal the template, so the report cannot drift from what is deployed).
+# S3 Tables: snapshots older than MaxSnapshotAgeHours expire, then files no snapshot
+# references are marked noncurrent after UnreferencedDays and deleted NoncurrentDays later
+# (https://docs.aws.amazon.com/AmazonS3/latest/userguide/s3-table-buckets-maintenance.html);
+# one more day for the maintenance job to come round. Tables without their own
+# SnapshotManagement keep S3 Tables' default of 120 hours
+# (https://docs.aws.amazon.com/AmazonS3/latest/userguide/s3-tables-maintenance.html).
+RAW_SNAPSHOT_HOURS = 168
+ANALYTICS_SNAPSHOT_HOURS = 336
+DEFAULT_SNAPSHOT_HOURS = 120
+UNREFERENCED_DAYS = 3
+NONCURRENT_DAYS = 3
+MAINTENANCE_LAG_DAYS = 1
+MARTS_SNAPSHOT_DAYS = 14  # sql/maintenance/marts_*_00_retention_set.sql
+MARTS_NONCURRENT_DAYS = 7  # template.yaml MartsBucket
+ERROR_OUTPUT_DAYS = 20  # template.yaml DeliveryErrorBucket
+ERROR_OUTPUT_NONCURRENT_DAYS = 5
+ATHENA_RESULTS_DAYS = 7  # template.yaml AthenaResultsBucket
+ATHENA_RESULTS_NONCURRENT_DAYS = 1
+DEADLINE_DAYS = 30  # GDPR art. 12(3): one month; every store below must fit in it
+
+
+def _s3_tables_days(hours: int) -> int:
+    return -(-hours // 24) + MAINTENANCE_LAG_DAYS + UNREFERENCED_DAYS + NONCURRENT_DAYS
+
+
+AWS_STORES = (
+    Store("raw.web_events (S3 Tables)", _s3_tables_days(RAW_SNAPSHOT_HOURS),
+          "snapshot expiry, then unreferenced-file removal"),
+    Store("analytics.web_events (S3 Tables)", _s3_tables_days(ANALYTICS_SNAPSHOT_HOURS),
+          "snapshot expiry, then unreferenced-file removal"),
+    Store("raw backfill stage, rejects, erasure tables (S3 Tables)",
+          _s3_tables_days(DEFAULT_SNAPSHOT_HOURS), "S3 Tables default snapshot expiry"),
+    Store("marts (Glue Iceberg)", MARTS_SNAPSHOT_DAYS + 1 + MARTS_NONCURRENT_DAYS,
+          "daily VACUUM after the retention, then noncurrent S3 versions expire"),
+    Store("Firehose error output (S3)", ERROR_OUTPUT_DAYS + ERROR_OUTPUT_NONCURRENT_DAYS + 1,
+          "lifecycle expiry of objects written before the request"),
+    Store("Athena query results (S3)",
+          ATHENA_RESULTS_DAYS + ATHENA_RESULTS_NONCURRENT_DAYS + 1, "lifecycle expiry"),
+)
+
+
+def last_copy_dates(applied: dt.date, engine: str) -> dict[str, str]:
+    """Per store, the date by which the last copy of the erased rows is gone."""
+    if engine == "local":
+        # DuckDB keeps no table history; CHECKPOINT writes the deletes out to the file.
+        return {"local lake (DuckDB)": applied.isoformat(),
+                "archive and error output files (rewritten)": applied.isoformat()}
+    if engine == "trino":
+        # The fidelity tier expires snapshots explicitly (expire_snapshots), as S3 Tables would.
+        return {"Trino Iceberg tables": (applied + dt.timedelta(
+            days=-(-ANALYTICS_SNAPSHOT_HOURS // 24))).isoformat()}
+    return {store.name: (applied + dt.timedelta(days=store.days_after_apply)).isoformat()
+            for store in AWS_STORES}
+
+
+# ---- requests, ids, keyed hash ---------------------------------------------------------
+@dataclass
+class Request:
+    request_id: str
+    subject_kind: str
+    subject_id: str
+    requested_at: dt.datetime
+    identifiers: dict[str, list[str]] | None = None
+
+
+@dataclass
+class Identifiers:
+    """Who a request erases: rows with these user ids, every row of these devices, and the
+    anonymous rows of the devices stitched to the user (another person's identified rows on
+    a shared device stay)."""
+
+    user_ids: list[str] = field(default_factory=list)
+    device_ids: list[str] = field(default_factory=list)
+    anonymous_ids: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, list[str]]:
+        return {"user_ids": self.user_ids, "device_ids": self.device_ids,
+                "anonymous_ids": self.anonymous_ids}
+
+    def all(self) -> list[str]:
+        return sorted(set(self.user_ids) | set(self.device_ids) | set(self.anonymous_ids))
+
+    def params(self) -> dict[str, str]:
+        ids = self.all()
+        return {
+            "user_id_list": sql_list(self.user_ids),
+            "device_id_list": sql_list(self.device_ids),
+            "anonymous_id_list": sql_list(self.anonymous_ids),
+            # the ids in JSON quotes, for raw lines (rejects, archive, error output)
+            "identifier_pattern": '"(' + "|".join(re.escape(i) for i in ids) + ')"',
+        }
+
+
+def check_identifier(value: str, what: str) -> str:
+    value = value.strip()
+    if not IDENTIFIER.fullmatch(value):
+        shown = value if len(value) <= 60 else value[:57] + "..."
+        raise ErasureError(
+            f"{what} {shown!r} is not an id this pipeline stores (letters, digits and . _ : @ + -,"
+            " at most 200 characters)"
+        )
+    return value
+
+
+def sql_list(values: Iterable[str]) -> str:
+    """A SQL IN-list of string literals; `null` (matches nothing) when empty."""
+    items = sorted(set(values))
+    return ", ".join("'" + v.replace("'", "''") + "'" for v in items) if items else "null"
+
+
+def subject_hash(key: bytes, kind: str, subject_id: str) -> str:
+    """HMAC-SHA256 of kind:id: proves later which person a request was, without keeping the id."""
+    return hmac.new(key, f"{kind}:{subject_id}".encode(), hashlib.sha256).hexdigest()
+
+
+def erasure_key(engine: str, lake: Path | None) -> bytes:
+    """The audit hash key: $WEBEVENTS_ERASURE_KEY, else (locally) one random key per lake."""
+    if os.environ.get(KEY_ENV):
+        return os.environ[KEY_ENV].encode()
+    if engine != "local" or lake is None:
+        raise ErasureError(f"set {KEY_ENV} (the audit's hash key; on AWS from Secrets Manager)")
+    path = lake / KEY_FILE
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip().encode()
+
+
+def read_ids_file(path: str | Path) -> list[tuple[str, str]]:
+    """A batch file: one `user_id ID` or `anonymous_id ID` per line (# comments, blanks ok)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise ErasureError(f"{path}: {error.strerror or error}") from None
+    subjects = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        parts = line.replace(",", " ").split()
+        if len(parts) != 2 or parts[0] not in SUBJECT_KINDS:
+            raise ErasureError(
+                f"{path}:{number}: expected 'user_id ID' or 'anonymous_id ID', got {line!r}"
+            )
+        subjects.append((parts[0], check_identifier(parts[1], f"{path}:{number}: {parts[0]}")))
+    if not subjects:
+        raise ErasureError(f"{path}: holds no ids")
+    return subjects
+
+
+# ---- running the statements ------------------------------------------------------------
+class Session:
+    """One engine for a batch of requests; reopened around dbt on DuckDB (one writer)."""
+
+    def __init__(self, engine: str, lake: Path | None, **options: Any):
+        self.name = engine
+        self.lake = lake
+        self.options = options
+        self.engine = None
+
+    def open(self):
+        from webevents.engines import get_engine
+
+        if self.engine is None:
+            self.engine = get_engine(self.name, lake=self.lake, **self.options)
+        return self.engine
+
+    def close(self, checkpoint: bool = True) -> None:
+        if self.engine is not None:
+            if self.name == "local" and checkpoint:
+                self.engine.connection.execute("checkpoint")
+            self.engine.close()
+            self.engine = None
+
+    def run(self, name: str, params: dict[str, Any] | None = None):
+        """One sql/privacy file; its StatementResult."""
+        from webevents.sqlrunner import run_files
+
+        [result] = run_files([PRIVACY_DIR / name], engine=self.open(), params=params or {},
+                             echo=None)
+        return result
+
+    def has_marts(self) -> bool:
+        """Whether the dbt marts exist yet (a new lake, or before the first dbt run, has none)."""
+        from webevents.engines import EngineError
+
+        try:
+            self.open().query("select count(*) from marts.fct_web_events where false")
+            self.open().query("select count(*) from marts.dim_identity_ranges where false")
+        except EngineError:
+            return False
+        return True
+
+
+def file_request(session: Session, kind: str, subject_id: str, now: dt.datetime) -> Request:
+    request = Request(str(uuid.uuid4()), kind, subject_id, now)
+    session.run("erasure_requests_insert.sql", {
+        "request_id": request.request_id, "subject_kind": kind,
+        "subject_id_literal": sql_list([subject_id]), "requested_at": _ts(now)})
+    return request
+
+
+def pending_requests(session: Session) -> list[Request]:
+    result = session.run("erasure_requests_pending_select.sql")
+    requests = []
+    for request_id, kind, subject_id, requested_at, identifiers in result.rows:
+        # rows filed by hand (an Athena INSERT) get the same checks as the command line
+        if kind not in SUBJECT_KINDS:
+            raise ErasureError(f"request {request_id}: subject_kind {kind!r} is not one of "
+                               f"{', '.join(SUBJECT_KINDS)}")
+        check_identifier(str(subject_id or ""), f"request {request_id}: {kind}")
+        requests.append(Request(str(request_id), str(kind), str(subject_id),
+                                _as_datetime(requested_at),
+                                json.loads(identifiers) if identifiers else None))
+    return requests
+
+
+def resolve(session: Session, request: Request, marts: bool) -> Identifiers:
+    """Every id the request erases (plus those kept on the request by an earlier attempt)."""
+    ids = Identifiers()
+    if request.subject_kind == "user_id":
+        ids.user_ids = [request.subject_id]
+        params = {"user_id_list": sql_list(ids.user_ids)}
+        found = {row[0] for row in session.run("erasure_stitched_ids_select.sql", params).rows}
+        if marts:
+            found |= {row[0] for row in
+                      session.run("erasure_stitched_ids_marts_select.sql", params).rows}
+        ids.anonymous_ids = sorted(str(a) for a in found if a is not None)
+    else:
+        ids.device_ids = [request.subject_id]
+    for name, values in (request.identifiers or {}).items():
+        merged = set(getattr(ids, name)) | set(values)
+        setattr(ids, name, sorted(merged))
+    return ids
+
+
+ERASED_FROM_RAW = "raw.web_events from "  # + load_source: an audit key of local erasures
+ERASED_ERROR_OUTPUT = "Firehose error output (records)"
+
+
+def _counted_once(key: str) -> bool:
+    """Audit keys that are not a second view of rows counted under another key."""
+    return "days re-derived" not in key and not key.startswith(ERASED_FROM_RAW)
+
+
+def plan(session: Session, ids: Identifiers, marts: bool) -> tuple[dict[str, int], list[dt.date]]:
+    """Rows the request erases per table, and the event/session dates it touches."""
+    params = ids.params()
+    counts = {str(t): int(n) for t, n in session.run("erasure_rows_select.sql", params).rows}
+    dates = {_as_date(d) for (d,) in session.run("erasure_dates_select.sql", params).rows if d}
+    if marts:
+        counts |= {str(t): int(n) for t, n in
+                   session.run("erasure_rows_marts_select.sql", params).rows}
+        dates |= {_as_date(d) for (d,) in
+                  session.run("erasure_dates_marts_select.sql", params).rows if d}
+    return counts, sorted(dates)
+
+
+@dataclass
+class Outcome:
+    """What applying (or planning) one request did."""
+
+    request: Request
+    identifiers: Identifiers
+    rows: dict[str, int]
+    dates: list[dt.date]
+    applied_at: dt.datetime | None = None
+    last_copy_gone: dict[str, str] = field(default_factory=dict)
+    subject_hash: str | None = None
+
+
+def apply_request(session: Session, request: Request, key: bytes, now: Callable[[], dt.datetime],
+                  rebuild: Callable[[Session, list[dt.date]], None] | None,
+                  say: Callable[[str], None]) -> Outcome:
+    """Delete the request's rows everywhere, re-derive the touched days, audit, close."""
+    marts = session.has_marts()
+    ids = resolve(session, request, marts)
+    session.run("erasure_requests_identifiers_update.sql", {
+        "request_id": request.request_id,
+        "identifiers_json": json.dumps(ids.as_dict(), sort_keys=True)})
+    rows, dates = plan(session, ids, marts)
+    params = ids.params()
+    if session.name == "local":
+        rows |= rewrite_local_files(session, ids, params)
+        # per input kind, for the lake's reconciliation (webevents/reconcile.py: erased)
+        rows |= {f"{ERASED_FROM_RAW}{source}": int(n) for source, n in session.run(
+            "erasure_raw_rows_by_load_source_select.sql", params).rows}
+    for name in (MART_DELETES if marts else ()) + SOURCE_DELETES:
+        session.run(name, params)
+    if marts and dates:
+        date_list = ", ".join(f"date '{d.isoformat()}'" for d in dates)
+        for mart in DAILY_MARTS:
+            result = session.run(f"marts_{mart}_erased_days_delete.sql", {"date_list": date_list})
+            rows[f"marts.{mart} (days re-derived)"] = int(result.row_count or 0)
+        if rebuild is not None:
+            rebuild(session, dates)
+        if session.name != "local":  # DuckDB rewrites in place; Iceberg DELETE does not
+            for mart in OPTIMIZED_MARTS:
+                session.run(f"marts_{mart}_erased_days_optimize.sql", {"date_list": date_list})
+    applied_at = now()
+    outcome = Outcome(request, ids, rows, dates, applied_at,
+                      last_copy_dates(applied_at.date(), session.name),
+                      subject_hash(key, request.subject_kind, request.subject_id))
+    # The audit row and the closing update are the request's bookkeeping: a run killed
+    # between them re-applies the request (deleting nothing more) and audits it once more.
+    session.run("erasure_audit_insert.sql", {
+        "request_id": request.request_id, "subject_kind": request.subject_kind,
+        "subject_hash": outcome.subject_hash, "requested_at": _ts(request.requested_at),
+        "applied_at": _ts(applied_at), "engine": session.name,
+        "identifier_count": len(ids.all()),
+        "rows_removed_json": json.dumps(rows, sort_keys=True),
+        "last_copy_gone_json": json.dumps(outcome.last_copy_gone, sort_keys=True),
+        "last_copy_gone_by": max(outcome.last_copy_gone.values())})
+    session.run("erasure_requests_applied_update.sql",
+                {"request_id": request.request_id, "applied_at": _ts(applied_at)})
+    say(f"erased request {request.request_id} ({request.subject_kind}): "
+        f"{sum(n for t, n in rows.items() if _counted_once(t)):,} rows, "
+        f"{len(ids.all())} id(s), {len(dates)} day(s) re-derived; last copy gone by "
+        f"{max(outcome.last_copy_gone.values())}")
+    return outcome
+
+
+def apply_pending(engine: str = "local", lake: str | Path | None = None,
+                  now: Callable[[], dt.datetime] | None = None,
+                  say: Callable[[str], None] = print, rebuild_marts: bool = True,
+                  **options: Any) -> list[Outcome]:
+    """Apply every pending request (the daily job and `webevents run` call this first)."""
+    from webevents.lake import resolve_lake
+
+    clock = now or _utc_now
+    folder = resolve_lake(lake) if engine == "local" else (Path(lake) if lake else None)
+    session = Session(engine, folder, **options)
+    try:
+        requests = pending_requests(session)
+        if not requests:
+            return []
+        key = erasure_key(engine, folder)
+        rebuild = _rebuild if rebuild_marts else None
+        return [apply_request(session, r, key, clock, rebuild, say) for r in requests]
+    finally:
+        session.close()
+
+
+def apply_erasures(lake: Path, say: Callable[[str], None]) -> None:
+    """`webevents run`: apply pending requests after landing and before enrich and dbt, so
+    rows landed by this very run are erased too and nothing is rebuilt with them."""
+    from webevents.engines import EngineError
+    from webevents.pipeline import StepFailed
+    from webevents.sqlrunner import SqlRunError
+
+    try:
+        apply_pending("local", lake, say=lambda message: say(f"erasure: {message}"))
+    except (ErasureError, EngineError, SqlRunError) as error:
+        raise StepFailed("enrich", f"applying pending erasure requests: {error}") from error
+
+
+def dry_run(engine: str, lake: str | Path | None, subjects: list[tuple[str, str]],
+            **options: Any) -> list[Outcome]:
+    """What forgetting `subjects` would delete; reads only."""
+    from webevents.lake import resolve_lake
+
+    folder = resolve_lake(lake) if engine == "local" else None
+    session = Session(engine, folder, **options)
+    try:
+        marts = session.has_marts()
+        outcomes = []
+        for kind, subject_id in subjects:
+            request = Request("(dry run)", kind, subject_id, _utc_now())
+            ids = resolve(session, request, marts)
+            rows, dates = plan(session, ids, marts)
+            outcomes.append(Outcome(request, ids, rows, dates))
+        return outcomes
+    finally:
+        session.close(checkpoint=False)
+
+
+# ---- re-deriving the touched days of the marts -----------------------------------------
+def _rebuild(session: Session, dates: list[dt.date]) -> None:
+    """`dbt run` with lookback_days reaching the earliest touched day, on the session's engine."""
+    _, [(newest,)] = session.open().query("select max(event_date) from marts.fct_web_events")
+    newest_date = _as_date(newest) if newest else max(dates)
+    lookback = max((newest_date - min(dates)).days, 0) + 1
+    engine = session.open()
+    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    if session.name == "local":
+        target = "local"
+        env["WEBEVENTS_LAKE"] = str(Path(session.lake).resolve())
+        session.close()  # DuckDB allows one writer: dbt opens the lake file next
+    elif session.name == "trino":
+        target = "trino"
+        env |= {"TRINO_PORT": str(engine.port), "TRINO_HOST": engine.host,
+                "TRINO_CATALOG": engine.catalog}
+    else:
+        target = "prod"
+    run_dbt_models(target, lookback, env, work=_dbt_work(session))
+
+
+def _dbt_work(session: Session) -> Path:
+    """dbt's target and logs: in the lake locally, else a temporary folder (not the cwd)."""
+    import tempfile
+
+    if session.lake:
+        return Path(session.lake).resolve() / "dbt-erasure"
+    return Path(tempfile.mkdtemp(prefix="webevents-erasure-dbt-"))
+
+
+def run_dbt_models(target: str, lookback_days: int, env: dict[str, str], work: Path) -> None:
+    """dbt run (models only) re-deriving `lookback_days` back from the newest built day."""
+    dbt = Path(sys.executable).with_name("dbt")
+    command = [str(dbt), "--no-use-colors", "run", "--target", target,
+               "--vars", json.dumps({"lookback_days": lookback_days}),
+               "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
+               "--target-path", str(work / "target"), "--log-path", str(work / "logs")]
+    completed = subprocess.run(command, env=env, capture_output=True, text=True,
+                               cwd=str(DBT_DIR))
+    if completed.returncode != 0:
+        tail = (completed.stdout + completed.stderr).strip().splitlines()[-15:]
+        raise ErasureError("re-deriving the marts failed (`dbt run`):\n" + "\n".join(tail))
+
+
+# ---- local copies outside the tables ---------------------------------------------------
+def rewrite_local_files(session: Session, ids: Identifiers,
+                        params: dict[str, str]) -> dict[str, int]:
+    """Archive files and Firehose error output without the person's lines (local lake)."""
+    pattern = re.compile(params["identifier_pattern"])
+    removed: dict[str, int] = {}
+    files = {str(f) for (f,) in session.run("erasure_archive_files_select.sql", params).rows if f}
+    archive_lines = 0
+    for name in sorted(files):
+        path = Path(name.split("://", 1)[-1])
+        if path.is_file():
+            archive_lines += _rewrite_lines(path, lambda line: _archive_line_matches(
+                line, ids, pattern))
+    removed["archive files (lines)"] = archive_lines
+    error_lines = 0
+    if session.lake is not None:
+        for path in sorted((Path(session.lake) / "processing-failed").rglob("*")):
+            if path.is_file():
+                error_lines += _rewrite_lines(path, lambda line: _error_record_matches(
+                    line, pattern))
+    removed[ERASED_ERROR_OUTPUT] = error_lines
+    return removed
+
+
+def _archive_line_matches(line: bytes, ids: Identifiers, pattern: re.Pattern) -> bool:
+    """The same rule as the tables: a line the Lambda's rules parse is judged on its columns
+    (another person's identified line on a shared device stays); an unparsable line on text."""
+    normalise = _normaliser()
+    outcome = normalise.normalise_bytes(line.rstrip(b"\r\n"), 0, "backfill")
+    if outcome.row is None:
+        return bool(pattern.search(line.decode("utf-8", "replace")))
+    user, anonymous = outcome.row.get("user_id"), outcome.row.get("anonymous_id")
+    return (user in ids.user_ids or anonymous in ids.device_ids
+            or (user is None and anonymous in ids.anonymous_ids))
+
+
+def _normaliser():
+    """The Lambda's rules (transform_lambda/normalise.py), imported as Lambda imports them."""
+    from webevents import LAMBDA_DIR
+
+    if str(LAMBDA_DIR) not in sys.path:
+        sys.path.insert(0, str(LAMBDA_DIR))
+    import normalise
+
+    return normalise
+
+
+def _error_record_matches(line: bytes, pattern: re.Pattern) -> bool:
+    import base64
+    import binascii
+
+    try:
+        data = base64.b64decode(json.loads(line)["rawData"])
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        data = line
+    return bool(pattern.search(data.decode("utf-8", "replace")))
+
+
+def _rewrite_lines(path: Path, matches: Callable[[bytes], bool]) -> int:
+    """Rewrite `path` (plain or .gz) without the matching lines; atomically; lines removed."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as handle:
+        lines = handle.readlines()
+    kept = [line for line in lines if not matches(line)]
+    if len(kept) == len(lines):
+        return 0
+    tmp = path.with_name(path.name + ".erasure-tmp")
+    with opener(tmp, "wb") as handle:
+        handle.writelines(kept)
+    tmp.replace(path)
+    return len(lines) - len(kept)
+
+
+# ---- the command -----------------------------------------------------------------------
+def forget_command(args) -> int:
+    """`webevents forget --user-id ID | --anonymous-id ID | --ids-file FILE | --apply-pending`."""
+    try:
+        subjects = _subjects_from(args)
+        engine = args.engine
+        if args.dry_run:
+            for outcome in dry_run(engine, args.lake, subjects):
+                _print_plan(outcome)
+            print("dry run: nothing was written")
+            return 0
+        if subjects:
+            _file_requests(engine, args.lake, subjects)
+        if args.defer:
+            print(f"filed {len(subjects)} request(s); the next daily job or "
+                  "`webevents forget --apply-pending` applies them")
+            return 0
+        outcomes = apply_pending(engine, args.lake)
+    except ErasureError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except Exception as error:  # engine and runner errors: say which, on one line first
+        from webevents.engines import EngineError
+        from webevents.sqlrunner import SqlRunError
+
+        aws = type(error).__module__.startswith("botocore")  # no credentials, no Region, ...
+        if not isinstance(error, EngineError | SqlRunError | ValueError) and not aws:
+            raise
+        first, _, rest = str(error).partition("\n")
+        print(f"error: {first}", file=sys.stderr)
+        if rest:
+            print(rest, file=sys.stderr)
+        return 1
+    if not outcomes:
+        print("no pending erasure requests")
+    for outcome in outcomes:
+        _print_report(outcome)
+    return 0
+
+
+def _subjects_from(args) -> list[tuple[str, str]]:
+    subjects: list[tuple[str, str]] = []
+    if args.user_id is not None:
+        subjects.append(("user_id", check_identifier(args.user_id, "--user-id")))
+    if args.anonymous_id is not None:
+        subjects.append(("anonymous_id", check_identifier(args.anonymous_id, "--anonymous-id")))
+    if args.ids_file:
+        subjects += read_ids_file(args.ids_file)
+    if not subjects and not args.apply_pending:
+        raise ErasureError("say whom to forget: --user-id ID, --anonymous-id ID or --ids-file "
+                           "FILE (or --apply-pending for the requests already filed)")
+    if args.dry_run and not subjects:
+        raise ErasureError("--dry-run needs --user-id, --anonymous-id or --ids-file")
+    if args.defer and args.dry_run:
+        raise ErasureError("--defer and --dry-run exclude each other")
+    return subjects
+
+
+def _file_requests(engine: str, lake, subjects: list[tuple[str, str]]) -> None:
+    from webevents.lake import resolve_lake
+
+    folder = resolve_lake(lake) if engine == "local" else None
+    session = Session(engine, folder)
+    try:
+        for kind, subject_id in subjects:
+            file_request(session, kind, subject_id, _utc_now())
+    finally:
+        session.close()
+
+
+def _print_plan(outcome: Outcome) -> None:
+    request = outcome.request
+    print(f"would forget {request.subject_kind} {request.subject_id}: "
+          f"{len(outcome.identifiers.all())} id(s) "
+          f"({len(outcome.identifiers.anonymous_ids)} stitched anonymous id(s))")
+    for table, count in sorted(outcome.rows.items()):
+        print(f"  {table:<34} {count:>10,} rows")
+    days = ", ".join(d.isoformat() for d in outcome.dates) or "none"
+    print(f"  daily marts re-derived for: {days}")
+
+
+def _print_report(outcome: Outcome) -> None:
+    print(f"request {outcome.request.request_id} ({outcome.request.subject_kind}, "
+          f"hash {outcome.subject_hash[:16]}...) applied at {_ts(outcome.applied_at)}")
+    for table, count in sorted(outcome.rows.items()):
+        print(f"  removed {table:<34} {count:>10,}")
+    for store, day in outcome.last_copy_gone.items():
+        print(f"  last copy gone by {day}: {store}")
+
+
+# ---- small helpers ---------------------------------------------------------------------
+def _utc_now() -> dt.datetime:
+    return clock.now().replace(tzinfo=None)
+
+
+def _ts(value: dt.datetime) -> str:
+    return value.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+def _as_date(value) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+
+
+def _as_datetime(value) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=None)
+    return dt.datetime.fromisoformat(str(value).replace(" UTC", ""))
