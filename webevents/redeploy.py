@@ -34,6 +34,7 @@ IMPORT_IDENTIFIERS = {
     "AWS::S3Tables::TableBucket": "TableBucketARN",
     "AWS::S3Tables::Table": "TableARN",
     "AWS::S3Tables::Namespace": ("TableBucketARN", "Namespace"),
+    "AWS::SecretsManager::Secret": "Id",  # the secret's ARN
 }
 
 

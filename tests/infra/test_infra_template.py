@@ -65,6 +65,7 @@ STORE_ENCRYPTION = {
     "AWS::Serverless::Function": lambda p, _: _uses_key(p["KmsKeyArn"]),
     "AWS::Scheduler::Schedule": lambda p, _: _uses_key(p["KmsKeyArn"]),
     "AWS::CloudTrail::Trail": lambda p, _: _uses_key(p["KMSKeyId"]),
+    "AWS::SecretsManager::Secret": lambda p, _: _uses_key(p["KmsKeyId"]),
     "AWS::Athena::WorkGroup": lambda p, _: (
         p["WorkGroupConfiguration"]["ResultConfiguration"]["EncryptionConfiguration"][
             "EncryptionOption"
@@ -426,3 +427,16 @@ def test_build_selects_the_athena_output_of_the_dbt_profile(template):
         ]
     }
     assert profile["outputs"][variables["DBT_TARGET"]]["type"] == "athena"
+
+
+def test_the_daily_job_gets_the_erasure_key_from_secrets_manager_and_may_read_only_it(template):
+    resources = template["Resources"]
+    variables = resources["PipelineBuild"]["Properties"]["Environment"]["EnvironmentVariables"]
+    (key,) = [v for v in variables if v["Name"] == "WEBEVENTS_ERASURE_KEY"]
+    assert key == {"Name": "WEBEVENTS_ERASURE_KEY", "Type": "SECRETS_MANAGER",
+                   "Value": {"Ref": "ErasureKeySecret"}}
+    assert resources["ErasureKeySecret"]["DeletionPolicy"] == "Retain"
+    statements = resources["BuildReadErasureKeyPolicy"]["Properties"]["PolicyDocument"][
+        "Statement"]
+    assert statements[0]["Action"] == "secretsmanager:GetSecretValue"
+    assert statements[0]["Resource"] == {"Ref": "ErasureKeySecret"}
