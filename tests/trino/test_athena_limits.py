@@ -8,10 +8,15 @@ Athena writes at most 100 partitions per INSERT / MERGE / CTAS, Iceberg tables i
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
+from webevents import SQL_DIR
 from webevents.engines.trino import TrinoEngineError
+from webevents.sqlrunner import run_files
 from webevents.trino_server import MAX_PARTITIONS_PER_WRITE
+from webevents.windows import MAX_WINDOW_DAYS
 
 pytestmark = pytest.mark.trino
 
@@ -57,3 +62,61 @@ def test_a_merge_touching_101_partitions_fails_as_on_athena(trino_engine, partit
             "when matched then update set n = t.n + 1"
         )
     assert raised.value.error_name == "ICEBERG_TOO_MANY_OPEN_PARTITIONS"
+
+
+# -- the project's writes stay under the limit whatever the data ------------------------
+
+FIRST_DAY = dt.date(2026, 10, 1)
+DAYS = 30
+# the known types in every spelling, and free text no list can foresee
+SPACE_TYPES = ["Apartment", "single family", " TownHouse ", None, *(f"custom {n}" for n in range(9))]
+
+
+@pytest.fixture(scope="module")
+def wide_window(trino_engine):
+    """30 days x 13 space types in raw: 390 (event_date, space_type) pairs, one window."""
+    run_files([SQL_DIR / "ddl"], engine=trino_engine, echo=None)
+    rows = []
+    for day in range(DAYS):
+        for n, space_type in enumerate(SPACE_TYPES):
+            at = dt.datetime.combine(FIRST_DAY + dt.timedelta(days=day), dt.time(12, n, 0, 123456))
+            quoted = "null" if space_type is None else f"'{space_type}'"
+            rows.append(
+                f"('e-{day}-{n}', timestamp '{at}', date '{at.date()}', 'page', 'a-{n}', "
+                f"'s-{day}-{n}', {quoted}, timestamp '{at}', 'firehose', 'nested', '{{}}')"
+            )
+    trino_engine.execute(
+        "insert into raw.web_events (event_id, event_timestamp, event_date, event_type, "
+        "anonymous_id, session_id, space_type, received_at, load_source, source_format, "
+        f"properties) values {', '.join(rows)}"
+    )
+    params = {
+        "run_date": (FIRST_DAY + dt.timedelta(days=DAYS - 1)).isoformat(),
+        "lookback_days": str(DAYS - 1),
+    }
+    return [
+        result.path.name
+        for result in run_files(
+            [SQL_DIR / "enrich", SQL_DIR / "bots"], engine=trino_engine, params=params, echo=None
+        )
+    ]
+
+
+def test_enrich_and_bots_over_a_window_wider_than_100_partitions_succeed(trino_engine, wide_window):
+    chunks = -(-DAYS // MAX_WINDOW_DAYS)
+    assert wide_window == (
+        ["analytics_web_events_merge.sql"] * chunks
+        + ["analytics_bot_user_agent_patterns_merge.sql"]
+        + ["analytics_web_events_bot_flags_merge.sql"] * chunks
+    )
+    _, [(events, partitions)] = trino_engine.query(
+        "select count(*), count(distinct (event_date, space_type)) from analytics.web_events"
+    )
+    assert events == DAYS * len(SPACE_TYPES)
+    assert partitions > MAX_PARTITIONS_PER_WRITE  # the window did cross the limit
+
+
+def test_free_text_space_types_become_other(trino_engine, wide_window):
+    _, rows = trino_engine.query("select distinct space_type from analytics.web_events")
+    expected = {"apartment", "single_family", "townhouse", "other", None}
+    assert {value for (value,) in rows} == expected
