@@ -69,7 +69,9 @@ def test_a_merge_touching_101_partitions_fails_as_on_athena(trino_engine, partit
 FIRST_DAY = dt.date(2026, 10, 1)
 DAYS = 30
 # the known types in every spelling, and free text no list can foresee
-SPACE_TYPES = ["Apartment", "single family", " TownHouse ", None, *(f"custom {n}" for n in range(9))]
+SPACE_TYPES = [
+    "Apartment", "single family", " TownHouse ", None, *(f"custom {n}" for n in range(9))
+]
 
 
 @pytest.fixture(scope="module")
@@ -120,3 +122,39 @@ def test_free_text_space_types_become_other(trino_engine, wide_window):
     _, rows = trino_engine.query("select distinct space_type from analytics.web_events")
     expected = {"apartment", "single_family", "townhouse", "other", None}
     assert {value for (value,) in rows} == expected
+
+
+# -- OPTIMIZE filters on partition columns only ----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def by_month(trino_engine):
+    trino_engine.execute("create schema if not exists limits")
+    trino_engine.execute(
+        "create table limits.by_month (d date, d_month date, n bigint) "
+        "with (partitioning = ARRAY['month(d)', 'd_month'])"
+    )
+    trino_engine.execute(
+        "insert into limits.by_month values (date '2026-01-05', date '2026-01-01', 1), "
+        "(date '2026-02-05', date '2026-02-01', 2)"
+    )
+    return "limits.by_month"
+
+
+def test_optimize_where_on_a_hidden_partitions_source_column_fails_as_on_athena(
+    trino_engine, by_month
+):
+    """Trino alone would accept it (month(d) enforces the filter); Athena refuses it."""
+    with pytest.raises(TrinoEngineError) as raised:
+        trino_engine.execute(
+            f"optimize {by_month} rewrite data using bin_pack where d >= date '2026-02-01'"
+        )
+    assert raised.value.error_name == "OPTIMIZE_WHERE_NOT_ON_PARTITION_COLUMNS"
+    assert "filters on d, which is not a partition column" in str(raised.value)
+
+
+def test_optimize_where_on_an_identity_partition_column_runs(trino_engine, by_month):
+    trino_engine.execute(
+        f"optimize {by_month} rewrite data using bin_pack "
+        "where d_month >= date_trunc('month', date '2026-02-11')"
+    )
