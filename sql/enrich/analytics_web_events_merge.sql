@@ -11,6 +11,8 @@
 -- so a day is at most 8 partitions and a window of webevents/windows.py's
 -- MAX_WINDOW_DAYS stays under Athena's 100 partitions per write
 -- (docs/decisions.md; raw.web_events keeps what the client sent).
+-- One row per event_id across runs too: a copy of an event_id already merged
+-- with a date up to dedupe_horizon_days before the window is left out.
 -- Re-running changes nothing: a matched row is updated (and gets a new
 -- processed_timestamp) only when one of its values differs. is_bot and
 -- bot_reasons are left to sql/bots/ (new rows start as not flagged).
@@ -37,6 +39,7 @@
     "floorplan", "coordinates", "properties", "source_format", "received_at",
     "load_source",
 ] -%}
+{%- set dedupe_horizon_days = dedupe_horizon_days | default(30) %}
 {#- webevents/windows.py KNOWN_SPACE_TYPES: the same list -#}
 {%- set known_space_types = [
     "amenity", "apartment", "commercial", "condo", "single_family", "townhouse",
@@ -81,10 +84,31 @@ using (
         from raw_window
     ),
 
+    -- an event_id merged by an earlier run, from a copy dated before the
+    -- window (the same messageId re-sent with another timestamp): the first
+    -- copy stays, this one is not inserted again. Horizon: dedupe_horizon_days
+    -- before the window (docs/decisions.md); the read prunes to those dates.
+    merged_before as (
+        select event_id
+        from analytics.web_events
+        where
+            event_date >= date_add(
+                'day',
+                -({{ lookback_days }} + {{ dedupe_horizon_days }}),
+                date '{{ run_date }}'
+            )
+            and event_date
+            < date_add('day', -{{ lookback_days }}, date '{{ run_date }}')
+    ),
+
     deduplicated as (
-        select *
+        select ranked.*
         from ranked
-        where copy_rank = 1
+        where
+            ranked.copy_rank = 1
+            and ranked.event_id not in (
+                select merged_before.event_id from merged_before
+            )
     ),
 
     quality as (
