@@ -6,8 +6,11 @@
 -- Partitioned by kpi_month (the month's first day, an identity partition column):
 -- Athena's OPTIMIZE accepts only partition columns in its WHERE, and rejects the
 -- source column of a hidden month(kpi_date) partition ("Unexpected FilterNode").
+-- dbt rewrites one day more than lookback_days: sessions open at the window start
+-- and the daily marts' dwell reach back a day (dbt/macros/incremental_window.sql).
+{%- set rewritten_days = lookback_days | int + 1 %}
 -- https://docs.aws.amazon.com/athena/latest/ug/optimize-statement.html
 optimize marts.daily_kpis rewrite data using bin_pack
 where kpi_month >= date_trunc(
-    'month', date_add('day', -{{ lookback_days }}, date '{{ run_date }}')
+    'month', date_add('day', -{{ rewritten_days }}, date '{{ run_date }}')
 )
