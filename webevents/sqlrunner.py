@@ -27,7 +27,7 @@ import jinja2.meta
 import jinja2.nodes
 from sqlglot.tokens import TokenType
 
-from webevents import SQL_DIR, transpile, windows
+from webevents import SQL_DIR, transpile
 from webevents.engines import Engine, EngineError, get_engine
 
 DDL_DIR = SQL_DIR / "ddl"
@@ -248,11 +248,13 @@ def _statements(files: list[Path], values: dict[str, Any]):
     windows.MAX_WINDOW_DAYS would write over Athena's 100 partitions in one statement;
     it runs as consecutive shorter windows instead (webevents/windows.py).
     """
+    from webevents.windows import window_chunks
+
     for number, path in enumerate(files, start=1):
         chunks = [values]
         if "lookback_days" in values and _is_windowed_write(path, values):
             try:
-                chunks = windows.window_chunks(values)
+                chunks = window_chunks(values)
             except ValueError as error:
                 raise SqlRunError(f"{path}: {error}") from None
         for index, chunk in enumerate(chunks, start=1):
