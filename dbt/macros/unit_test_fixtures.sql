@@ -13,18 +13,19 @@
 
 {% macro stg_events_fixture(rows) -%}
     {%- set columns = webevents.stg_events_columns() -%}
-    {%- set source_rows = rows if rows else [{}] -%}
-    {%- for row in source_rows %}
-        select
-        {%- for name, type in columns %}
-            {{ webevents.fixture_value(row.get(name), type) }} as {{ name }}
-            {{- "," if not loop.last }}
-        {%- endfor %}
-        {%- if not rows %}
-        where false
-        {%- endif %}
-        {{ "union all" if not loop.last }}
-    {%- endfor %}
+    {%- set selects = [] -%}
+    {%- for row in (rows if rows else [{}]) -%}
+        {%- set values = [] -%}
+        {%- for name, type in columns -%}
+            {%- do values.append(
+                webevents.fixture_value(row.get(name), type) ~ ' as ' ~ name
+            ) -%}
+        {%- endfor -%}
+        {%- do selects.append(
+            'select ' ~ values | join(', ') ~ ('' if rows else ' where false')
+        ) -%}
+    {%- endfor -%}
+    {{ return(selects | join('\nunion all\n')) }}
 {%- endmacro %}
 
 
