@@ -329,7 +329,9 @@ class _Generator:
         """MongoDB-export `eventTimestamp`: ISO (Z or offset), epoch millis or $numberLong."""
         pick = self.rng.random()
         if pick < 0.55:
-            return {"$date": _iso(event_ms)}
+            # ISO exports keep microseconds; derived from the object counter, not the rng,
+            # so every other byte of the sample stays as it was
+            return {"$date": _iso(event_ms, micros=self.object_counter * 7 % 1000)}
         if pick < 0.7:
             return {"$date": _iso_offset(event_ms, self.rng.choice(UTC_OFFSETS))}
         if pick < 0.85:
@@ -705,8 +707,11 @@ def _day_ms(day: date) -> int:
     return (day - date(1970, 1, 1)).days * DAY_MS
 
 
-def _iso(ms: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}Z"
+def _iso(ms: int, micros: int | None = None) -> str:
+    sub_ms = "" if micros is None else f"{micros:03d}"
+    return (
+        time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}{sub_ms}Z"
+    )
 
 
 def _iso_offset(ms: int, offset: str) -> str:

@@ -227,8 +227,8 @@ def run_files(
     active = get_engine(engine, lake=lake, **engine_options) if owns_engine else engine
     results: list[StatementResult] = []
     try:
-        for number, path in enumerate(files, start=1):
-            sql = _single_statement(path, render(path, values))
+        for number, path, chunk, note in _statements(files, values):
+            sql = _single_statement(path, render(path, chunk))
             started = time.perf_counter()
             try:
                 if is_query(sql):
@@ -249,13 +249,54 @@ def run_files(
             results.append(result)
             if echo:
                 echo(
-                    f"[{number}/{len(files)}] {_display(path)}  {result.seconds:.2f} s  "
+                    f"[{number}/{len(files)}] {_display(path)}{note}  {result.seconds:.2f} s  "
                     f"{_describe(result)}"
                 )
     finally:
         if owns_engine:
             active.close()
     return results
+
+
+_WRITES = {TokenType.MERGE, TokenType.INSERT}
+
+
+def _statements(files: list[Path], values: dict[str, Any]):
+    """(number, file, params, note) per statement: a windowed write runs once per chunk.
+
+    A MERGE / INSERT over [run_date - lookback_days, run_date] longer than
+    windows.MAX_WINDOW_DAYS would write over Athena's 100 partitions in one statement;
+    it runs as consecutive shorter windows instead (webevents/windows.py).
+    """
+    from webevents.windows import window_chunks
+
+    for number, path in enumerate(files, start=1):
+        chunks = [values]
+        if "lookback_days" in values and _is_windowed_write(path, values):
+            try:
+                chunks = window_chunks(values)
+            except ValueError as error:
+                raise SqlRunError(f"{path}: {error}") from None
+        for index, chunk in enumerate(chunks, start=1):
+            note = ""
+            if len(chunks) > 1:
+                first = dt.date.fromisoformat(chunk["run_date"]) - dt.timedelta(
+                    days=int(chunk["lookback_days"])
+                )
+                note = f" (window {index}/{len(chunks)}: {first}..{chunk['run_date']})"
+            yield number, path, chunk, note
+
+
+def _is_windowed_write(path: Path, values: Mapping[str, Any]) -> bool:
+    source = path.read_text(encoding="utf-8")
+    try:
+        names = jinja2.meta.find_undeclared_variables(_JINJA.parse(source))
+    except jinja2.TemplateSyntaxError:
+        return False  # render() reports it with the file and line
+    if not {"run_date", "lookback_days"} <= names:
+        return False
+    tokens = transpile.tokenize_athena(render(path, values))
+    return bool(tokens) and tokens[0].token_type in _WRITES
 
 
 def _display(path: Path) -> str:

@@ -46,6 +46,16 @@ PLUGIN_ARTIFACTS = (
 )
 
 CATALOG = "lake"
+# Athena's partitions-per-statement limit, which the tier enforces (docs/engine-fidelity.md).
+MAX_PARTITIONS_PER_WRITE = 100
+# One writer per query on this single node, so Iceberg's per-writer partition limit is a
+# per-statement limit as on Athena: no writer scaling, one writer per task, one task.
+WRITER_LIMITS = {
+    "scale-writers": "false",
+    "task.scale-writers.enabled": "false",
+    "task.min-writer-count": "1",
+    "task.max-writer-count": "1",
+}
 STARTUP_TIMEOUT_S = 180
 # 2 cores / 24 GiB shared with the rest of CI: a 3 GiB heap is ample for fixture-sized data.
 JVM_OPTIONS = (
@@ -211,6 +221,11 @@ def catalog_properties(catalog: str, warehouse: Path) -> dict[str, dict[str, str
             **shared,
             "iceberg.file-format": "PARQUET",
             "iceberg.hive-catalog-name": hive_catalog,
+            # Athena writes at most 100 partitions per INSERT / MERGE / CTAS
+            # (HIVE_TOO_MANY_OPEN_PARTITIONS, Iceberg tables too:
+            # https://docs.aws.amazon.com/athena/latest/ug/ctas-insert-into.html). Trino's
+            # limit is per writer; with one writer per query (WRITER_LIMITS) it is per statement.
+            "iceberg.max-partitions-per-writer": str(MAX_PARTITIONS_PER_WRITE),
             # VACUUM/expire_snapshots in tests may expire fresh snapshots.
             "iceberg.expire-snapshots.min-retention": "0s",
             "iceberg.remove-orphan-files.min-retention": "0s",
@@ -271,6 +286,7 @@ def write_config(home: Path, port: int) -> None:
             "query.max-memory": "1GB",
             "query.max-memory-per-node": "1GB",
             "task.concurrency": "2",
+            **WRITER_LIMITS,
             # Tests add one catalog per module with CREATE CATALOG, so modules never share tables.
             "catalog.management": "dynamic",
             "catalog.store": "file",

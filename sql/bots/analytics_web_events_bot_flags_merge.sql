@@ -2,8 +2,10 @@
 -- [run_date - lookback_days, run_date]: is_bot = any rule fired, bot_reasons =
 -- every rule that fired (sorted). One CTE per rule, thresholds are parameters
 -- (defaults below; precision and recall per rule are in docs/bots.md).
--- Behavioural rules look at the window only: a session that straddles the
--- window start is judged on the part inside it.
+-- Behavioural rules judge an actor or a session within one UTC day (the
+-- event's event_date), never across the window: every run whose window holds
+-- an event gives it the same verdict, whichever run saw it last (a session
+-- that crosses midnight is judged per day).
 -- Re-running changes nothing: a row is written only when its flags differ.
 {%- set max_events_per_minute = max_events_per_minute | default(40) %}
 {%- set subsecond_gap_share = subsecond_gap_share | default(0.6) %}
@@ -76,10 +78,11 @@ using (
     busy_minutes as (
         select
             actor_id,
+            event_date,
             date_trunc('minute', event_timestamp) as busy_minute
         from window_events
         where actor_id is not null
-        group by actor_id, date_trunc('minute', event_timestamp)
+        group by actor_id, event_date, date_trunc('minute', event_timestamp)
         having count(*) > {{ max_events_per_minute }}
     ),
 
@@ -89,7 +92,9 @@ using (
             'high_event_rate' as reason
         from window_events
         inner join busy_minutes
-            on window_events.actor_id = busy_minutes.actor_id
+            on
+                window_events.actor_id = busy_minutes.actor_id
+                and window_events.event_date = busy_minutes.event_date
     ),
 
     -- Rule sustained_subsecond_gaps: a session of at least
@@ -98,10 +103,11 @@ using (
     session_gaps as (
         select
             session_id,
+            event_date,
             date_diff(
                 'millisecond',
                 lag(event_timestamp) over (
-                    partition by session_id
+                    partition by session_id, event_date
                     order by event_timestamp, event_id
                 ),
                 event_timestamp
@@ -111,9 +117,11 @@ using (
     ),
 
     subsecond_sessions as (
-        select session_id
+        select
+            session_id,
+            event_date
         from session_gaps
-        group by session_id
+        group by session_id, event_date
         having
             count(*) >= {{ min_subsecond_events }}
             -- 1e0/0e0: double; avg over 1.0/0.0 is a decimal(2,1) on Athena,
@@ -128,16 +136,20 @@ using (
             'sustained_subsecond_gaps' as reason
         from window_events
         inner join subsecond_sessions
-            on window_events.session_id = subsecond_sessions.session_id
+            on
+                window_events.session_id = subsecond_sessions.session_id
+                and window_events.event_date = subsecond_sessions.event_date
     ),
 
     -- Rule many_pages_per_session: more than max_pages_per_session page
     -- views in one session (people look at a few spaces, not hundreds).
     page_heavy_sessions as (
-        select session_id
+        select
+            session_id,
+            event_date
         from window_events
         where session_id is not null and event_type = 'page'
-        group by session_id
+        group by session_id, event_date
         having count(*) > {{ max_pages_per_session }}
     ),
 
@@ -147,7 +159,9 @@ using (
             'many_pages_per_session' as reason
         from window_events
         inner join page_heavy_sessions
-            on window_events.session_id = page_heavy_sessions.session_id
+            on
+                window_events.session_id = page_heavy_sessions.session_id
+                and window_events.event_date = page_heavy_sessions.event_date
     ),
 
     -- Rule sessions_without_dwell: an actor with at least
@@ -156,18 +170,21 @@ using (
     actor_sessions as (
         select
             actor_id,
+            event_date,
             session_id,
             date_diff('second', min(event_timestamp), max(event_timestamp))
                 as dwell_seconds
         from window_events
         where actor_id is not null and session_id is not null
-        group by actor_id, session_id
+        group by actor_id, event_date, session_id
     ),
 
     no_dwell_actors as (
-        select actor_id
+        select
+            actor_id,
+            event_date
         from actor_sessions
-        group by actor_id
+        group by actor_id, event_date
         having
             count_if(dwell_seconds < {{ min_dwell_seconds }})
             >= {{ min_no_dwell_sessions }}
@@ -185,7 +202,9 @@ using (
             'sessions_without_dwell' as reason
         from window_events
         inner join no_dwell_actors
-            on window_events.actor_id = no_dwell_actors.actor_id
+            on
+                window_events.actor_id = no_dwell_actors.actor_id
+                and window_events.event_date = no_dwell_actors.event_date
     ),
 
     fired as (

@@ -6,6 +6,13 @@
 -- source keeps exactly one copy per event_id, chosen deterministically: the
 -- first to arrive (received_at), ties broken by load source and content.
 -- data_quality_score / quality_issues: the rubric in docs/data-quality.md.
+-- space_type is a partition column of analytics.web_events and free text from
+-- the client: it is bounded to known_space_types plus 'other' (null stays null),
+-- so a day is at most 8 partitions and a window of webevents/windows.py's
+-- MAX_WINDOW_DAYS stays under Athena's 100 partitions per write
+-- (docs/decisions.md; raw.web_events keeps what the client sent).
+-- One row per event_id across runs too: a copy of an event_id already merged
+-- with a date up to dedupe_horizon_days before the window is left out.
 -- Re-running changes nothing: a matched row is updated (and gets a new
 -- processed_timestamp) only when one of its values differs. is_bot and
 -- bot_reasons are left to sql/bots/ (new rows start as not flagged).
@@ -31,6 +38,11 @@
     "space_type", "room_id", "room_name", "community", "building",
     "floorplan", "coordinates", "properties", "source_format", "received_at",
     "load_source",
+] -%}
+{%- set dedupe_horizon_days = dedupe_horizon_days | default(30) %}
+{#- webevents/windows.py KNOWN_SPACE_TYPES: the same list -#}
+{%- set known_space_types = [
+    "amenity", "apartment", "commercial", "condo", "single_family", "townhouse",
 ] -%}
 {%- set compared_columns = landing_columns + [
     "data_quality_score", "quality_issues", "duplicate_count",
@@ -72,15 +84,40 @@ using (
         from raw_window
     ),
 
+    -- an event_id merged by an earlier run, from a copy dated before the
+    -- window (the same messageId re-sent with another timestamp): the first
+    -- copy stays, this one is not inserted again. Horizon: dedupe_horizon_days
+    -- before the window (docs/decisions.md); the read prunes to those dates.
+    merged_before as (
+        select event_id
+        from analytics.web_events
+        where
+            event_date >= date_add(
+                'day',
+                -({{ lookback_days }} + {{ dedupe_horizon_days }}),
+                date '{{ run_date }}'
+            )
+            and event_date
+            < date_add('day', -{{ lookback_days }}, date '{{ run_date }}')
+    ),
+
     deduplicated as (
-        select *
+        select ranked.*
         from ranked
-        where copy_rank = 1
+        where
+            ranked.copy_rank = 1
+            and ranked.event_id not in (
+                select merged_before.event_id from merged_before
+            )
     ),
 
     quality as (
         select
             *,
+            nullif(
+                replace(replace(lower(trim(space_type)), ' ', '_'), '-', '_'),
+                ''
+            ) as space_type_key,
             filter(
                 array[
                     {%- for name, weight, failed in quality_checks %}
@@ -101,9 +138,18 @@ using (
     )
 
     select
-        {%- for column in landing_columns %}
+        {%- for column in landing_columns if column != "space_type" %}
             {{ column }},
         {%- endfor %}
+        case
+            when space_type_key is null then null
+            when space_type_key in (
+                    {%- for known in known_space_types %}
+                        '{{ known }}'{{ "," if not loop.last }}
+                    {%- endfor %}
+                ) then space_type_key
+            else 'other'
+        end as space_type,
         cast(data_quality_score as double) as data_quality_score,
         quality_issues,
         cast(copies as integer) as duplicate_count

@@ -3,6 +3,9 @@
 -- Compact the partitions of marts.int_session_boundaries that today's dbt merge rewrote.
 -- Glue-catalog Iceberg table (dbt incremental merge): Athena OPTIMIZE, bounded to the
 -- lookback window so the statement never rewrites the whole table. Athena only.
+-- dbt rewrites one day more than lookback_days: sessions open at the window start
+-- and the daily marts' dwell reach back a day (dbt/macros/incremental_window.sql).
+{%- set rewritten_days = lookback_days | int + 1 %}
 -- https://docs.aws.amazon.com/athena/latest/ug/optimize-statement.html
 optimize marts.int_session_boundaries rewrite data using bin_pack
-where event_date >= date_add('day', -{{ lookback_days }}, date '{{ run_date }}')
+where event_date >= date_add('day', -{{ rewritten_days }}, date '{{ run_date }}')

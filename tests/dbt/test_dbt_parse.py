@@ -49,3 +49,18 @@ def test_sources_declare_freshness(prod_manifest):
         freshness = source["freshness"]
         assert freshness["warn_after"]["count"] and freshness["error_after"]["count"]
         assert source["loaded_at_field"]
+
+
+def test_unit_test_inputs_for_ephemeral_models_are_sql(prod_manifest):
+    """dbt builds dict fixtures from the input's relation, which an ephemeral model lacks."""
+    models = {node["name"]: node for node in prod_manifest["nodes"].values()
+              if node["resource_type"] == "model"}
+    ephemeral = {name for name, node in models.items()
+                 if node["config"]["materialized"] == "ephemeral"}
+    assert "stg_analytics__web_events" in ephemeral
+    inputs = [(test["name"], given) for test in prod_manifest["unit_tests"].values()
+              for given in test["given"]]
+    on_ephemeral = [(name, given) for name, given in inputs
+                    if any(f"ref('{model}')" == given["input"] for model in ephemeral)]
+    assert on_ephemeral, "no unit test reads the staging model"
+    assert [name for name, given in on_ephemeral if given["format"] != "sql"] == []

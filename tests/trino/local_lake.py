@@ -97,3 +97,49 @@ def run_dbt(args: list[str], work: Path, env: dict[str, str]) -> str:
 
 def _date(value) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def buildspec_dbt_build(target: str, work: Path) -> list[str]:
+    """buildspec.yml's `dbt build` arguments exactly as prod runs them, on `target`.
+
+    Only the target and CodeBuild's source folder change: the tier runs what the scheduled
+    job runs (seeds, models, unit tests, data tests), so it breaks where prod would.
+    """
+    import shlex
+
+    import yaml
+
+    from webevents import PROJECT_ROOT
+
+    spec = yaml.safe_load((PROJECT_ROOT / "buildspec.yml").read_text())
+    for command in spec["phases"]["build"]["commands"]:
+        for line in command.replace("\\\n", " ").splitlines():
+            words = shlex.split(line.replace("${CODEBUILD_SRC_DIR:-.}", str(work)))
+            if words[:2] == [".venv/bin/dbt", "build"]:
+                at = words.index("--target")
+                assert words[at + 1] == spec["env"]["variables"]["DBT_TARGET"] == "prod"
+                return [*words[1:at + 1], target, *words[at + 2:]]
+    raise AssertionError("buildspec.yml runs no `dbt build`")
+
+
+def run_dbt_as_buildspec(target: str, work: Path, env: dict[str, str]) -> str:
+    """The buildspec's `dbt build` from the repo root (its paths are relative to it)."""
+    import subprocess
+    import sys
+
+    from webevents import PROJECT_ROOT
+
+    work.mkdir(parents=True, exist_ok=True)
+    args = buildspec_dbt_build(target, work)
+    completed = subprocess.run(
+        [str(Path(sys.executable).with_name("dbt")), "--no-use-colors", *args],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **env},
+    )
+    output = completed.stdout + completed.stderr
+    if completed.returncode != 0:
+        raise AssertionError(f"dbt {' '.join(args)} failed:\n{output[-8000:]}")
+    return output

@@ -126,7 +126,10 @@ def assert_same_rows(actual: list[tuple], expected: list[tuple], columns: Sequen
 
 def same_value(left, right) -> bool:
     if isinstance(left, float) and isinstance(right, float):
-        return math.isclose(left, right, rel_tol=1e-9, abs_tol=2e-9)
+        # abs 1e-6: durations are differences of seconds since 1970 as doubles, whose last
+        # bit there is 2.4e-7 s; Trino's to_unixtime (millis + fraction) and DuckDB's epoch
+        # (microseconds) round microsecond event times differently within that
+        return math.isclose(left, right, rel_tol=1e-9, abs_tol=1e-6)
     if isinstance(left, tuple) and isinstance(right, tuple) and len(left) == len(right):
         return all(same_value(a, b) for a, b in zip(left, right, strict=True))
     return left == right

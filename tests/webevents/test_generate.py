@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -138,6 +139,11 @@ def test_both_shapes_and_every_timestamp_variant(sample):
     assert any(isinstance(v, dict) and "$numberLong" in v for v in nested_dates)
     assert any(isinstance(v, str) and v.endswith("Z") for v in nested_dates)
     assert any(isinstance(v, str) and v[-6] in "+-" for v in nested_dates)
+    # microseconds (.mmmuuuZ) as the current SDK exports them: tests must see what a
+    # timestamp(3) cast on Athena would round away
+    sub_millisecond = [v for v in nested_dates
+                       if isinstance(v, str) and re.search(r"\.\d{3}(?!000)\d{3}Z$", v)]
+    assert len(sub_millisecond) > len(nested_dates) / 4
     legacy = [r for r in records if "eventData" not in r]
     assert any("messageId" in r and "context" in r for r in legacy)
     assert any("messageId" not in r and "eventId" not in r for r in legacy)  # content ids

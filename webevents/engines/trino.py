@@ -286,6 +286,8 @@ class TrinoEngine:
             text,
         )
         if optimize:
+            if optimize.group(2):
+                self._check_optimize_filter(optimize.group(1), optimize.group(2))
             return f"alter table {optimize.group(1)} execute optimize{optimize.group(2) or ''}"
         vacuum = re.fullmatch(r"(?is)vacuum\s+([\w.\"`]+)", text)
         if vacuum:
@@ -296,6 +298,28 @@ class TrinoEngine:
                 "expire_snapshots(retention_threshold => '5d')"
             )
         return _NOT_A_COMMAND
+
+    def _check_optimize_filter(self, table: str, where: str) -> None:
+        """Athena's OPTIMIZE WHERE may name partition columns only; Trino is more lenient.
+
+        "Only partition columns are allowed in the WHERE clause predicate"
+        (https://docs.aws.amazon.com/athena/latest/ug/optimize-statement.html): on Athena
+        engine v3 the source column of a hidden partition (month(d)) fails too, where Trino
+        accepts any filter the partitioning enforces. The tier refuses what Athena refuses.
+        """
+        predicate = sqlglot.parse_one(f"select 1 {where}", read="athena").args["where"]
+        named = {column.name.lower() for column in predicate.find_all(exp.Column)}
+        _, [(ddl,)] = self.query(f"show create table {table}")
+        found = re.search(r"partitioning = ARRAY\[([^\]]*)\]", ddl)
+        fields = re.findall(r"'([^']*)'", found.group(1)) if found else []
+        identity = {field.strip('"').lower() for field in fields if "(" not in field}
+        if named - identity:
+            raise TrinoEngineError(
+                f"OPTIMIZE {table} WHERE filters on {', '.join(sorted(named - identity))}, "
+                f"which is not a partition column (partitioning: {', '.join(fields) or 'none'}); "
+                "Athena accepts only partition columns there",
+                error_name="OPTIMIZE_WHERE_NOT_ON_PARTITION_COLUMNS",
+            )
 
     def _table_name(self, table: exp.Table, hive: bool) -> str:
         parts = [p.sql("trino") for p in (table.args.get("db"), table.this) if p is not None]

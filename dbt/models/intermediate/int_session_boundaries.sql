@@ -21,7 +21,7 @@
 
 {%- if is_incremental() %}
     {%- set window_start = (
-        'cast(' ~ webevents.window_start_date() ~ ' as timestamp)'
+        'cast(' ~ webevents.window_start_date() ~ ' as timestamp(6))'
     ) %}
     {%- set rebuild_from = webevents.rebuild_from(
         'session_started_at', 'event_timestamp'
@@ -103,7 +103,7 @@ scoped_events as (
                     then reopened_keys.carried_visit_started_at
             end as carried_visit_started_at
         {% else %}
-            cast(null as timestamp) as carried_visit_started_at
+            cast(null as timestamp(6)) as carried_visit_started_at
         {% endif %}
 
     from keyed_events

@@ -133,3 +133,22 @@ def test_the_newest_pattern_version_is_used(lake):
     run(lake, FLAGS)
     assert flags(lake)["curl-0"][:2] == (False, [])
     assert flags(lake)["gbot-0"][:2] == (True, ["ua_crawler"])
+
+
+def test_an_events_verdict_does_not_depend_on_which_run_saw_it_last(lake):
+    """Rules judge an actor or session within one UTC day, so every run agrees.
+
+    b-1 bursts on 2024-03-10; its quiet event two days later is judged on its own day by
+    every run whose window holds it, whichever window also holds the burst.
+    """
+    quiet = event("burst-later", T0 + dt.timedelta(days=2), anonymous_id="b-1", session_id="b-s2")
+    with duckdb.connect(str(lake / "lake.duckdb")) as con:
+        con.execute(f"insert into analytics.web_events ({', '.join(quiet)}) "
+                    f"values ({', '.join('?' for _ in quiet)})", list(quiet.values()))
+    run(lake, PATTERNS)
+    verdicts = []
+    for run_date in ("2024-03-12", "2024-03-13", "2024-03-12"):
+        run(lake, FLAGS, run_date=run_date, lookback_days="2")
+        verdicts.append(flags(lake)["burst-later"][:2])
+    assert verdicts == [(False, [])] * 3
+    assert flags(lake)["burst-0"][:2] == (True, ["high_event_rate"])

@@ -145,3 +145,59 @@ def test_next_run_date_picks_up_the_next_day(lake):
     merge(lake)
     merge(lake, run_date="2024-03-11")
     assert "e-next" in analytics(lake)
+
+
+def test_space_type_is_a_known_type_or_other_so_partitions_stay_bounded(lake):
+    """space_type partitions analytics.web_events: free text must not make new partitions."""
+    with duckdb.connect(str(lake / "lake.duckdb")) as con:
+        insert_raw(con, [
+            raw_row("e-known", T0, T0, space_type=" Single-Family "),
+            raw_row("e-spaces", T0, T0, space_type="single family"),
+            raw_row("e-blank", T0, T0, space_type=" "),
+            raw_row("e-none", T0, T0, space_type=None),
+            *(raw_row(f"e-free-{n}", T0, T0, space_type=f"made up {n}") for n in range(20)),
+        ])
+    merge(lake)
+    rows = analytics(lake)
+    assert rows["e-known"]["space_type"] == rows["e-spaces"]["space_type"] == "single_family"
+    assert rows["e-full"]["space_type"] == "other"  # "loft" is not a known type
+    assert rows["e-blank"]["space_type"] is None and rows["e-none"]["space_type"] is None
+    assert {rows[f"e-free-{n}"]["space_type"] for n in range(20)} == {"other"}
+
+
+def test_known_space_types_are_the_ones_the_window_size_counts_on():
+    from webevents.sqlrunner import render
+    from webevents.windows import KNOWN_SPACE_TYPES, MAX_WINDOW_DAYS, PARTITIONS_PER_DAY
+
+    sql = render(MERGE, RUN)
+    listed = sql.split("when space_type_key in (", 1)[1].split(")", 1)[0]
+    assert sorted(k.strip().strip("'") for k in listed.split(",")) == sorted(KNOWN_SPACE_TYPES)
+    assert PARTITIONS_PER_DAY * MAX_WINDOW_DAYS <= 100
+
+
+def test_a_message_re_sent_days_later_stays_one_row(lake):
+    """Same event_id, a timestamp three days later: the copy merged first is the only row."""
+    merge(lake)
+    with duckdb.connect(str(lake / "lake.duckdb")) as con:
+        insert_raw(con, [raw_row("e-full", T0 + dt.timedelta(days=3),
+                                 T0 + dt.timedelta(days=3), session_id="re-sent")])
+    merge(lake, run_date="2024-03-13")
+    with duckdb.connect(str(lake / "lake.duckdb"), read_only=True) as con:
+        [(copies, session)] = con.execute(
+            "select count(*), min(session_id) from analytics.web_events where event_id = 'e-full'"
+        ).fetchall()
+    assert (copies, session) == (1, "s-1")
+
+
+def test_the_dedupe_horizon_is_a_parameter(lake):
+    merge(lake)
+    with duckdb.connect(str(lake / "lake.duckdb")) as con:
+        insert_raw(con, [raw_row("e-full", T0 + dt.timedelta(days=5),
+                                 T0 + dt.timedelta(days=5), session_id="re-sent")])
+    # window 2024-03-13..15; the first copy (03-10) is 3 days before it: outside a 2-day horizon
+    merge(lake, run_date="2024-03-15", dedupe_horizon_days="2")
+    with duckdb.connect(str(lake / "lake.duckdb"), read_only=True) as con:
+        [(copies,)] = con.execute(
+            "select count(*) from analytics.web_events where event_id = 'e-full'"
+        ).fetchall()
+    assert copies == 2

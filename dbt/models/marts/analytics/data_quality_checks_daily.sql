@@ -1,11 +1,13 @@
-{#- Athena: monthly Iceberg partitions, as a day of this mart is only a few rows. -#}
+{#- Athena: monthly Iceberg partitions, as a day of this mart is only a few rows;
+    an identity column (event_month), not month(event_date): Athena's OPTIMIZE filters
+    on partition columns only (sql/maintenance, docs/engine-fidelity.md). -#}
 {{
     config(
         materialized='incremental',
         incremental_strategy='merge',
         unique_key=['event_date', 'check_day_key'],
-        partitioned_by=(['month(event_date)'] if target.type == 'athena' else none),
-        properties=({'partitioning': "ARRAY['month(event_date)']"} if target.type == 'trino' else {}),
+        partitioned_by=(['event_month'] if target.type == 'athena' else none),
+        properties=({'partitioning': "ARRAY['event_month']"} if target.type == 'trino' else {}),
         on_schema_change='fail',
     )
 }}
@@ -88,7 +90,8 @@ final as (
         day_totals.event_count,
         {{ webevents.safe_divide(
             'coalesce(failure_counts.failing_event_count, 0)', 'day_totals.event_count'
-        ) }} as failing_share
+        ) }} as failing_share,
+        cast(date_trunc('month', day_totals.event_date) as date) as event_month
 
     from day_totals
     cross join checks

@@ -1,11 +1,13 @@
-{#- Athena: monthly Iceberg partitions, as a day of this mart is only a few rows. -#}
+{#- Athena: monthly Iceberg partitions, as a day of this mart is only a few rows;
+    an identity column (event_month), not month(event_date): Athena's OPTIMIZE filters
+    on partition columns only (sql/maintenance, docs/engine-fidelity.md). -#}
 {{
     config(
         materialized='incremental',
         incremental_strategy='merge',
         unique_key='event_date',
-        partitioned_by=(['month(event_date)'] if target.type == 'athena' else none),
-        properties=({'partitioning': "ARRAY['month(event_date)']"} if target.type == 'trino' else {}),
+        partitioned_by=(['event_month'] if target.type == 'athena' else none),
+        properties=({'partitioning': "ARRAY['event_month']"} if target.type == 'trino' else {}),
         on_schema_change='fail',
     )
 }}
@@ -98,7 +100,8 @@ final as (
         {{ webevents.safe_divide(
             'scores.events_failing_checks', 'scores.event_count'
         ) }} as failing_share,
-        coalesce(landed.landed_record_count, 0) as landed_record_count
+        coalesce(landed.landed_record_count, 0) as landed_record_count,
+        cast(date_trunc('month', scores.event_date) as date) as event_month
 
     from scores
     left join landed

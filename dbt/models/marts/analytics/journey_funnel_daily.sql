@@ -1,11 +1,13 @@
-{#- Athena: monthly Iceberg partitions, as a day of this mart is only a few rows. -#}
+{#- Athena: monthly Iceberg partitions, as a day of this mart is only a few rows;
+    an identity column (session_month), not month(session_date): Athena's OPTIMIZE filters
+    on partition columns only (sql/maintenance, docs/engine-fidelity.md). -#}
 {{
     config(
         materialized='incremental',
         incremental_strategy='merge',
         unique_key='session_date',
-        partitioned_by=(['month(session_date)'] if target.type == 'athena' else none),
-        properties=({'partitioning': "ARRAY['month(session_date)']"} if target.type == 'trino' else {}),
+        partitioned_by=(['session_month'] if target.type == 'athena' else none),
+        properties=({'partitioning': "ARRAY['session_month']"} if target.type == 'trino' else {}),
         on_schema_change='fail',
     )
 }}
@@ -119,7 +121,8 @@ final as (
             'engaged_exit_sessions', 'room_exploration_sessions'
         ) }} as room_exploration_to_engaged_exit_rate,
         {{ webevents.safe_divide('engaged_exit_sessions', 'entry_sessions') }}
-            as entry_to_engaged_exit_rate
+            as entry_to_engaged_exit_rate,
+        cast(date_trunc('month', session_date) as date) as session_month
 
     from filled
 

@@ -1,11 +1,13 @@
-{#- Athena: monthly Iceberg partitions, as a day of this mart is only a few rows. -#}
+{#- Athena: monthly Iceberg partitions, as a day of this mart is only a few rows;
+    an identity column (event_month), not month(event_date): Athena's OPTIMIZE filters
+    on partition columns only (sql/maintenance, docs/engine-fidelity.md). -#}
 {{
     config(
         materialized='incremental',
         incremental_strategy='merge',
         unique_key=['event_date', 'room_day_key'],
-        partitioned_by=(['month(event_date)'] if target.type == 'athena' else none),
-        properties=({'partitioning': "ARRAY['month(event_date)']"} if target.type == 'trino' else {}),
+        partitioned_by=(['event_month'] if target.type == 'athena' else none),
+        properties=({'partitioning': "ARRAY['event_month']"} if target.type == 'trino' else {}),
         on_schema_change='fail',
     )
 }}
@@ -273,7 +275,8 @@ final as (
         circular.pitch_max,
         circular.pitch_max - circular.pitch_min as pitch_range,
         circular.hfov_avg,
-        coalesce(coverage.sphere_coverage_share, 0) as sphere_coverage_share
+        coalesce(coverage.sphere_coverage_share, 0) as sphere_coverage_share,
+        cast(date_trunc('month', circular.event_date) as date) as event_month
 
     from circular
     left join coverage

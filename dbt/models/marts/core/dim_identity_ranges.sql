@@ -3,6 +3,12 @@
 -- range valid from its first event until the next range starts, so a device
 -- shared by several users over time maps to each of them in turn (not only
 -- "latest wins"). Rebuilt in full each run from identified events only.
+-- identity_key names the event that opened the range, not its position: a
+-- late identification inserts or splits ranges and renumbers them, and a
+-- positional key would then point fact rows built earlier at another user's
+-- range. An opener is always its own user's event, so a key never changes
+-- hands (it can only stop existing, when a late event of the same user
+-- extends the range backwards).
 
 with
 
@@ -63,6 +69,7 @@ ranges as (
         anonymous_id,
         user_id,
         range_number,
+        max(case when is_new_range = 1 then event_id end) as opened_by_event_id,
         min(event_timestamp) as valid_from,
         max(event_timestamp) as last_identified_at,
         count(*) as identified_event_count
@@ -76,11 +83,12 @@ final as (
 
     select
         {{ dbt.hash(dbt.concat([
-            'anonymous_id', "'|'", 'cast(range_number as varchar)'
+            'anonymous_id', "'|'", 'opened_by_event_id'
         ])) }} as identity_key,
         anonymous_id,
         user_id,
         range_number,
+        opened_by_event_id,
         valid_from,
         lead(valid_from) over (
             partition by anonymous_id order by valid_from

@@ -87,8 +87,11 @@ session_facts as (
         ) }} as has_external_referral_entry,
         {{ dbt.bool_or('has_space_context') }} as has_space_view,
         {{ dbt.bool_or('room_id is not null') }} as has_room_exploration,
-        {{ dbt.bool_or("journey_milestone = 'engaged_exit'") }}
-            as has_engaged_exit
+        -- session level, not the exit event's milestone: that CASE ranks
+        -- space_exploration first, so a long visit ending on a tour page
+        -- would never count as an engaged exit (the milestone's rule: the
+        -- session ends after more than 5 events)
+        count(*) > 5 as has_engaged_exit
 
     from scoped_events
     group by 1

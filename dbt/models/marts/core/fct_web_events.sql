@@ -134,6 +134,7 @@ classified as (
         or coalesce(view_pitch, view_yaw, view_hfov) is not null
             as is_virtual_tour_page,
         space_id is not null as has_space_context,
+        coalesce(room_id, space_id, page_path, '') as view_key,
         case
             when next_event_at is null then null
             else least(
@@ -144,6 +145,62 @@ classified as (
         end as dwell_seconds
 
     from stitched
+
+),
+
+-- Angular movement within the view: the events of one session in one room
+-- (else space, else page). The seed's level compares single angles with
+-- fixed bounds (abs(yaw) > 180 never fires for yaw in (-180, 180], and yaw 0
+-- is wherever the tour's author put it); how far the viewer turned does not
+-- depend on either: circular spread of yaw, range of pitch and of hfov.
+movement as (
+
+    select
+        *,
+        count(view_yaw) over (
+            partition by session_key, view_key
+        ) as view_yaw_count,
+        sum(sin(radians(view_yaw))) over (
+            partition by session_key, view_key
+        ) as view_yaw_sin_sum,
+        sum(cos(radians(view_yaw))) over (
+            partition by session_key, view_key
+        ) as view_yaw_cos_sum,
+        max(view_pitch) over (partition by session_key, view_key)
+        - min(view_pitch) over (
+            partition by session_key, view_key
+        ) as view_pitch_range,
+        max(view_hfov) over (partition by session_key, view_key)
+        - min(view_hfov) over (
+            partition by session_key, view_key
+        ) as view_hfov_range
+
+    from classified
+
+),
+
+spread as (
+
+    select
+        *,
+        -- circular standard deviation of yaw, degrees (0 = one direction);
+        -- a resultant length of ~0 (views all round) counts as 180
+        case
+            when view_yaw_count = 0 then null
+            when sqrt(
+                    power(view_yaw_sin_sum, 2) + power(view_yaw_cos_sum, 2)
+                ) / view_yaw_count <= 1e-9
+                then 180e0
+            else degrees(sqrt(-2 * ln(least(
+                    sqrt(
+                        power(view_yaw_sin_sum, 2) + power(view_yaw_cos_sum, 2)
+                    )
+                    / view_yaw_count,
+                    1e0
+                ))))
+        end as view_yaw_spread_degrees
+
+    from movement
 
 ),
 
@@ -222,6 +279,26 @@ final as (
             else 'navigation'
         end as journey_milestone,
 
+        ----------  movement within the view (docs/dbt.md)
+        view_yaw_spread_degrees,
+        view_pitch_range,
+        view_hfov_range,
+        case
+            when view_yaw_count = 0 and view_pitch_range is null
+                then 'no_3d_data'
+            when
+                view_yaw_spread_degrees > 60
+                or view_pitch_range > 45
+                or view_hfov_range > 30
+                then 'high_exploration'
+            when
+                view_yaw_spread_degrees > 20
+                or view_pitch_range > 15
+                or view_hfov_range > 10
+                then 'medium_exploration'
+            else 'low_exploration'
+        end as view_movement_level,
+
         ----------  timestamps (UTC)
         event_timestamp,
         event_date,
@@ -230,7 +307,7 @@ final as (
         received_at,
         processed_at
 
-    from classified
+    from spread
 
 )
 

@@ -1,0 +1,61 @@
+"""Athena rules the SQL relies on, checked on the text of sql/ and dbt/ (docs/engine-fidelity.md).
+
+The Trino tier proves them by running the SQL; these fail fast, without a server, when a
+file breaks one.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from webevents import DBT_DIR, SQL_DIR
+
+SQL_FILES = sorted(SQL_DIR.rglob("*.sql")) + sorted((DBT_DIR / "models").rglob("*.sql")) + sorted(
+    (DBT_DIR / "macros").rglob("*.sql")
+)
+
+
+def relative(path: Path) -> str:
+    return path.relative_to(SQL_DIR.parent).as_posix()
+
+
+@pytest.mark.parametrize("path", SQL_FILES, ids=relative)
+def test_no_cast_to_millisecond_timestamp(path):
+    """`cast(x as timestamp)` is timestamp(3) on Athena v3 and rounds microseconds.
+
+    Event times are microseconds (Iceberg `timestamp`), so every cast that can meet them
+    says timestamp(6). `timestamp '...'` literals keep the precision of their digits.
+    """
+    text = path.read_text()
+    bare = re.findall(r"\bas\s+timestamp\s*\)", text, flags=re.IGNORECASE)
+    assert bare == [], f"{relative(path)}: cast to bare timestamp; use timestamp(6)"
+
+
+OPTIMIZE_FILES = sorted((SQL_DIR / "maintenance").glob("*_optimize.sql"))
+
+
+@pytest.mark.parametrize("path", OPTIMIZE_FILES, ids=relative)
+def test_optimize_filters_only_on_identity_partition_columns_of_the_athena_table(path):
+    """Athena's OPTIMIZE WHERE takes partition columns only, not a hidden month()'s source.
+
+    https://docs.aws.amazon.com/athena/latest/ug/optimize-statement.html
+    """
+    import sqlglot
+    from sqlglot import exp
+
+    from webevents.sqlrunner import render
+
+    sql = render(path, {"run_date": "2026-11-24", "lookback_days": "3"})
+    found = re.search(r"optimize\s+marts\.(\w+)\s+rewrite data using bin_pack\s+(where .*)",
+                      sql, flags=re.IGNORECASE | re.DOTALL)
+    assert found, f"{relative(path)}: no bounded OPTIMIZE of a marts table"
+    model = next((DBT_DIR / "models").rglob(f"{found.group(1)}.sql")).read_text()
+    partitioned_by = re.search(r"partitioned_by=\(\[([^\]]*)\] if target.type == 'athena'", model)
+    assert partitioned_by, f"{found.group(1)} is not partitioned on Athena"
+    identity = {p.strip(" '") for p in partitioned_by.group(1).split(",") if "(" not in p}
+    predicate = sqlglot.parse_one(f"select 1 {found.group(2)}", read="athena").args["where"]
+    named = {column.name for column in predicate.find_all(exp.Column)}
+    assert named and named <= identity, f"{relative(path)} filters on {named - identity}"
