@@ -514,8 +514,7 @@ def _keep_the_rest(
         for key, column in CAMPAIGN_COLUMNS:
             row[column] = text(campaign.get(key))
         campaign_taken = all(
-            key in _CAMPAIGN_COLUMN and row[_CAMPAIGN_COLUMN[key]] is not None
-            for key in campaign
+            key in _CAMPAIGN_COLUMN and row[_CAMPAIGN_COLUMN[key]] is not None for key in campaign
         )
     url = row["page_url"]
     if url is not None and "utm_" in url:

@@ -7,6 +7,7 @@ written from Segment's and RudderStack's public spec examples). Only deny-listed
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -47,7 +48,7 @@ values = st.recursive(
     max_leaves=25,
 )
 iso_times = st.integers(min_value=978_307_200, max_value=4_000_000_000).map(
-    lambda seconds: f"{__import__('datetime').datetime.utcfromtimestamp(seconds).isoformat()}Z"
+    lambda seconds: datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 )
 context_like = st.dictionaries(keys, values | iso_times, max_size=8)
 legacy_events = st.fixed_dictionaries(
@@ -61,7 +62,9 @@ legacy_events = st.fixed_dictionaries(
         "traits": context_like,
         "metadata": context_like,
     },
-).flatmap(lambda event: st.dictionaries(keys, values, max_size=4).map(lambda more: {**more, **event}))
+).flatmap(
+    lambda event: st.dictionaries(keys, values, max_size=4).map(lambda more: {**more, **event})
+)
 nested_events = st.fixed_dictionaries(
     {
         "eventTimestamp": st.builds(lambda t: {"$date": t}, iso_times),
@@ -73,12 +76,16 @@ nested_events = st.fixed_dictionaries(
                 "traits": context_like,
                 "sentAt": iso_times,
             },
-        ).flatmap(lambda data: st.dictionaries(keys, values, max_size=4).map(
-            lambda more: {**more, **data}
-        )),
+        ).flatmap(
+            lambda data: st.dictionaries(keys, values, max_size=4).map(
+                lambda more: {**more, **data}
+            )
+        ),
     },
     optional={"metadata": context_like, "context": context_like, "_id": values},
-).flatmap(lambda event: st.dictionaries(keys, values, max_size=3).map(lambda more: {**more, **event}))
+).flatmap(
+    lambda event: st.dictionaries(keys, values, max_size=3).map(lambda more: {**more, **event})
+)
 
 
 def land(event: dict) -> dict:
@@ -129,7 +136,9 @@ def test_a_real_write_key_and_api_key_are_dropped_and_counted():
 def test_campaign_locale_and_producer_clock_are_promoted():
     row = land(client_payloads()[1])
     assert (row["utm_source"], row["utm_medium"], row["utm_campaign"]) == (
-        "newsletter", "email", "spring_open_house",
+        "newsletter",
+        "email",
+        "spring_open_house",
     )
     assert (row["utm_term"], row["utm_content"], row["locale"]) == ("loft", "hero_image", "en-US")
     assert "campaign" not in json.loads(row["context"])  # every member went to a column
@@ -144,7 +153,10 @@ def test_campaign_locale_and_producer_clock_are_promoted():
 def test_utm_parameters_come_from_the_page_url_when_there_is_no_campaign():
     row = land(client_payloads()[2])
     assert (row["utm_source"], row["utm_medium"], row["utm_campaign"], row["utm_term"]) == (
-        "google", "cpc", "winter%20tours", "loft+nyc",
+        "google",
+        "cpc",
+        "winter%20tours",
+        "loft+nyc",
     )
     assert row["utm_content"] is None
     # the offset timestamp is normalised to UTC
@@ -179,4 +191,7 @@ def test_a_relay_received_at_wins_over_the_firehose_arrival():
 
 
 def test_leaves_skip_deny_listed_subtrees():
-    assert leaves({"a": [1, {"writeKey": "s", "b": None}]}) == [(("a", 0), 1), (("a", 1, "b"), None)]
+    assert leaves({"a": [1, {"writeKey": "s", "b": None}]}) == [
+        (("a", 0), 1),
+        (("a", 1, "b"), None),
+    ]
