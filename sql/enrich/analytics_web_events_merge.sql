@@ -9,7 +9,8 @@
 -- Re-running changes nothing: a matched row is updated (and gets a new
 -- processed_timestamp) only when one of its values differs. is_bot and
 -- bot_reasons are left to sql/bots/ (new rows start as not flagged).
-{#- check name, weight, failure condition: weights sum to 1 -#}
+{#- check name, weight, failure condition: weights sum to 1; a 0.00 check is
+    reported in quality_issues without lowering the score -#}
 {%- set quality_checks = [
     ("missing_identity", 0.20, "anonymous_id is null and user_id is null"),
     ("missing_session", 0.15, "session_id is null"),
@@ -23,6 +24,10 @@
     ("partial_coordinates", 0.05,
         "coordinates is not null and (coordinates.pitch is null"
         ~ " or coordinates.yaw is null or coordinates.hfov is null)"),
+    ("clock_skew", 0.00,
+        "original_timestamp is not null and abs(date_diff('second',"
+        ~ " original_timestamp, event_timestamp)) > 300"),
+    ("credential_removed", 0.00, "redacted_field_count > 0"),
 ] -%}
 {%- set landing_columns = [
     "event_id", "event_timestamp", "event_date", "event_type", "event_name",
@@ -30,7 +35,9 @@
     "page_referrer", "user_agent", "ip_address", "space_id", "space_name",
     "space_type", "room_id", "room_name", "community", "building",
     "floorplan", "coordinates", "properties", "source_format", "received_at",
-    "load_source",
+    "load_source", "context", "traits", "extra", "utm_source", "utm_medium",
+    "utm_campaign", "utm_term", "utm_content", "locale", "sent_at",
+    "original_timestamp", "redacted_field_count",
 ] -%}
 {%- set compared_columns = landing_columns + [
     "data_quality_score", "quality_issues", "duplicate_count",
