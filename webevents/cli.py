@@ -15,6 +15,7 @@ COMMANDS = {
     "sql": "webevents.sqlrunner:sql_command",
     "query": "webevents.query:query_command",
     "run": "webevents.pipeline:run_command",
+    "migrate": "webevents.migrate:migrate_command",
 }
 
 
@@ -101,6 +102,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--days", type=int, default=14, help="sample days when generating")
     run.add_argument("--seed", type=int, default=7, help="sample seed when generating")
     _add_lake(run)
+
+    # issue 19: schema evolution of a deployed stack (docs/operations.md, D-INFRA-3)
+    migrate = commands.add_parser(
+        "migrate",
+        help="add the landing contract's new columns to deployed tables, then import them "
+        "into the stack with template.yaml's schema, and check all three agree",
+    )
+    _add_engine(migrate)
+    migrate.add_argument("--stack", help="the stack whose tables to import (with --engine athena)")
+    migrate.add_argument("--dry-run", action="store_true", help="only print the ALTER statements")
+    _add_lake(migrate)
 
     return parser
 
