@@ -503,9 +503,18 @@ with_page as (
             substr(record__eventdata, 1, 1) = '{' and payload_map is null
             or substr(record__metadata, 1, 1) = '{' and meta_map is null
             or substr(payload__context, 1, 1) = '{' and context_map is null
-            or substr(payload__properties, 1, 1) = '{' and props_map is null
-            -- and the objects §6 rebuilds or drops whole
-            or substr(
+            or substr(payload__properties, 1, 1) = '{' and props_map is null,
+            false
+        ) as has_duplicate_keys
+    from context_members
+),
+
+page_members as (
+    select
+        *,
+        -- the same for the objects §6 takes whole or keeps whole
+        coalesce(
+            substr(
                 json_format(element_at(context_map, 'page')), 1, 1
             ) = '{' and page_map is null
             or substr(
@@ -517,13 +526,7 @@ with_page as (
                 json_format(element_at(context_map, 'traits')), 1, 1
             ) = '{' and context_traits_map is null,
             false
-        ) as has_duplicate_keys
-    from context_members
-),
-
-page_members as (
-    select
-        *,
+        ) as has_duplicate_keys_inside,
         {{ member_columns("page_map", ["url", "path", "referrer"]) }},
         {{ member_columns(
             "campaign_map", ["source", "medium", "name", "term", "content"]
@@ -1089,7 +1092,11 @@ outcomes as (
             when not is_json or is_non_strict_json then 'invalid_json'
             when is_too_deep then 'too_deep'
             when not is_object_text then 'not_an_object'
-            when record_map is null or has_duplicate_keys then 'invalid_json'
+            when
+                record_map is null
+                or has_duplicate_keys
+                or has_duplicate_keys_inside
+                then 'invalid_json'
             when not (is_nested or has_legacy_type) then 'unknown_shape'
             when timestamp_json is null then 'missing_timestamp'
             when event_timestamp is null then 'invalid_timestamp'

@@ -74,7 +74,12 @@ using (
                     coalesce(session_id, '') asc,
                     coalesce(anonymous_id, '') asc,
                     coalesce(page_url, '') asc,
-                    coalesce(user_agent, '') asc
+                    coalesce(user_agent, '') asc,
+                    -- a producer's retry re-sends the event with a new sentAt
+                    coalesce(sent_at, timestamp '1970-01-01 00:00:00') asc,
+                    coalesce(extra, '') asc,
+                    coalesce(context, '') asc,
+                    coalesce(traits, '') asc
             ) as copy_rank
         from raw_window
     ),
