@@ -449,40 +449,46 @@ _UTM_PARAMETER = {
     column: re.compile(r"^[^?#]*\?(?:[^#]*&)?" + column + r"=([^&#]*)")
     for _, column in CAMPAIGN_COLUMNS
 }
-# §6 candidates: (key, column) that a text column may have taken from each object.
-_ID_CANDIDATES = tuple((key, column) for key, column in IDENTIFIER_COLUMNS)
-_PAYLOAD_CANDIDATES = (
-    ("type", "event_type"),
-    ("event", "event_name"),
-    ("name", "event_name"),
-    ("messageId", "event_id"),
-    ("eventId", "event_id"),
-    *_ID_CANDIDATES,
-)
-_RECORD_CANDIDATES = (("messageId", "event_id"), ("eventId", "event_id"), *_ID_CANDIDATES)
-_META_CANDIDATES = (*_ID_CANDIDATES, ("userAgent", "user_agent"), ("ip", "ip_address"))
-_CONTEXT_CANDIDATES = (*_META_CANDIDATES, ("locale", "locale"))
+# §6 candidates: key -> the text column that may have taken it, per object.
+_ID_COLUMNS = dict(IDENTIFIER_COLUMNS)
+_PAYLOAD_COLUMNS = {
+    "type": "event_type",
+    "event": "event_name",
+    "name": "event_name",
+    "messageId": "event_id",
+    "eventId": "event_id",
+    **_ID_COLUMNS,
+}
+_RECORD_COLUMNS = {"messageId": "event_id", "eventId": "event_id", **_ID_COLUMNS}
+_META_COLUMNS = {**_ID_COLUMNS, "userAgent": "user_agent", "ip": "ip_address"}
+_CONTEXT_COLUMNS = {**_META_COLUMNS, "locale": "locale"}
+_NO_COLUMNS: dict[str, str] = {}
 
 
-def _took(row: dict, source: dict, candidates: tuple[tuple[str, str], ...]) -> set[str]:
-    """§6: the keys of source whose text value is the value their column holds."""
-    taken = set()
-    for key, column in candidates:
-        value = source.get(key)
-        if value is not None and row[column] is not None and text(value) == row[column]:
-            taken.add(key)
-    return taken
-
-
-def _rest(source: dict, taken: set[str] | frozenset[str]) -> tuple[dict, int]:
-    """(source minus the taken and the deny-listed keys, how many deny-listed keys it had)."""
+def _left(
+    row: dict, source: dict, columns: dict[str, str], taken: set[str] | frozenset[str]
+) -> tuple[dict, int]:
+    """§6 in one pass: (source minus what a column took, the taken keys and the deny-listed
+    keys; how many deny-listed keys it had). A key in `columns` is taken when its text value
+    is the value its column holds."""
     kept = {}
     denied = 0
     for key, value in source.items():
+        column = columns.get(key)
+        if column is not None and value is not None:
+            held = row[column]
+            # text() inlined for the common string case: this runs for every key sent.
+            if (
+                held is not None
+                and (value.strip(WHITESPACE) if type(value) is str else text(value)) == held
+            ):
+                continue
+        if key in taken:
+            continue
         if key in DENIED_KEYS:
             denied += 1
-        elif key not in taken:
-            kept[key] = value
+            continue
+        kept[key] = value
     return kept, denied
 
 
@@ -531,14 +537,14 @@ def _keep_the_rest(
         traits = context.get("traits")
         traits_from_context = type(traits) is dict
     if type(traits) is dict:
-        kept, count = _rest(traits, _NOTHING_TAKEN)
+        kept, count = _left(row, traits, _NO_COLUMNS, _NOTHING_TAKEN)
         denied += count
         row["traits"] = dumps(kept) if kept else "{}"
     else:
         row["traits"] = "{}"
 
     if context:
-        taken = _took(row, context, _CONTEXT_CANDIDATES)
+        taken = set()
         page = context.get("page")
         # page and campaign go whole, or stay whole: only when a column took every member.
         if type(page) is dict and all(
@@ -552,7 +558,7 @@ def _keep_the_rest(
             taken.add("campaign")
         if traits_from_context:
             taken.add("traits")
-        kept, count = _rest(context, taken)
+        kept, count = _left(row, context, _CONTEXT_COLUMNS, taken)
         denied += count
         row["context"] = dumps(kept) if kept else "{}"
     else:
@@ -560,17 +566,17 @@ def _keep_the_rest(
 
     # extra: the record minus what was taken; metadata and eventData by their own rules.
     event_id = row["event_id"]
-    payload_taken = _took(row, payload, _PAYLOAD_CANDIDATES)
-    if _object_id_taken(payload, event_id):
+    payload_taken = set()
+    if "_id" in payload and _object_id_taken(payload, event_id):
         payload_taken.add("_id")
     for key in ("properties", "context", "traits"):
         if type(payload.get(key)) is dict:
             payload_taken.add(key)
+    nested = payload is not record
     record_taken = payload_taken
-    if payload is not record:
-        record_taken = _took(row, record, _RECORD_CANDIDATES)
-        record_taken.add("eventData")
-        if _object_id_taken(record, event_id):
+    if nested:
+        record_taken = {"eventData"}
+        if "_id" in record and _object_id_taken(record, event_id):
             record_taken.add("_id")
         if type(payload.get("context")) is not dict and type(record.get("context")) is dict:
             record_taken.add("context")
@@ -579,16 +585,19 @@ def _keep_the_rest(
             record_taken.add(key)
         elif source is payload:
             payload_taken.add(key)
-    extra, count = _rest(record, record_taken)
+    if meta is not _NOTHING:
+        record_taken.add("metadata")
+    extra, count = _left(
+        row, record, _PAYLOAD_COLUMNS if not nested else _RECORD_COLUMNS, record_taken
+    )
     denied += count
-    if payload is not record:
-        event_data, count = _rest(payload, payload_taken)
+    if nested:
+        event_data, count = _left(row, payload, _PAYLOAD_COLUMNS, payload_taken)
         denied += count
         if event_data:
             extra["eventData"] = event_data
     if meta is not _NOTHING:
-        del extra["metadata"]
-        kept, count = _rest(meta, _took(row, meta, _META_CANDIDATES))
+        kept, count = _left(row, meta, _META_COLUMNS, _NOTHING_TAKEN)
         denied += count
         if kept:
             extra["metadata"] = kept
