@@ -2,8 +2,8 @@
 
 Shared by the Lambda and the backfill property tests. A leaf (a scalar that is not an
 object member of a deny-listed key) counts as landed when it is:
-- a leaf anywhere inside one of the JSON columns (properties, context, traits, extra),
-  equal as JSON (1 == 1.0; the engines write numbers differently);
+- a leaf inside one of the JSON columns (properties, context, traits, extra), equal as
+  JSON (1 == 1.0; the engines write numbers differently), each copy counting once;
 - or the value of a text column after the text() rule (trimmed; an integer's digits;
   event_type additionally lower-cased is NOT accepted: a type that changes is kept);
 - or a timestamp column's microseconds after parsing (§4), when the leaf is the
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from typing import Any
 
 from landing_contract import DENIED_KEYS
@@ -51,8 +52,12 @@ def _json_key(value: Any) -> tuple:
 
 
 def missing_leaves(event: dict, row: dict) -> list[str]:
-    """The leaves of event that the landed row holds nowhere; empty when nothing was lost."""
-    in_json: set[tuple] = set()
+    """The leaves of event that the landed row holds nowhere; empty when nothing was lost.
+
+    A leaf no column holds must find its own copy in the JSON columns: the copies are
+    counted, so a lost `null` is not excused by another `null` kept elsewhere.
+    """
+    in_json: Counter = Counter()
     for column in JSON_COLUMNS:
         held = row[column]
         parsed = json.loads(held) if isinstance(held, str) else held
@@ -63,13 +68,14 @@ def missing_leaves(event: dict, row: dict) -> list[str]:
     doubles = {value for value in coordinates.values() if value is not None}
     lost = []
     for path, leaf in leaves(event):
-        if _json_key(leaf) in in_json:
-            continue
         if text(leaf) is not None and text(leaf) in texts:
             continue
         if path and path[-1] in ("pitch", "yaw", "hfov") and coordinate(leaf) in doubles:
             continue
         if _timestamp_of(event, path) in micros:
+            continue
+        if in_json[_json_key(leaf)] > 0:
+            in_json[_json_key(leaf)] -= 1
             continue
         lost.append(f"{'.'.join(map(str, path))} = {leaf!r}")
     return lost
