@@ -317,7 +317,7 @@ def migrate(engine: Any, cfn: Any | None, stack: str | None, dry_run: bool = Fal
 
 def migrate_command(args: Any) -> int:
     """`webevents migrate`: on Athena (with the stack's import) or on a local/Trino lake."""
-    from webevents.engines import get_engine
+    from webevents.engines import EngineError, get_engine
 
     engine = get_engine(args.engine, lake=getattr(args, "lake", None))
     cfn = None
@@ -330,7 +330,7 @@ def migrate_command(args: Any) -> int:
         cfn = boto3.client("cloudformation")
     try:
         return migrate(engine, cfn, args.stack, dry_run=args.dry_run)
-    except MigrateError as error:
+    except (MigrateError, EngineError) as error:
         print(f"webevents migrate: {error}", file=sys.stderr)
         return 1
     finally:

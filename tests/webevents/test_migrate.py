@@ -328,3 +328,11 @@ def test_import_does_nothing_when_the_stack_has_the_new_schema_already():
         )
         assert import_tables(cfn, STACK, template) is False
         stub.assert_no_pending_responses()
+
+
+def test_the_command_on_a_lake_built_from_sql_ddl_finds_nothing_to_do(tmp_path, capsys):
+    from webevents.cli import main
+
+    assert main(["migrate", "--lake", str(tmp_path / "lake")]) == 0
+    out = capsys.readouterr().out
+    assert "already have every contract column" in out and "agree" in out
