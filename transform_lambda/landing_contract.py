@@ -8,8 +8,8 @@ Tests in tests/infra and tests/sql fail when template.yaml or sql/ddl drift from
 
 COORDINATES_TYPE = "struct<pitch: double, yaw: double, hfov: double>"
 
-# (name, Iceberg type, what it holds)
-LANDING_COLUMNS: tuple[tuple[str, str, str], ...] = (
+# (name, Iceberg type, what it holds): the columns of the first deployed schema.
+_FIRST_LANDING_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("event_id", "string", "source id, or a deterministic hash of the canonical event"),
     ("event_timestamp", "timestamp", "when the event happened, UTC, microseconds"),
     ("event_date", "date", "UTC date of event_timestamp"),
@@ -39,7 +39,27 @@ LANDING_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("load_source", "string", "firehose or backfill"),
 )
 
-# analytics.web_events = every landing column, then these.
+# Issue 19, lossless landing (docs/landing-normalisation.md §6-§7). Appended, never
+# inserted: `ALTER TABLE ... ADD COLUMNS` on a deployed table appends at the end, and
+# `webevents migrate` adds exactly the columns a live table lacks, in this order.
+LOSSLESS_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("context", "string", "JSON of the producer's context minus the keys a column took"),
+    ("traits", "string", "JSON of the identify traits (top level, else context.traits)"),
+    ("extra", "string", "JSON of every other field at the top level, in metadata, eventData"),
+    ("utm_source", "string", "context.campaign.source, else utm_source of the page URL"),
+    ("utm_medium", "string", "context.campaign.medium, else utm_medium of the page URL"),
+    ("utm_campaign", "string", "context.campaign.name, else utm_campaign of the page URL"),
+    ("utm_term", "string", "context.campaign.term, else utm_term of the page URL"),
+    ("utm_content", "string", "context.campaign.content, else utm_content of the page URL"),
+    ("locale", "string", "context.locale"),
+    ("sent_at", "timestamp", "when the producer sent the batch, by its own clock"),
+    ("original_timestamp", "timestamp", "the producer's originalTimestamp, by its own clock"),
+    ("redacted_field_count", "int", "deny-listed fields (credentials) removed, never stored"),
+)
+
+LANDING_COLUMNS = _FIRST_LANDING_COLUMNS + LOSSLESS_COLUMNS
+
+# analytics.web_events = every landing column plus these (order: ANALYTICS_COLUMNS).
 ANALYTICS_EXTRA_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("data_quality_score", "double", "0..1, the rubric in docs/data-quality.md"),
     ("quality_issues", "array<string>", "checks that failed for this event"),
@@ -50,7 +70,14 @@ ANALYTICS_EXTRA_COLUMNS: tuple[tuple[str, str, str], ...] = (
 )
 
 LANDING_COLUMN_NAMES: tuple[str, ...] = tuple(name for name, _, _ in LANDING_COLUMNS)
-ANALYTICS_COLUMNS = LANDING_COLUMNS + ANALYTICS_EXTRA_COLUMNS
+# A deployed analytics.web_events got the lossless columns appended after its own.
+ANALYTICS_COLUMNS = _FIRST_LANDING_COLUMNS + ANALYTICS_EXTRA_COLUMNS + LOSSLESS_COLUMNS
+
+# Never stored anywhere (§6a): credentials a producer may put in an event. Matched exactly,
+# as keys of the record, metadata, eventData, context, traits and properties.
+DENIED_KEYS: frozenset[str] = frozenset(
+    ("writeKey", "write_key", "apiKey", "api_key", "authorization", "password", "secret")
+)
 
 RAW_PARTITIONING = ("day(event_timestamp)",)
 ANALYTICS_PARTITIONING = ("event_date", "space_type")

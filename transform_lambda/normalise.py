@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 
 import orjson
-from landing_contract import LANDING_COLUMN_NAMES
+from landing_contract import DENIED_KEYS, LANDING_COLUMN_NAMES
 
 MAX_RECORD_BYTES = 1_024_000  # Firehose's own record limit, 1,000 KiB (§1 check 2)
 MAX_DEPTH = 64  # §1 check 6
@@ -206,15 +206,30 @@ def _event_id(payload: dict, record: dict, stripped: bytes) -> str:
     return content_id(stripped)
 
 
-def _later_timestamp(payload: dict, record: dict) -> Any:
-    """§4 candidates after record.eventTimestamp: the first present (JSON null is absent)."""
+def _later_timestamp(payload: dict, record: dict) -> tuple[Any, dict | None, str | None]:
+    """§4 candidates after record.eventTimestamp: (value, its object, its key) of the first
+    present one (JSON null is absent), else (None, None, None)."""
     for key in ("timestamp", "originalTimestamp", "sentAt"):
         value = payload.get(key)
-        if value is None and payload is not record:
-            value = record.get(key)
         if value is not None:
-            return value
-    return None
+            return value, payload, key
+        if payload is not record:
+            value = record.get(key)
+            if value is not None:
+                return value, record, key
+    return None, None, None
+
+
+def _first_present(key: str, payload: dict, record: dict) -> tuple[Any, dict | None]:
+    """(value, its object) of payload[key], else record[key], skipping JSON null (§4a)."""
+    value = payload.get(key)
+    if value is not None:
+        return value, payload
+    if payload is not record:
+        value = record.get(key)
+        if value is not None:
+            return value, record
+    return None, None
 
 
 def _first_text(key: str, sources: tuple[dict, ...]) -> str | None:
@@ -301,13 +316,30 @@ def normalise(
         return FAILED, None, "unknown_shape", None
 
     value = record.get("eventTimestamp")
-    if value is None:
-        value = _later_timestamp(payload, record)
+    if value is not None:
+        chosen, chosen_key = record, "eventTimestamp"
+    else:
+        value, chosen, chosen_key = _later_timestamp(payload, record)
         if value is None:
             return FAILED, None, "missing_timestamp", shape
     micros = parse_timestamp_micros(value)
     if micros is None:
         return FAILED, None, "invalid_timestamp", shape
+
+    # §4a: the producer's own clock, and the Segment clock-skew correction.
+    original_value, original_in = _first_present("originalTimestamp", payload, record)
+    original = None if original_in is None else parse_timestamp_micros(original_value)
+    sent_value, sent_in = _first_present("sentAt", payload, record)
+    sent = None if sent_in is None else parse_timestamp_micros(sent_value)
+    if chosen_key == "originalTimestamp" and sent is not None:
+        arrival_value, arrival_in = _first_present("receivedAt", payload, record)
+        arrival = None if arrival_in is None else parse_timestamp_micros(arrival_value)
+        if arrival is None:
+            arrival = received_micros
+        if arrival is not None:
+            corrected = arrival - (sent - micros)
+            if MIN_MICROS <= corrected < MAX_MICROS:
+                micros = corrected
 
     row = _EMPTY_ROW.copy()
     row["event_id"] = _event_id(payload, record, stripped)
@@ -317,6 +349,8 @@ def normalise(
     row["source_format"] = shape
     row["received_at"] = received_micros
     row["load_source"] = load_source
+    row["sent_at"] = sent
+    row["original_timestamp"] = original
 
     meta = record.get("metadata")
     if type(meta) is not dict:
@@ -346,9 +380,13 @@ def normalise(
     # consumed, everything else is kept for the properties column (§6).
     props = payload.get("properties")
     rest = None
+    denied = 0
     if type(props) is dict and props:
         rest = {}
         for key, value in props.items():
+            if key in DENIED_KEYS:
+                denied += 1
+                continue
             column = _TEXT_PROPERTY_COLUMN.get(key)
             if column is not None:
                 # text() inlined for the common string case: this loop is the hot path, and
@@ -366,7 +404,8 @@ def normalise(
                     row["coordinates"] = found
                     continue
             rest[key] = value
-    row["properties"] = (dumps or _dumps_sorted)(rest) if rest else "{}"
+    dumps = dumps or _dumps_sorted
+    row["properties"] = dumps(rest) if rest else "{}"
 
     page = context.get("page")
     if type(page) is dict:
@@ -385,7 +424,190 @@ def normalise(
     client_sources = (context, meta)
     row["user_agent"] = _first_text("userAgent", client_sources)
     row["ip_address"] = _first_text("ip", client_sources)
+    # §6: a timestamp key is taken when its column holds it: the §4 choice when it is
+    # eventTimestamp or timestamp, the first present originalTimestamp and sentAt (§4a).
+    timestamps_taken = (
+        (chosen if chosen_key in ("eventTimestamp", "timestamp") else None, chosen_key),
+        (original_in if original is not None else None, "originalTimestamp"),
+        (sent_in if sent is not None else None, "sentAt"),
+    )
+    _keep_the_rest(row, record, payload, meta, context, props, timestamps_taken, dumps, denied)
     return OK, row, None, shape
+
+
+# §3a: context.campaign member -> column, and the page URL's query parameter behind it.
+CAMPAIGN_COLUMNS = (
+    ("source", "utm_source"),
+    ("medium", "utm_medium"),
+    ("name", "utm_campaign"),
+    ("term", "utm_term"),
+    ("content", "utm_content"),
+)
+# The first `utm_x=` parameter of the query (after the first '?', before any '#'); no
+# percent-decoding, like page_path. The same pattern is in the backfill SQL.
+_UTM_PARAMETER = {
+    column: re.compile(r"^[^?#]*\?(?:[^#]*&)?" + column + r"=([^&#]*)")
+    for _, column in CAMPAIGN_COLUMNS
+}
+# §6 candidates: key -> the text column that may have taken it, per object.
+_ID_COLUMNS = dict(IDENTIFIER_COLUMNS)
+_PAYLOAD_COLUMNS = {
+    "type": "event_type",
+    "event": "event_name",
+    "name": "event_name",
+    "messageId": "event_id",
+    "eventId": "event_id",
+    **_ID_COLUMNS,
+}
+_RECORD_COLUMNS = {"messageId": "event_id", "eventId": "event_id", **_ID_COLUMNS}
+_META_COLUMNS = {**_ID_COLUMNS, "userAgent": "user_agent", "ip": "ip_address"}
+_CONTEXT_COLUMNS = {**_META_COLUMNS, "locale": "locale"}
+_NO_COLUMNS: dict[str, str] = {}
+
+
+def _left(
+    row: dict, source: dict, columns: dict[str, str], taken: set[str] | frozenset[str]
+) -> tuple[dict, int]:
+    """§6 in one pass: (source minus what a column took, the taken keys and the deny-listed
+    keys; how many deny-listed keys it had). A key in `columns` is taken when its text value
+    is the value its column holds."""
+    kept = {}
+    denied = 0
+    for key, value in source.items():
+        column = columns.get(key)
+        if column is not None and value is not None:
+            held = row[column]
+            # text() inlined for the common string case: this runs for every key sent.
+            if (
+                held is not None
+                and (value.strip(WHITESPACE) if type(value) is str else text(value)) == held
+            ):
+                continue
+        if key in taken:
+            continue
+        if key in DENIED_KEYS:
+            denied += 1
+            continue
+        kept[key] = value
+    return kept, denied
+
+
+def _object_id_taken(source: dict, event_id: str) -> bool:
+    """§6: `_id` is taken when it is exactly {"$oid": x} and x is the event_id."""
+    oid = source.get("_id")
+    return type(oid) is dict and len(oid) == 1 and text(oid.get("$oid")) == event_id
+
+
+def _keep_the_rest(
+    row: dict,
+    record: dict,
+    payload: dict,
+    meta: dict,
+    context: dict,
+    props: Any,
+    timestamps_taken: tuple[tuple[dict | None, str], ...],
+    dumps: Callable[[Any], str],
+    denied: int,
+) -> None:
+    """§3a and §6-§6a: campaign, locale, traits, and the context and extra JSON columns.
+
+    Whatever the producer sent lands somewhere: in a column, or in properties, context,
+    traits or extra. Only deny-listed keys (credentials) are dropped, and counted.
+    """
+    campaign = context.get("campaign")
+    campaign_taken = False
+    if type(campaign) is dict:
+        for key, column in CAMPAIGN_COLUMNS:
+            row[column] = text(campaign.get(key))
+        campaign_taken = all(
+            key in _CAMPAIGN_COLUMN and row[_CAMPAIGN_COLUMN[key]] is not None for key in campaign
+        )
+    url = row["page_url"]
+    if url is not None and "utm_" in url:
+        for _, column in CAMPAIGN_COLUMNS:
+            if row[column] is None:
+                match = _UTM_PARAMETER[column].match(url)
+                if match is not None:
+                    row[column] = match.group(1).strip(WHITESPACE) or None
+    row["locale"] = text(context.get("locale"))
+
+    traits = payload.get("traits")
+    traits_from_context = False
+    if type(traits) is not dict:
+        traits = context.get("traits")
+        traits_from_context = type(traits) is dict
+    if type(traits) is dict:
+        kept, count = _left(row, traits, _NO_COLUMNS, _NOTHING_TAKEN)
+        denied += count
+        row["traits"] = dumps(kept) if kept else "{}"
+    else:
+        row["traits"] = "{}"
+
+    if context:
+        taken = set()
+        page = context.get("page")
+        # page and campaign go whole, or stay whole: only when a column took every member.
+        if type(page) is dict and all(
+            key in _PAGE_COLUMN
+            and row[_PAGE_COLUMN[key]] is not None
+            and text(page[key]) == row[_PAGE_COLUMN[key]]
+            for key in page
+        ):
+            taken.add("page")
+        if campaign_taken:
+            taken.add("campaign")
+        if traits_from_context:
+            taken.add("traits")
+        kept, count = _left(row, context, _CONTEXT_COLUMNS, taken)
+        denied += count
+        row["context"] = dumps(kept) if kept else "{}"
+    else:
+        row["context"] = "{}"
+
+    # extra: the record minus what was taken; metadata and eventData by their own rules.
+    event_id = row["event_id"]
+    payload_taken = set()
+    if "_id" in payload and _object_id_taken(payload, event_id):
+        payload_taken.add("_id")
+    for key in ("properties", "context", "traits"):
+        if type(payload.get(key)) is dict:
+            payload_taken.add(key)
+    nested = payload is not record
+    record_taken = payload_taken
+    if nested:
+        record_taken = {"eventData"}
+        if "_id" in record and _object_id_taken(record, event_id):
+            record_taken.add("_id")
+        if type(payload.get("context")) is not dict and type(record.get("context")) is dict:
+            record_taken.add("context")
+    for source, key in timestamps_taken:
+        if source is record:
+            record_taken.add(key)
+        elif source is payload:
+            payload_taken.add(key)
+    if meta is not _NOTHING:
+        record_taken.add("metadata")
+    extra, count = _left(
+        row, record, _PAYLOAD_COLUMNS if not nested else _RECORD_COLUMNS, record_taken
+    )
+    denied += count
+    if nested:
+        event_data, count = _left(row, payload, _PAYLOAD_COLUMNS, payload_taken)
+        denied += count
+        if event_data:
+            extra["eventData"] = event_data
+    if meta is not _NOTHING:
+        kept, count = _left(row, meta, _META_COLUMNS, _NOTHING_TAKEN)
+        denied += count
+        if kept:
+            extra["metadata"] = kept
+    row["extra"] = dumps(extra) if extra else "{}"
+    row["redacted_field_count"] = denied
+
+
+_CAMPAIGN_COLUMN = dict(CAMPAIGN_COLUMNS)
+_PAGE_COLUMN = {"url": "page_url", "path": "page_path", "referrer": "page_referrer"}
+_NOTHING_TAKEN: frozenset[str] = frozenset()
 
 
 def _coordinates(value: dict) -> dict[str, float | None] | None:

@@ -22,6 +22,7 @@ COMMANDS = {
     "adopt-retained": "webevents.redeploy:adopt_command",
     "serve": "webevents.serve:serve_command",
     "forget": "webevents.erasure:forget_command",
+    "migrate": "webevents.migrate:migrate_command",
 }
 
 
@@ -209,6 +210,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_lake(serve)
 
     _add_forget(commands)
+
+    # schema evolution of a deployed stack (docs/operations.md, D-INFRA-3)
+    migrate = commands.add_parser(
+        "migrate",
+        help="add the landing contract's new columns to deployed tables, then import them "
+        "into the stack with template.yaml's schema, and check all three agree",
+    )
+    _add_engine(migrate)
+    migrate.add_argument("--stack", help="the stack whose tables to import (with --engine athena)")
+    migrate.add_argument("--dry-run", action="store_true", help="only print the ALTER statements")
+    _add_lake(migrate)
+
     return parser
 
 

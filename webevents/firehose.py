@@ -56,6 +56,7 @@ _JSON_COLUMN_TYPES = {
     "timestamp": "BIGINT",
     "date": "VARCHAR",
     "string": "VARCHAR",
+    "int": "INTEGER",
     "struct<pitch: double, yaw: double, hfov: double>": (
         "STRUCT(pitch DOUBLE, yaw DOUBLE, hfov DOUBLE)"
     ),

@@ -37,7 +37,8 @@
 {%- endmacro -%}
 {%- set identifier_keys = ["anonymousId", "userId", "sessionId", "appId"] -%}
 {%- set payload_keys = ["type", "event", "_id", "messageId", "eventId",
-    "timestamp", "originalTimestamp", "sentAt"] + identifier_keys -%}
+    "timestamp", "originalTimestamp", "sentAt", "receivedAt", "traits"]
+    + identifier_keys -%}
 {#- the canonical JSON text of _id.$oid in map m -#}
 {%- macro object_id(m) -%}
     json_format(json_extract({{ member(m, "_id") }}, '$["$oid"]'))
@@ -71,6 +72,179 @@
                 ) as double
             )
     end
+{%- endmacro -%}
+{#- §6a: keys never stored (transform_lambda/landing_contract.py DENIED_KEYS) -#}
+{%- set denied_keys = "'writeKey', 'write_key', 'apiKey', 'api_key', "
+    ~ "'authorization', 'password', 'secret'" -%}
+{#- how many deny-listed keys map m has (0 when m is null) -#}
+{%- macro denied_count(m) -%}
+    coalesce(
+        cardinality(filter(map_keys({{ m }}), k -> k in ({{ denied_keys }}))), 0
+    )
+{%- endmacro -%}
+{#- the JSON text of a present value (JSON null is absent) -#}
+{%- macro present(j) -%}
+    nullif({{ j }}, 'null')
+{%- endmacro -%}
+{#- a §4 timestamp value (JSON text, $date unwrapped) as epoch microseconds,
+    null when it does not parse or lies outside [2000, 2100) -#}
+{%- macro unwrap_date(j) -%}
+    case
+        when substr({{ j }}, 1, 1) = '{'
+            and json_extract({{ j }}, '$["$date"]') is not null
+            then json_format(json_extract({{ j }}, '$["$date"]'))
+        else {{ j }}
+    end
+{%- endmacro -%}
+{%- macro epoch_millis(v) -%}
+    case
+        when substr({{ v }}, 1, 1) = '{'
+            and regexp_like(
+                json_extract_scalar({{ v }}, '$["$numberLong"]'),
+                '^-?[0-9]{1,19}$'
+            )
+            then try_cast(
+                    json_extract_scalar({{ v }}, '$["$numberLong"]') as bigint
+                )
+        when regexp_like({{ v }}, '^-?[0-9]+$')
+            then try_cast({{ v }} as bigint)
+    end
+{%- endmacro -%}
+{%- macro iso_text(v) -%}
+    case
+        when {{ v }} like '"%'
+            then regexp_replace(
+                    json_extract_scalar({{ v }}, '$'),
+                    '^[ \t\n\r]+|[ \t\n\r]+$',
+                    ''
+                )
+    end
+{%- endmacro -%}
+{%- macro iso_micros(t) -%}
+    case
+        when regexp_like(
+                {{ t }},
+                '^[0-9]{4}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]'
+                || ':[0-5][0-9](\.[0-9]{1,9})?'
+                || '(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?$'
+            )
+            then date_diff(
+                    'second',
+                    timestamp '1970-01-01 00:00:00',
+                    try_cast(
+                        substr({{ t }}, 1, 10) || ' ' || substr({{ t }}, 12, 8)
+                        as timestamp
+                    )
+                ) * 1000000
+                + cast(
+                    substr(
+                        rpad(
+                            regexp_extract({{ t }}, '^[^.]*\.?([0-9]*)', 1),
+                            6,
+                            '0'
+                        ),
+                        1,
+                        6
+                    ) as bigint
+                )
+                - case
+                    when regexp_like({{ t }}, '[+-][0-9]{2}:[0-9]{2}$')
+                        then (
+                            case
+                                when substr({{ t }}, length({{ t }}) - 5, 1) = '+'
+                                    then 1
+                                else -1
+                            end
+                        )
+                        * (
+                            cast(substr({{ t }}, length({{ t }}) - 4, 2) as bigint)
+                            * 60
+                            + cast(substr({{ t }}, length({{ t }}) - 1, 2) as bigint)
+                        )
+                        * 60000000
+                    else 0
+                end
+    end
+{%- endmacro -%}
+{#- epoch microseconds (bigint, >= 0) as timestamp(6): Trino's date_add stops
+    at milliseconds, so the sub-millisecond part comes from a literal's text -#}
+{%- macro micros_timestamp(m) -%}
+    date_add(
+        'millisecond',
+        cast(cast({{ m }} as bigint) / 1000 % 86400000 as integer),
+        date_add(
+            'day',
+            cast(cast({{ m }} as bigint) / 86400000000 as integer),
+            cast(
+                '1970-01-01 00:00:00.'
+                || lpad(cast({{ m }} % 1000 as varchar), 6, '0')
+                as timestamp(6)
+            )
+        )
+    )
+{%- endmacro -%}
+{#- §6: a key of the payload (k, its value v) that a column took -#}
+{%- macro payload_taken(k, v) -%}
+    (
+        {{ k }} = 'type'
+        and {{ text_value("json_format(" ~ v ~ ")") }} = event_type
+        or {{ k }} in ('event', 'name')
+        and {{ text_value("json_format(" ~ v ~ ")") }} = event_name
+        or {{ k }} in ('messageId', 'eventId')
+        and {{ text_value("json_format(" ~ v ~ ")") }} = event_id
+        or {{ k }} = '_id' and is_payload_id_taken
+        {%- for key, column in [
+            ("anonymousId", "anonymous_id"),
+            ("userId", "user_id"),
+            ("sessionId", "session_id"),
+            ("appId", "app_id"),
+        ] %}
+            or {{ k }} = '{{ key }}'
+            and {{ text_value("json_format(" ~ v ~ ")") }} = {{ column }}
+    {%- endfor %}
+        or {{ k }} = 'properties' and props_map is not null
+        or {{ k }} = 'context'
+        and {{ as_map("element_at(payload_map, 'context')") }} is not null
+        or {{ k }} = 'traits' and payload_traits_map is not null
+        or {{ k }} = 'eventTimestamp' and not is_nested
+        and {{ present(member("record_map", "eventTimestamp")) }} is not null
+        or {{ k }} = 'timestamp'
+        and {{ present(member("record_map", "eventTimestamp")) }} is null
+        and {{ present(member("payload_map", "timestamp")) }} is not null
+        or {{ k }} = 'originalTimestamp' and is_original_in_payload
+        and original_micros is not null
+        or {{ k }} = 'sentAt' and is_sent_in_payload and sent_micros is not null
+    )
+{%- endmacro -%}
+{#- §6: a key of the record (nested shape) that a column took -#}
+{%- macro record_taken(k, v) -%}
+    (
+        {{ k }} in ('messageId', 'eventId')
+        and {{ text_value("json_format(" ~ v ~ ")") }} = event_id
+        or {{ k }} = '_id' and is_record_id_taken
+        {%- for key, column in [
+            ("anonymousId", "anonymous_id"),
+            ("userId", "user_id"),
+            ("sessionId", "session_id"),
+            ("appId", "app_id"),
+        ] %}
+            or {{ k }} = '{{ key }}'
+            and {{ text_value("json_format(" ~ v ~ ")") }} = {{ column }}
+    {%- endfor %}
+        or {{ k }} = 'context'
+        and {{ as_map("element_at(payload_map, 'context')") }} is null
+        and {{ as_map("element_at(record_map, 'context')") }} is not null
+        or {{ k }} = 'eventTimestamp'
+        and {{ present(member("record_map", "eventTimestamp")) }} is not null
+        or {{ k }} = 'timestamp'
+        and {{ present(member("record_map", "eventTimestamp")) }} is null
+        and {{ present(member("payload_map", "timestamp")) }} is null
+        and {{ present(member("record_map", "timestamp")) }} is not null
+        or {{ k }} = 'originalTimestamp' and not is_original_in_payload
+        and original_micros is not null
+        or {{ k }} = 'sentAt' and not is_sent_in_payload
+        and sent_micros is not null
+    )
 {%- endmacro -%}
 {#- P1 = an empty group; Pk = a group of zero or more P(k-1):
     Pk matches exactly the groups nested at most k deep -#}
@@ -109,7 +283,19 @@ insert into raw.web_events_backfill_stage (
     floorplan,
     coordinates,
     properties,
-    source_format
+    source_format,
+    context,
+    traits,
+    extra,
+    utm_source,
+    utm_medium,
+    utm_campaign,
+    utm_term,
+    utm_content,
+    locale,
+    sent_at,
+    original_timestamp,
+    redacted_field_count
 )
 
 with
@@ -293,7 +479,7 @@ context_members as (
     select
         *,
         {{ member_columns(
-            "context_map", identifier_keys + ["userAgent", "ip"]
+            "context_map", identifier_keys + ["userAgent", "ip", "locale"]
         ) }},
         {{ member_columns("props_map", [
             "url", "path", "referrer", "spaceId", "spaceName", "spaceType",
@@ -306,6 +492,9 @@ with_page as (
     select
         *,
         {{ as_map("element_at(context_map, 'page')") }} as page_map,
+        {{ as_map("element_at(context_map, 'campaign')") }} as campaign_map,
+        {{ as_map("element_at(payload_map, 'traits')") }} as payload_traits_map,
+        {{ as_map("element_at(context_map, 'traits')") }} as context_traits_map,
         {{ as_map("element_at(props_map, 'coordinates')") }}
             as coordinates_map,
         -- an object that is not a map has duplicate keys: parsers disagree
@@ -323,7 +512,25 @@ with_page as (
 page_members as (
     select
         *,
+        -- the same for the objects §6 takes whole or keeps whole
+        coalesce(
+            substr(
+                json_format(element_at(context_map, 'page')), 1, 1
+            ) = '{' and page_map is null
+            or substr(
+                json_format(element_at(context_map, 'campaign')), 1, 1
+            ) = '{' and campaign_map is null
+            or substr(payload__traits, 1, 1) = '{'
+            and payload_traits_map is null
+            or substr(
+                json_format(element_at(context_map, 'traits')), 1, 1
+            ) = '{' and context_traits_map is null,
+            false
+        ) as has_duplicate_keys_inside,
         {{ member_columns("page_map", ["url", "path", "referrer"]) }},
+        {{ member_columns(
+            "campaign_map", ["source", "medium", "name", "term", "content"]
+        ) }},
         {{ member_columns("coordinates_map", ["pitch", "yaw", "hfov"]) }}
     from with_page
 ),
@@ -577,7 +784,8 @@ with_properties as (
                     map_filter(
                         props_map,
                         (property_key, property_value) -> not (
-                            property_key in (
+                            property_key in ({{ denied_keys }})
+                            or property_key in (
                                 'url', 'path', 'referrer', 'spaceId',
                                 'spaceName', 'spaceType', 'roomId',
                                 'roomName', 'community', 'building',
@@ -596,6 +804,279 @@ with_properties as (
     from finished
 ),
 
+-- §4a: the producer's clock. originalTimestamp and sentAt (the first present
+-- of payload, record) and receivedAt, as epoch microseconds.
+clock_values as (
+    select
+        *,
+        {{ present(member("record_map", "eventTimestamp")) }} is null
+        and {{ present(member("payload_map", "timestamp")) }} is null
+        and {{ present(member("record_map", "timestamp")) }} is null
+            as is_original_chosen,
+        {{ present(member("payload_map", "originalTimestamp")) }} is not null
+            as is_original_in_payload,
+        {{ present(member("payload_map", "sentAt")) }} is not null
+            as is_sent_in_payload,
+        {%- for name, key in [
+            ("original", "originalTimestamp"),
+            ("sent", "sentAt"),
+            ("arrival", "receivedAt"),
+        ] %}
+            {{ unwrap_date(
+                "coalesce("
+                ~ present(member("payload_map", key)) ~ ", "
+                ~ present(member("record_map", key)) ~ ")"
+            ) }} as {{ name }}_value{{ "," if not loop.last }}
+    {%- endfor %}
+    from with_properties
+),
+
+clock_parts as (
+    select
+        *,
+    {%- for name in ["original", "sent", "arrival"] %}
+        {{ epoch_millis(name ~ "_value") }} as {{ name }}_millis,
+        {{ iso_text(name ~ "_value") }} as {{ name }}_text
+        {{- "," if not loop.last }}
+    {%- endfor %}
+    from clock_values
+),
+
+clock_micros as (
+    select
+        *,
+    {%- for name in ["original", "sent", "arrival"] %}
+        case
+            when {{ name }}_millis between 946684800000 and 4102444799999
+                then {{ name }}_millis * 1000
+            when {{ name }}_millis is null
+                and {{ iso_micros(name ~ "_text") }}
+                between 946684800000000 and 4102444799999999
+                then {{ iso_micros(name ~ "_text") }}
+        end as {{ name }}_micros{{ "," if not loop.last }}
+    {%- endfor %}
+    from clock_parts
+),
+
+-- Segment's correction: timestamp = receivedAt - (sentAt - originalTimestamp),
+-- only when originalTimestamp chose the event time. The archive has no
+-- arrival time: the record's own receivedAt (a relay's clock) is the only one.
+corrected as (
+    select
+        *,
+        case
+            when is_original_chosen
+                and sent_micros is not null
+                and arrival_micros is not null
+                then arrival_micros - (sent_micros - original_micros)
+        end as corrected_micros
+    from clock_micros
+),
+
+-- §3a and §6: campaign, locale, and what no column took, as JSON columns.
+promoted as (
+    select
+        *,
+        {%- for key, column in [
+            ("source", "utm_source"),
+            ("medium", "utm_medium"),
+            ("name", "utm_campaign"),
+            ("term", "utm_term"),
+            ("content", "utm_content"),
+        ] %}
+            coalesce(
+                {{ text_value(member("campaign_map", key)) }},
+                nullif(
+                    regexp_replace(
+                        regexp_extract(
+                            page_url,
+                            '^[^?#]*\?([^#]*&)?{{ column }}=([^&#]*)',
+                            2
+                        ),
+                        '^[ \t\n\r]+|[ \t\n\r]+$',
+                        ''
+                    ),
+                    ''
+                )
+            ) as {{ column }},
+        {%- endfor %}
+        {{ text_value(member("context_map", "locale")) }} as locale,
+        payload_traits_map is null and context_traits_map is not null
+            as is_traits_from_context,
+            -- _id is taken when it is exactly {"$oid": <the event_id>}
+        {%- for m, flag in [
+            ("payload_map", "is_payload_id_taken"),
+            ("record_map", "is_record_id_taken"),
+        ] %}
+            coalesce(
+                cardinality(
+                    map_keys({{ as_map("element_at(" ~ m ~ ", '_id')") }})
+                ) = 1
+                and {{ text_value(object_id(m)) }} = event_id,
+                false
+            ) as {{ flag }},
+        {%- endfor %}
+        coalesce(payload_traits_map, context_traits_map) as traits_map,
+        case
+            when corrected_micros between 946684800000000 and 4102444799999999
+                then {{ micros_timestamp("corrected_micros") }}
+            else event_timestamp
+        end as landed_timestamp
+    from corrected
+),
+
+-- page and campaign go whole when a column took every member, else stay whole
+taken_objects as (
+    select
+        *,
+        cardinality(
+            map_keys(
+                map_filter(
+                    page_map,
+                    (k, v) -> not coalesce(
+                        k = 'url'
+                        and {{ text_value("json_format(v)") }} = page_url
+                        or k = 'path'
+                        and {{ text_value("json_format(v)") }} = page_path
+                        or k = 'referrer'
+                        and {{ text_value("json_format(v)") }} = page_referrer,
+                        false
+                    )
+                )
+            )
+        ) = 0 as is_page_taken,
+        cardinality(
+            map_keys(
+                map_filter(
+                    campaign_map,
+                    (k, v) -> not coalesce(
+                        k in ('source', 'medium', 'name', 'term', 'content')
+                        and {{ text_value("json_format(v)") }} is not null,
+                        false
+                    )
+                )
+            )
+        ) = 0 as is_campaign_taken,
+        case
+            when is_nested then map_filter(
+                    payload_map,
+                    (k, v) -> not coalesce(
+                        k in ({{ denied_keys }})
+                        or {{ payload_taken("k", "v") }},
+                        false
+                    )
+                )
+        end as event_data_left,
+        map_filter(
+            meta_map,
+            (k, v) -> not coalesce(
+                k in ({{ denied_keys }})
+                {%- for key, column in [
+                    ("anonymousId", "anonymous_id"),
+                    ("userId", "user_id"),
+                    ("sessionId", "session_id"),
+                    ("appId", "app_id"),
+                    ("userAgent", "user_agent"),
+                    ("ip", "ip_address"),
+                ] %}
+                    or k = '{{ key }}'
+                    and {{ text_value("json_format(v)") }} = {{ column }}
+                {%- endfor %},
+                false
+            )
+        ) as metadata_left
+    from promoted
+),
+
+kept as (
+    select
+        *,
+        coalesce(
+            json_format(
+                cast(
+                    map_filter(
+                        context_map,
+                        (k, v) -> not coalesce(
+                            k in ({{ denied_keys }})
+                            {%- for key, column in [
+                                ("anonymousId", "anonymous_id"),
+                                ("userId", "user_id"),
+                                ("sessionId", "session_id"),
+                                ("appId", "app_id"),
+                                ("userAgent", "user_agent"),
+                                ("ip", "ip_address"),
+                                ("locale", "locale"),
+                            ] %}
+                                or k = '{{ key }}'
+                                and {{ text_value("json_format(v)") }}
+                                = {{ column }}
+                            {%- endfor %}
+                            or k = 'page' and is_page_taken
+                            or k = 'campaign' and is_campaign_taken
+                            or k = 'traits' and is_traits_from_context,
+                            false
+                        )
+                    ) as json
+                )
+            ),
+            '{}'
+        ) as context,
+        coalesce(
+            json_format(
+                cast(
+                    map_filter(
+                        traits_map, (k, v) -> k not in ({{ denied_keys }})
+                    ) as json
+                )
+            ),
+            '{}'
+        ) as traits,
+        json_format(
+            cast(
+                map_concat(
+                    map_filter(
+                        record_map,
+                        (k, v) -> not coalesce(
+                            k in ({{ denied_keys }})
+                            or k = 'metadata' and meta_map is not null
+                            or is_nested and (
+                                k = 'eventData'
+                                or {{ record_taken("k", "v") }}
+                            )
+                            or not is_nested and {{ payload_taken("k", "v") }},
+                            false
+                        )
+                    ),
+                    map_filter(
+                        map(
+                            array['eventData', 'metadata'],
+                            array[
+                                case
+                                    when cardinality(map_keys(event_data_left))
+                                        > 0
+                                        then cast(event_data_left as json)
+                                end,
+                                case
+                                    when cardinality(map_keys(metadata_left))
+                                        > 0
+                                        then cast(metadata_left as json)
+                                end
+                            ]
+                        ),
+                        (k, v) -> v is not null
+                    )
+                ) as json
+            )
+        ) as extra,
+        {{ denied_count("record_map") }}
+        + case when is_nested then {{ denied_count("payload_map") }} else 0 end
+        + {{ denied_count("meta_map") }}
+        + {{ denied_count("context_map") }}
+        + {{ denied_count("traits_map") }}
+        + {{ denied_count("props_map") }} as redacted_field_count
+    from taken_objects
+),
+
 -- The outcome, checked in the spec's order: the first check that fires wins.
 outcomes as (
     select
@@ -611,12 +1092,16 @@ outcomes as (
             when not is_json or is_non_strict_json then 'invalid_json'
             when is_too_deep then 'too_deep'
             when not is_object_text then 'not_an_object'
-            when record_map is null or has_duplicate_keys then 'invalid_json'
+            when
+                record_map is null
+                or has_duplicate_keys
+                or has_duplicate_keys_inside
+                then 'invalid_json'
             when not (is_nested or has_legacy_type) then 'unknown_shape'
             when timestamp_json is null then 'missing_timestamp'
             when event_timestamp is null then 'invalid_timestamp'
         end as reason
-    from with_properties
+    from kept
 )
 
 select
@@ -630,8 +1115,8 @@ select
     reason,
     case when reason is not null then line end as line,
     case when reason is null then event_id end as event_id,
-    case when reason is null then event_timestamp end as event_timestamp,
-    case when reason is null then cast(event_timestamp as date) end
+    case when reason is null then landed_timestamp end as event_timestamp,
+    case when reason is null then cast(landed_timestamp as date) end
         as event_date,
     case when reason is null then event_type end as event_type,
     case when reason is null then event_name end as event_name,
@@ -657,5 +1142,25 @@ select
     case
         when reason is null and is_nested then 'nested'
         when reason is null then 'legacy'
-    end as source_format
+    end as source_format,
+    case when reason is null then context end as context,
+    case when reason is null then traits end as traits,
+    case when reason is null then extra end as extra,
+    case when reason is null then utm_source end as utm_source,
+    case when reason is null then utm_medium end as utm_medium,
+    case when reason is null then utm_campaign end as utm_campaign,
+    case when reason is null then utm_term end as utm_term,
+    case when reason is null then utm_content end as utm_content,
+    case when reason is null then locale end as locale,
+    case
+        when reason is null and sent_micros is not null
+            then {{ micros_timestamp("sent_micros") }}
+    end as sent_at,
+    case
+        when reason is null and original_micros is not null
+            then {{ micros_timestamp("original_micros") }}
+    end as original_timestamp,
+    case
+        when reason is null then cast(redacted_field_count as integer)
+    end as redacted_field_count
 from outcomes

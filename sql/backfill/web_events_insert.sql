@@ -32,7 +32,19 @@ insert into raw.web_events (
     properties,
     source_format,
     received_at,
-    load_source
+    load_source,
+    context,
+    traits,
+    extra,
+    utm_source,
+    utm_medium,
+    utm_campaign,
+    utm_term,
+    utm_content,
+    locale,
+    sent_at,
+    original_timestamp,
+    redacted_field_count
 )
 select
     staged.event_id,
@@ -61,7 +73,19 @@ select
     staged.properties,
     staged.source_format,
     timestamp '{{ loaded_at }}' as received_at,
-    'backfill' as load_source
+    'backfill' as load_source,
+    staged.context,
+    staged.traits,
+    staged.extra,
+    staged.utm_source,
+    staged.utm_medium,
+    staged.utm_campaign,
+    staged.utm_term,
+    staged.utm_content,
+    staged.locale,
+    staged.sent_at,
+    staged.original_timestamp,
+    staged.redacted_field_count
 from raw.web_events_backfill_stage as staged
 where
     staged.archive_date between date '{{ date_from }}' and date '{{ date_to }}'

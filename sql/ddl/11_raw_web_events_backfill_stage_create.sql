@@ -34,7 +34,20 @@ create table if not exists raw.web_events_backfill_stage (
     floorplan string,
     coordinates struct<pitch: double, yaw: double, hfov: double>,
     properties string,
-    source_format string
+    source_format string,
+    -- lossless landing (issue 19): what no column above holds, and promoted fields
+    context string,
+    traits string,
+    extra string,
+    utm_source string,
+    utm_medium string,
+    utm_campaign string,
+    utm_term string,
+    utm_content string,
+    locale string,
+    sent_at timestamp,
+    original_timestamp timestamp,
+    redacted_field_count int
 )
 partitioned by (archive_date)
 tblproperties ('table_type' = 'iceberg')

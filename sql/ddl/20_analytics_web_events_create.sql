@@ -41,7 +41,20 @@ create table if not exists analytics.web_events (
     is_bot boolean,
     bot_reasons array<string>,
     duplicate_count int,
-    processed_timestamp timestamp
+    processed_timestamp timestamp,
+    -- lossless landing (issue 19), appended as `webevents migrate` adds them
+    context string,
+    traits string,
+    extra string,
+    utm_source string,
+    utm_medium string,
+    utm_campaign string,
+    utm_term string,
+    utm_content string,
+    locale string,
+    sent_at timestamp,
+    original_timestamp timestamp,
+    redacted_field_count int
 )
 partitioned by (event_date, space_type)
 tblproperties ('table_type' = 'iceberg')

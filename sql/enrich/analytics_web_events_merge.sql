@@ -16,7 +16,8 @@
 -- Re-running changes nothing: a matched row is updated (and gets a new
 -- processed_timestamp) only when one of its values differs. is_bot and
 -- bot_reasons are left to sql/bots/ (new rows start as not flagged).
-{#- check name, weight, failure condition: weights sum to 1 -#}
+{#- check name, weight, failure condition: weights sum to 1; a 0.00 check is
+    reported in quality_issues without lowering the score -#}
 {%- set quality_checks = [
     ("missing_identity", 0.20, "anonymous_id is null and user_id is null"),
     ("missing_session", 0.15, "session_id is null"),
@@ -30,6 +31,10 @@
     ("partial_coordinates", 0.05,
         "coordinates is not null and (coordinates.pitch is null"
         ~ " or coordinates.yaw is null or coordinates.hfov is null)"),
+    ("clock_skew", 0.00,
+        "original_timestamp is not null and abs(date_diff('second',"
+        ~ " original_timestamp, event_timestamp)) > 300"),
+    ("credential_removed", 0.00, "redacted_field_count > 0"),
 ] -%}
 {%- set landing_columns = [
     "event_id", "event_timestamp", "event_date", "event_type", "event_name",
@@ -37,7 +42,9 @@
     "page_referrer", "user_agent", "ip_address", "space_id", "space_name",
     "space_type", "room_id", "room_name", "community", "building",
     "floorplan", "coordinates", "properties", "source_format", "received_at",
-    "load_source",
+    "load_source", "context", "traits", "extra", "utm_source", "utm_medium",
+    "utm_campaign", "utm_term", "utm_content", "locale", "sent_at",
+    "original_timestamp", "redacted_field_count",
 ] -%}
 {%- set dedupe_horizon_days = dedupe_horizon_days | default(30) %}
 {#- webevents/windows.py KNOWN_SPACE_TYPES: the same list -#}
@@ -79,7 +86,12 @@ using (
                     coalesce(session_id, '') asc,
                     coalesce(anonymous_id, '') asc,
                     coalesce(page_url, '') asc,
-                    coalesce(user_agent, '') asc
+                    coalesce(user_agent, '') asc,
+                    -- a producer's retry re-sends the event with a new sentAt
+                    coalesce(sent_at, timestamp '1970-01-01 00:00:00') asc,
+                    coalesce(extra, '') asc,
+                    coalesce(context, '') asc,
+                    coalesce(traits, '') asc
             ) as copy_rank
         from raw_window
     ),

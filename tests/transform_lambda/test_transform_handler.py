@@ -98,14 +98,14 @@ def _tiny_records(count: int) -> list[dict]:
 
 
 def test_response_never_exceeds_the_lambda_limit():
-    records = _tiny_records(9_000)  # ~0.3 MB of source data, ~9 MB if every record were Ok
+    records = _tiny_records(9_000)  # ~0.3 MB of source data, ~12 MB if every record were Ok
     batch = transform_batch(records)
     size = len(json.dumps(batch.response))
     assert size <= RESPONSE_BUDGET_BYTES < LAMBDA_RESPONSE_LIMIT
     answers = batch.response["records"]
     assert len(answers) == len(records)
     results = [answer["result"] for answer in answers]
-    assert results.count("Ok") > 5_000
+    assert results.count("Ok") > 3_500
     # the overflow is failed, never dropped, and it is the tail of the batch
     first_failed = results.index("ProcessingFailed")
     assert set(results[first_failed:]) == {"ProcessingFailed"}

@@ -111,8 +111,12 @@ def test_timestamp_lookup_order():
     assert landed(nested)["event_timestamp"] == (MILLIS_2024 + 2) * 1000  # payload first
     del nested["eventData"]["timestamp"]
     assert landed(nested)["event_timestamp"] == (MILLIS_2024 + 1) * 1000
-    nested = {"originalTimestamp": MILLIS_2024 + 3, "sentAt": MILLIS_2024, "event": "x"}
-    assert landed(nested)["event_timestamp"] == (MILLIS_2024 + 3) * 1000
+    legacy = {"originalTimestamp": MILLIS_2024 + 3, "sentAt": MILLIS_2024, "event": "x"}
+    # §4a: originalTimestamp with sentAt is corrected to the arrival clock (3 ms after it)
+    assert landed(legacy)["event_timestamp"] == RECEIVED + 3_000
+    assert landed(legacy)["original_timestamp"] == (MILLIS_2024 + 3) * 1000
+    no_arrival = normalise_bytes(json.dumps(legacy).encode(), None).row
+    assert no_arrival["event_timestamp"] == (MILLIS_2024 + 3) * 1000
 
 
 def test_event_date_is_the_utc_date():

@@ -79,10 +79,18 @@ def comparable(value):
     return value
 
 
+JSON_TEXT_COLUMNS = frozenset(
+    ("properties", "context", "traits", "extra")
+    + ("properties_json", "context_json", "traits_json", "extra_json")
+)
+
+
 def comparable_row(columns: Sequence[str], row: Sequence) -> tuple:
     out = []
     for column, value in zip(columns, row, strict=True):
-        if column == "properties" and isinstance(value, str):
+        if column in JSON_TEXT_COLUMNS and isinstance(value, str):
+            # docs/landing-normalisation.md §6: JSON columns compare as parsed JSON (Trino
+            # writes a map's keys sorted, DuckDB in the order the producer sent them)
             out.append(json.dumps(json.loads(value), sort_keys=True))
         elif column == "source_file" and isinstance(value, str):
             # Trino's "$path" carries the file system scheme (local:// here, s3:// on AWS).

@@ -254,6 +254,18 @@ class TrinoEngine:
                     "settings); Trino has no such properties"
                 )
                 return None
+        if (
+            len(actions) == 1
+            and isinstance(actions[0], exp.Schema)
+            and all(isinstance(c, exp.ColumnDef) for c in actions[0].expressions)
+        ):
+            # Athena's ADD COLUMNS (one column per statement here): Trino's ADD COLUMN
+            (column, *more) = actions[0].expressions
+            if more:
+                raise EngineError("one column per ADD COLUMNS on the trino engine")
+            name = self._table_name(tree.this, hive=False)
+            kind = _trino_type(column.args["kind"], is_hive=False)
+            return f"alter table {name} add column {column.this.sql('trino')} {kind}"
         if actions and all(type(a).__name__ == "AddPartition" for a in actions):
             table = tree.this
             calls = []

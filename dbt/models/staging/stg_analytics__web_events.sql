@@ -48,6 +48,20 @@ renamed as (
         cast(coordinates.hfov as double) as view_hfov,
         properties as properties_json,
 
+        ----------  what no column above holds, as the producer sent it (JSON)
+        context as context_json,
+        traits as traits_json,
+        extra as extra_json,
+        cast(redacted_field_count as integer) as redacted_field_count,
+
+        ----------  campaign and client
+        utm_source,
+        utm_medium,
+        utm_campaign,
+        utm_term,
+        utm_content,
+        locale,
+
         ----------  quality and bots
         cast(data_quality_score as double) as data_quality_score,
         quality_issues,
@@ -59,7 +73,10 @@ renamed as (
         cast(event_timestamp as timestamp(6)) as event_timestamp,
         cast(event_date as date) as event_date,
         cast(received_at as timestamp(6)) as received_at,
-        cast(processed_timestamp as timestamp(6)) as processed_at
+        cast(processed_timestamp as timestamp(6)) as processed_at,
+        -- the producer's own clock (event_timestamp is corrected for its skew)
+        cast(sent_at as timestamp(6)) as sent_at,
+        cast(original_timestamp as timestamp(6)) as original_event_timestamp
 
     from source
 
