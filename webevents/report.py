@@ -381,12 +381,15 @@ def _section_reconciliation(summary: dict) -> str:
     rows = ""
     for source in sources + [summary]:
         total = source is summary
-        balanced = source["balanced"]  # counted from the tables (webevents.reconcile)
+        # counted from the tables (webevents.reconcile); a summary without it, by arithmetic
+        balanced = source.get("balanced", source["records_in"] == (
+            source["landed"] + source.get("skipped", 0) + source["failed"] + source["dropped"]
+            + source.get("erased", 0)))
         name = "all inputs" if total else source["name"]
         rows += (
             f'<tr class="{"total" if total else ""}"><td>{_e(name)}</td>'
             f"<td>{_n(source['records_in'])}</td><td>{_n(source['landed'])}</td>"
-            f"<td>{_n(source['skipped'])}</td>"
+            f"<td>{_n(source.get('skipped', 0))}</td>"
             f"<td>{_n(source['failed'])}</td><td>{_n(source['dropped'])}</td>"
             f'<td class="{"ok" if balanced else "bad"}">{"balanced" if balanced else "OFF"}</td>'
             "</tr>"

@@ -288,7 +288,10 @@ def _statements(files: list[Path], values: dict[str, Any]):
 
 
 def _is_windowed_write(path: Path, values: Mapping[str, Any]) -> bool:
-    source = path.read_text(encoding="utf-8")
+    try:
+        source = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        return False  # render() names the file
     try:
         names = jinja2.meta.find_undeclared_variables(_JINJA.parse(source))
     except jinja2.TemplateSyntaxError:

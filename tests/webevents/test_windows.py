@@ -66,8 +66,8 @@ def test_a_windowed_write_runs_per_chunk_and_a_query_runs_once(tmp_path):
     assert results[-1].rows == [(dt.date(2026, 11, 24) - dt.timedelta(days=lookback),)]
 
 
-def test_a_bad_lookback_names_the_file(tmp_path):
+def test_a_bad_lookback_is_refused_before_any_file_runs(tmp_path):
     merge, _ = write_and_query(tmp_path)
-    with pytest.raises(SqlRunError, match="t_merge.sql: parameter lookback_days"):
+    with pytest.raises(SqlRunError, match="parameter lookback_days='-4' is not a whole number"):
         run_files([merge], params={"run_date": "2026-11-24", "lookback_days": "-4"},
                   lake=tmp_path / "lake", echo=None)
