@@ -133,7 +133,7 @@
                     timestamp '1970-01-01 00:00:00',
                     try_cast(
                         substr({{ t }}, 1, 10) || ' ' || substr({{ t }}, 12, 8)
-                        as timestamp
+                        as timestamp(6)
                     )
                 ) * 1000000
                 + cast(

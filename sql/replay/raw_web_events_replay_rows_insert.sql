@@ -32,7 +32,19 @@ insert into raw.web_events (
     properties,
     source_format,
     received_at,
-    load_source
+    load_source,
+    context,
+    traits,
+    extra,
+    utm_source,
+    utm_medium,
+    utm_campaign,
+    utm_term,
+    utm_content,
+    locale,
+    sent_at,
+    original_timestamp,
+    redacted_field_count
 )
 
 with
@@ -87,7 +99,33 @@ landing as (
                 ) * 1000
             ) as timestamp(6)
         ) as received_at,
-        json_extract_scalar(r.j, '$.load_source') as load_source
+        json_extract_scalar(r.j, '$.load_source') as load_source,
+        json_extract_scalar(r.j, '$.context') as context,
+        json_extract_scalar(r.j, '$.traits') as traits,
+        json_extract_scalar(r.j, '$.extra') as extra,
+        json_extract_scalar(r.j, '$.utm_source') as utm_source,
+        json_extract_scalar(r.j, '$.utm_medium') as utm_medium,
+        json_extract_scalar(r.j, '$.utm_campaign') as utm_campaign,
+        json_extract_scalar(r.j, '$.utm_term') as utm_term,
+        json_extract_scalar(r.j, '$.utm_content') as utm_content,
+        json_extract_scalar(r.j, '$.locale') as locale,
+        cast(
+            from_unixtime_nanos(
+                cast(
+                    json_extract_scalar(r.j, '$.sent_at') as bigint
+                ) * 1000
+            ) as timestamp(6)
+        ) as sent_at,
+        cast(
+            from_unixtime_nanos(
+                cast(
+                    json_extract_scalar(r.j, '$.original_timestamp') as bigint
+                ) * 1000
+            ) as timestamp(6)
+        ) as original_timestamp,
+        cast(
+            json_extract_scalar(r.j, '$.redacted_field_count') as integer
+        ) as redacted_field_count
     from replayed as r
 )
 
@@ -118,7 +156,19 @@ select
     landing.properties,
     landing.source_format,
     landing.received_at,
-    landing.load_source
+    landing.load_source,
+    landing.context,
+    landing.traits,
+    landing.extra,
+    landing.utm_source,
+    landing.utm_medium,
+    landing.utm_campaign,
+    landing.utm_term,
+    landing.utm_content,
+    landing.locale,
+    landing.sent_at,
+    landing.original_timestamp,
+    landing.redacted_field_count
 from landing
 where
     landing.event_date
