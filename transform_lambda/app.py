@@ -53,7 +53,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         os.environ.get(DATABASE_ENV, DEFAULT_DATABASE_NAME),
         os.environ.get(TABLE_ENV, DEFAULT_TABLE_NAME),
     )
-    records = event.get("records") or []
+    # Firehose always sends {"records": [...]}; anything else is answered record by record
+    # as far as it can be (firehose_records.off_spec_records), never failed as a whole.
+    records = event.get("records", []) if isinstance(event, dict) else None
     batch = transform_batch(records, metadata)
     for failure in batch.failures:
         # The reason is only here and in the metrics: Firehose's error output keeps the raw
@@ -68,9 +70,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     record_metrics(batch)
     logger.info(
         "batch transformed",
-        invocationId=event.get("invocationId"),
-        sourceKinesis="sourceKinesisStreamArn" in event,
-        records=len(records),
+        invocationId=event.get("invocationId") if isinstance(event, dict) else None,
+        sourceKinesis=isinstance(event, dict) and "sourceKinesisStreamArn" in event,
+        records=len(records) if isinstance(records, list) else 0,
         failed=len(batch.failures),
     )
     return batch.response

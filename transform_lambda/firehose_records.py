@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import binascii
 import json
+import re
 from collections import Counter
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -23,6 +24,9 @@ DEFAULT_TABLE_NAME = "web_events"
 # If Ok answers would push the response past this, later records fail `response_too_large`
 # instead of the whole invocation failing (docs/lambda.md, "The 6 MB response limit").
 RESPONSE_BUDGET_BYTES = 6_000_000
+# approximateArrivalTimestamp is epoch millis; outside year 1..9999 it cannot be a timestamp
+# column, so such a value is ignored (the event is landed without an arrival time).
+ARRIVAL_MILLIS_RANGE = (-62_135_596_800_000, 253_402_300_799_999)
 
 
 class Codec(NamedTuple):
@@ -57,6 +61,47 @@ class BatchResult(NamedTuple):
     counts: Counter  # (result, reason or "", shape or "") -> records
 
 
+_NEEDS_ESCAPE = re.compile(r'[\x00-\x1f"\\]')
+
+
+def _json_size(value: Any) -> int:
+    """Bytes `value` takes in the response as the Lambda runtime writes it (stdlib json,
+    ASCII escapes: one non-ASCII character is 6 or 12 bytes, not 1)."""
+    if type(value) is str and value.isascii() and not _NEEDS_ESCAPE.search(value):
+        return len(value) + 2  # base64 data and ordinary ids: the quotes only
+    return len(json.dumps(value if type(value) is str else str(value)))
+
+
+def off_spec_records(records: Any) -> tuple[list[dict[str, Any]], list[Failure]]:
+    """The records that can be answered, and a Failure for each entry that cannot.
+
+    Firehose always sends a list of objects with unique string recordIds; an event that
+    does not is answered for every record that has an id, never failed as a whole. An
+    entry that is not an object or has no recordId cannot be answered at all; a repeated
+    recordId is answered once (its first record), since Firehose rejects a response that
+    answers an id twice.
+    """
+    if not isinstance(records, list):
+        return [], [Failure("(none)", FAILED, "records_not_a_list", None)]
+    kept: list[dict[str, Any]] = []
+    failures: list[Failure] = []
+    seen: set = set()
+    for index, record in enumerate(records):
+        if not isinstance(record, dict):
+            failures.append(Failure(f"(entry {index})", FAILED, "record_not_an_object", None))
+            continue
+        record_id = record.get("recordId")
+        if record_id is None or isinstance(record_id, dict | list):
+            failures.append(Failure(f"(entry {index})", FAILED, "missing_record_id", None))
+            continue
+        if record_id in seen:
+            failures.append(Failure(str(record_id), FAILED, "duplicate_record_id", None))
+            continue
+        seen.add(record_id)
+        kept.append(record)
+    return kept, failures
+
+
 def routing_metadata(database: str, table: str) -> dict[str, Any]:
     """Per-record Iceberg routing for Ok records (Firehose `otfMetadata`).
 
@@ -84,6 +129,12 @@ def transform_batch(
     answers: list[dict[str, Any]] = []
     failures: list[Failure] = []
     counts: Counter = Counter()
+    if type(records) is not list or not all(
+            type(r) is dict and type(r.get("recordId")) is str for r in records) or len(
+            {r["recordId"] for r in records}) != len(records):
+        records, failures = off_spec_records(records)
+        for failure in failures:
+            counts[(failure.result, failure.reason, "")] += 1
     loads, dump_row, dump_properties = codec
     a2b, b2a = binascii.a2b_base64, binascii.b2a_base64
 
@@ -96,14 +147,15 @@ def transform_batch(
     # the budget has left beyond that. An Ok answer then costs only its difference from
     # the failure answer (the recordId cancels out), and a failure costs nothing more.
     slack = RESPONSE_BUDGET_BYTES - len(json.dumps({"records": []}))
+    echoed = 0
     for record in records:
-        record_id = record.get("recordId")
-        data = record.get("data")
-        slack -= (
-            failed_overhead
-            + (len(record_id) if type(record_id) is str else len(str(record_id)))
-            + (len(data) if type(data) is str else len(str(data)))
-        )
+        slack -= failed_overhead + _json_size(record.get("recordId")) - 2  # quotes counted
+        echoed += _json_size(record.get("data")) - 2
+    # Echoing the input back fits unless the event itself is near 6 MB (off spec: Firehose
+    # sends at most the buffer size); then failures answer with empty data instead.
+    echo = echoed <= slack
+    if echo:
+        slack -= echoed
     ok_extra = ok_overhead - failed_overhead
     ok_by_shape = {"legacy": 0, "nested": 0}
 
@@ -112,7 +164,8 @@ def transform_batch(
         data = record.get("data")
         arrival = record.get("approximateArrivalTimestamp")
         # Firehose sends epoch millis; the Iceberg destination wants micros (see normalise.py).
-        received = arrival * 1000 if type(arrival) is int else None
+        received = (arrival * 1000 if type(arrival) is int
+                    and ARRIVAL_MILLIS_RANGE[0] <= arrival <= ARRIVAL_MILLIS_RANGE[1] else None)
         try:
             raw = a2b(data, strict_mode=True)
         except (binascii.Error, TypeError, ValueError):
@@ -126,11 +179,7 @@ def transform_batch(
                 )
                 if result is OK:
                     encoded = b2a(dump_row(row), newline=False).decode("ascii")
-                    extra = (
-                        ok_extra
-                        + len(encoded)
-                        - (len(data) if type(data) is str else len(str(data)))
-                    )
+                    extra = ok_extra + len(encoded) - (_json_size(data) - 2 if echo else 0)
                     if extra <= slack:
                         answers.append(
                             {
@@ -150,7 +199,7 @@ def transform_batch(
             {
                 "recordId": record_id,
                 "result": result,
-                "data": data if type(data) is str else "",
+                "data": data if echo and type(data) is str else "",
             }
         )
         failures.append(Failure(str(record_id), result, reason, shape))

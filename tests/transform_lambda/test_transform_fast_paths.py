@@ -109,7 +109,9 @@ def test_first_response_too_large_record_really_would_not_fit():
         b'{"type":"page","anonymousId":"a","timestamp":"2026-11-22T23:17:26.867Z"}',
     ]
     records = [
-        _record(index, lines[index % 3], "r" * (index % 97 + 1) if index % 5 == 0 else None)
+        # ids unique, as Firehose sends them (a repeated id is answered once)
+        _record(index, lines[index % 3], f"{index}" + "r" * (index % 97 + 1)
+                if index % 5 == 0 else None)
         for index in range(14_000)
     ]
     answers = transform_batch(records).response["records"]

@@ -157,3 +157,65 @@ def test_pure_modules_import_nothing_from_aws():
             for alias in node.names
         }
         assert not {name for name in imported if name and ("aws" in name or "boto" in name)}
+
+
+# ---- off-spec events: Firehose would not send them, the handler still answers what it can --
+def _record(record_id, data=b'{"type":"page","messageId":"m","timestamp":"2026-11-19T10:00:00Z"}',
+            arrival=1_763_546_400_000):
+    return {"recordId": record_id, "approximateArrivalTimestamp": arrival,
+            "data": base64.b64encode(data).decode()}
+
+
+def test_records_that_is_not_a_list_gets_an_empty_answer_not_an_exception():
+    for records in ({"recordId": "a"}, "records", 7, None):
+        batch = transform_batch(records)
+        assert batch.response == {"records": []}
+        assert [f.reason for f in batch.failures] in ([], ["records_not_a_list"])
+
+
+def test_non_objects_and_missing_or_repeated_ids_do_not_fail_the_good_records():
+    records = [_record("a"), "not an object", 5, {"data": "e30="}, _record("a"), _record("b")]
+    batch = transform_batch(records)
+    assert [(a["recordId"], a["result"]) for a in batch.response["records"]] == [
+        ("a", "Ok"), ("b", "Ok")]
+    assert sorted(f.reason for f in batch.failures) == [
+        "duplicate_record_id", "missing_record_id", "record_not_an_object",
+        "record_not_an_object"]
+
+
+def test_an_arrival_time_out_of_range_is_ignored_not_a_crash():
+    for arrival in (10**18, -(10**18), True, "yesterday"):
+        (answer,) = transform_batch([_record("a", arrival=arrival)]).response["records"]
+        assert answer["result"] == "Ok"
+        row = json.loads(base64.b64decode(answer["data"]))
+        assert row["received_at"] is None
+
+
+def test_the_budget_counts_record_ids_in_bytes_as_serialised():
+    # 2,000-character ids of a non-ASCII character serialise to 12,000 bytes each (\\uXXXX):
+    # counted as characters, 480 of them would look like 1 MB, not 5.8 MB
+    long_id = "\u20ac" * 2_000
+    records = [_record(f"{long_id}{n}") for n in range(480)]
+    batch = transform_batch(records)
+    assert len(json.dumps(batch.response)) <= RESPONSE_BUDGET_BYTES
+    assert [a["recordId"] for a in batch.response["records"]] == [r["recordId"] for r in records]
+    assert {f.reason for f in batch.failures} == {"response_too_large"}
+
+
+def test_an_event_already_over_6_mb_still_gets_one_answer_per_record():
+    big = base64.b64encode(b"x" * 3_500_000).decode()
+    records = [{"recordId": "big-1", "data": big}, {"recordId": "big-2", "data": big},
+               _record("small")]
+    batch = transform_batch(records)
+    answers = {a["recordId"]: a for a in batch.response["records"]}
+    assert set(answers) == {"big-1", "big-2", "small"}
+    assert len(json.dumps(batch.response)) <= RESPONSE_BUDGET_BYTES
+    assert answers["big-1"]["result"] == "ProcessingFailed" and answers["big-1"]["data"] == ""
+    assert answers["small"]["result"] == "Ok"
+
+
+def test_the_handler_answers_an_off_spec_event_and_logs_why(lambda_logs):
+    for event in ({"records": 7}, {"records": [_record("a"), "x"]}, ["not", "an", "event"]):
+        response = app.lambda_handler(event, LambdaContext())
+        assert [a["recordId"] for a in response["records"]] == (
+            ["a"] if isinstance(event, dict) and isinstance(event["records"], list) else [])
