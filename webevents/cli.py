@@ -211,9 +211,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="your JSON-lines files (plain or .gz) instead of the sample; they go through the "
         "Firehose stand-in as the stream, and files already ingested into the lake are skipped",
     )
-    run.add_argument("--events", type=int, default=50_000, help="sample size when generating")
-    run.add_argument("--days", type=int, default=14, help="sample days when generating")
-    run.add_argument("--seed", type=int, default=7, help="sample seed when generating")
+    # unset: the lake's own sample, whatever its size (else 50,000 events, 14 days, seed 7)
+    run.add_argument("--events", type=int, help="sample size when generating (default 50000)")
+    run.add_argument("--days", type=int, help="sample days when generating (default 14)")
+    run.add_argument("--seed", type=int, help="sample seed when generating (default 7)")
     run.add_argument("--fresh", action="store_true",
                      help="start the lake over: remove its tables, sample and outputs first")
     run.add_argument("--full-refresh", action="store_true",

@@ -708,10 +708,10 @@ def _run_locked(lake: Path, inputs: list[str] | None, events: int, days: int, se
             summary["changes"] = changes
             summary["step_seconds"] = step_seconds  # the report step's own time is not in it
             summary["report"] = str(lake / "report.html")
+            write_report(lake, summary)  # adds the headline, as the page shows it
             write_summary(lake / SUMMARY_FILE, summary)
             if summary_file:
                 write_summary(summary_file, summary)
-            write_report(lake, summary)
             failpoints.reach("report.written")
             finish("report")
         except StepFailed:
@@ -724,6 +724,26 @@ def _run_locked(lake: Path, inputs: list[str] | None, events: int, days: int, se
     return summary
 
 
+SAMPLE_DEFAULTS = {"events": 50_000, "days": 14, "seed": 7}
+
+
+def sample_options(args) -> tuple[int, int, int]:
+    """--events/--days/--seed; those not given are the lake's sample's (so `webevents run`
+    works as written on any lake), else the defaults."""
+    from webevents.lake import resolve_lake
+
+    given = {key: getattr(args, key, None) for key in SAMPLE_DEFAULTS}
+    recorded = {}
+    if None in given.values() and not getattr(args, "fresh", False):
+        try:
+            recorded = _recorded_sample(resolve_lake(args.lake, create=False)) or {}
+        except Exception:  # no lake yet, or not one: the defaults
+            recorded = {}
+    values = [given[key] if given[key] is not None else recorded.get(key, default)
+              for key, default in SAMPLE_DEFAULTS.items()]
+    return values[0], values[1], values[2]
+
+
 def run_command(args) -> int:
     """`webevents run [--input FILES] [--lake DIR] [--events --days --seed] [--summary FILE]`."""
     from rich.console import Console
@@ -733,7 +753,8 @@ def run_command(args) -> int:
 
     console = Console(stderr=True)
     try:
-        run_pipeline(args.lake, args.input, args.events, args.days, args.seed, console=console,
+        events, days, seed = sample_options(args)
+        run_pipeline(args.lake, args.input, events, days, seed, console=console,
                      summary_file=args.summary, fresh=args.fresh,
                      full_refresh=getattr(args, "full_refresh", False))
     except (LakeError, InputMissing) as error:
@@ -820,8 +841,8 @@ def build_models(lake: str | Path | None, selector: str | None, say) -> dict[str
                               "models_rebuilt_from_scratch": names if select else []}
         summary["step_seconds"] = previous.get("step_seconds", {})
         summary["report"] = str(lake / "report.html")
-        write_summary(lake / SUMMARY_FILE, summary)
         write_report(lake, summary)
+        write_summary(lake / SUMMARY_FILE, summary)
         say(f"build: report {summary['report']}")
         return changed
 
