@@ -772,20 +772,19 @@ _HEAT_STOPS = ((252, 253, 191), (254, 176, 120), (241, 96, 93), (183, 55, 121),
 def heat_scale(peak: int) -> str:
     """The heat maps' colour scale: a gradient from 0 to the busiest cell, in views."""
     width, bar_h = 260, 10
-    stops = "".join(
-        f'<stop offset="{100 * i / (len(_HEAT_STOPS) - 1):.0f}%" '
-        f'stop-color="{_heat_color(math.sqrt(i / (len(_HEAT_STOPS) - 1)))}"/>'
-        for i in range(len(_HEAT_STOPS)))
+    steps = 32  # discrete swatches: no gradient reference, the page has no url() at all
+    swatches = "".join(
+        f'<rect x="{8 + (width - 16) * i / steps:.1f}" y="6" '
+        f'width="{(width - 16) / steps + 0.5:.1f}" height="{bar_h}" '
+        f'fill="{_heat_color((i + 0.5) / steps)}"/>' for i in range(steps))
     ticks = "".join(
         f'<text class="axis" x="{8 + (width - 16) * math.sqrt(v / peak) if peak else 8:.1f}" '
         f'y="{bar_h + 20}" text-anchor="middle" font-size="10">{_n(v)}</text>'
         for v in sorted({0, round(peak / 4), round(peak / 2), peak}) if peak)
     return (f'<svg id="heat-scale" class="scale" xmlns="http://www.w3.org/2000/svg" '
-            f'viewBox="0 0 {width} 44" width="{width}" height="44" role="img">'
-            '<defs><linearGradient id="heat-gradient">' + stops + "</linearGradient></defs>"
-            f'<rect x="8" y="6" width="{width - 16}" height="{bar_h}" '
-            'fill="url(#heat-gradient)"/>' + ticks +
-            f'<text class="axis" x="{width / 2}" y="42" text-anchor="middle" font-size="10">'
+            f'viewBox="0 0 {width} 54" width="{width}" height="54" role="img">'
+            + swatches + ticks +
+            f'<text class="axis" x="{width / 2}" y="46" text-anchor="middle" font-size="10">'
             f"views per {YAW_BIN}&deg; &times; {PITCH_BIN}&deg; cell (square-root scale)"
             "</text></svg>")
 
