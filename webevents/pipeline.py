@@ -426,6 +426,23 @@ def _digests(lake: Path, names: list[str]) -> dict[str, dict[int, int]]:
         con.close()
 
 
+def _row_counts(lake: Path, names: list[str]) -> dict[str, dict[str, int]]:
+    """Rows per table (views left out), all of them added: a first build."""
+    import duckdb
+
+    from webevents.lake import DATABASE_FILE
+
+    con = duckdb.connect(str(lake / DATABASE_FILE), read_only=True)
+    try:
+        tables = {name for (name,) in con.execute(
+            "select table_name from duckdb_tables() where schema_name = 'marts'").fetchall()}
+        counts = {name: con.execute(f'select count(*) from marts."{name}"').fetchone()[0]
+                  for name in names if name in tables}
+    finally:
+        con.close()
+    return {name: {"rows": int(n), "added": int(n), "removed": 0} for name, n in counts.items()}
+
+
 def say_rows_changed(say, changed: dict[str, dict[str, int]], one_line: bool = False) -> None:
     """Rows per rebuilt table, and rows the rebuild added and removed (a changed row counts
     as one of each)."""
@@ -682,12 +699,14 @@ def _run_locked(lake: Path, inputs: list[str] | None, events: int, days: int, se
             finish("bots")
 
             begin("dbt")
-            rebuilt_before = _digests(lake, code.rebuild)
+            # a first build has nothing to compare with: every row is added, so count them
+            rebuilt_before = {} if code.first_build else _digests(lake, code.rebuild)
             run_dbt(lake, say, advance=lambda done, total: progress.update(
                 tasks["dbt"], total=total, completed=done),
                 full_refresh=code.rebuild, total_models=code.total_models)
             record_built(lake, "dbt", code.dbt_fingerprints)
-            rebuilt = rebuild.rows_changed(rebuilt_before, _digests(lake, code.rebuild))
+            rebuilt = (_row_counts(lake, code.rebuild) if code.first_build else
+                       rebuild.rows_changed(rebuilt_before, _digests(lake, code.rebuild)))
             say_rows_changed(say, rebuilt, one_line=True)
             finish("dbt")
 
