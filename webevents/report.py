@@ -439,6 +439,13 @@ def _section_quality(data: dict) -> str:
                        f"({_pct(totals[label] / events if events else None)})", color)
                       for label, _, color in QUALITY_BUCKETS]
                      + [("average score (right axis)", "var(--accent)")])
+    bucket_rows = "".join(
+        f'<tr><td><span class="swatch" style="--swatch:{color}"></span>{label}</td>'
+        f"<td>{_n(totals[label])}</td>"
+        f"<td>{_pct(totals[label] / events if events else None)}</td></tr>"
+        for label, _, color in QUALITY_BUCKETS)
+    bucket_table = (f'<table class="buckets"><tr><th>score bucket</th><th>events</th>'
+                    f"<th>share</th></tr>{bucket_rows}</table>")
     checks = data.get("checks") or []
     check_chart = (
         horizontal_bars([(row["check_name"], row["events"]) for row in checks], "var(--bad)",
@@ -456,7 +463,7 @@ def _section_quality(data: dict) -> str:
         '<p class="def"><b>Columns</b>: each day\'s events by score bucket, as a share of the '
         "day (left axis, %; a bucket holding any event is drawn at least 2 px tall); "
         "<b>line</b>: the day's mean score on the right axis, zoomed to its range.</p></div>"
-        f"<div>{check_chart}</div></div>"
+        f"<div>{bucket_table}{check_chart}</div></div>"
         "</section>"
     )
 
