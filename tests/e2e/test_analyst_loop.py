@@ -105,6 +105,10 @@ def test_the_report_shows_what_changed_scales_and_definitions(loop):
     assert 'id="heat-scale"' in html and "views per 10&deg; &times; 10&deg; cell" in html
     assert html.count('class="def"') >= 6  # a definition beside every figure
     assert re.search(r'<text class="axis"[^>]*>50%</text>', html)  # bars on a % axis
+    # a room's views differ between heat map and table only with the reason beside them
+    captions = re.findall(r'<div class="heatmap"><h3>.*?</h3><p>(.*?)</p>', html)
+    assert captions and all("human views with a view direction" in c for c in captions)
+    assert any("views also count bots and views without one" in c for c in captions)
 
 
 @pytest.mark.parametrize("width", [1400, 800])

@@ -34,3 +34,22 @@ def test_the_reconciliation_is_a_plain_table_that_does_not_wrap_in_a_log():
     assert not any(char in out.getvalue() for char in "┏│━")
     bots = next(line for line in lines if line.startswith("bots flagged"))
     assert bots.endswith("ua_crawler 1,663")  # one line, however long
+
+
+def test_the_ingest_summary_lists_failure_reasons_under_failed_and_drop_rules_under_dropped(
+        capsys, tmp_path):
+    from collections import Counter
+
+    from webevents.firehose import IngestSummary
+    from webevents.firehose import print_summary as print_ingest
+
+    summary = IngestSummary(files=1, records_in=10, ok=5, failed=3, dropped=2,
+                            reasons=Counter({"invalid_json": 2, "unknown_shape": 1,
+                                             "empty_record": 2}),
+                            tables=Counter({"raw.web_events": 5}))
+    print_ingest(summary, tmp_path)
+    rows = [line.strip("│ ").split("│")[0].strip() for line in capsys.readouterr().out.splitlines()
+            if "│" in line]
+    failed, dropped = rows.index("failed → processing-failed/"), rows.index("dropped")
+    assert rows[failed + 1:dropped] == ["reason: invalid_json", "reason: unknown_shape"]
+    assert rows[dropped + 1:] == ["rule: empty_record"]
