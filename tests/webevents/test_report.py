@@ -77,7 +77,8 @@ def report_data() -> dict:
 
 SUMMARY = {
     "lake": "/tmp/lake", "name": "all inputs", "records_in": 51_000, "landed": 50_700,
-    "skipped": 0, "failed": 290, "dropped": 10, "balanced": True, "failed_by_reason": {"invalid_json": 150, "unknown_shape": 140},
+    "skipped": 0, "failed": 290, "dropped": 10, "balanced": True,
+    "failed_by_reason": {"invalid_json": 150, "unknown_shape": 140},
     "sources": [
         {"name": "archive via sql/backfill", "records_in": 44_000, "landed": 43_750,
          "skipped": 0, "failed": 240, "dropped": 10, "balanced": True},
