@@ -235,7 +235,8 @@ class Plan:
         if self.models_changed:
             shown = ", ".join(self.models_changed[:4])
             more = len(self.models_changed) - 4
-            said.append(f"{shown}{f' and {more} more' if more > 0 else ''} changed")
+            said.append(f"{shown}{f' and {more} more' if more > 0 else ''} changed since "
+                        "built")
         if not said:
             return ""
         return "; ".join(said) + (f"; rebuilding {models} downstream with --full-refresh"

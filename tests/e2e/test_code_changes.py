@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.lake_tables import differences, table_rows
-from webevents import PROJECT_ROOT, clock
+from webevents import PROJECT_ROOT, clock, failpoints
 
 pytestmark = pytest.mark.xdist_group("code_changes")
 
@@ -35,13 +35,17 @@ def copy_project(target: Path) -> Path:
     return target
 
 
-def webevents(project: Path, *arguments: str) -> subprocess.CompletedProcess:
-    """The copy's own CLI (its webevents package, sql/ and dbt/), with the pinned clock."""
+def webevents(project: Path, *arguments: str,
+              failpoint: str | None = None) -> subprocess.CompletedProcess:
+    """The copy's own CLI (its webevents package, sql/ and dbt/), with the pinned clock;
+    with a failpoint the run is killed there."""
     env = {**os.environ, clock.ENV_VAR: NOW, "PYTHONPATH": str(project)}
-    env.pop("WEBEVENTS_FAILPOINT", None)
+    env.pop(failpoints.ENV_VAR, None)
+    if failpoint:
+        env[failpoints.ENV_VAR] = failpoint
     result = subprocess.run([sys.executable, "-m", "webevents.cli", *arguments], cwd=project,
                             env=env, capture_output=True, text=True, timeout=900)
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert (result.returncode != 0) == bool(failpoint), result.stderr[-3000:]
     return result
 
 
@@ -103,7 +107,7 @@ def test_each_edit_then_run_equals_a_from_scratch_build(project):
     edit(project_dir, MODEL_SQL, r"where scoped_events\.is_bot\b",
          "where scoped_events.is_bot and scoped_events.event_type = 'page'")
     result = webevents(project_dir, "run", "--lake", str(lake), *SAMPLE)
-    assert re.search(r"bot_traffic_daily changed; rebuilding 1 model downstream",
+    assert re.search(r"bot_traffic_daily changed since built; rebuilding 1 model downstream",
                      result.stderr), result.stderr[-2000:]
     after_model = marts(lake)
     assert after_model["marts.bot_traffic_daily"] != after_bots["marts.bot_traffic_daily"]
@@ -118,6 +122,19 @@ def test_each_edit_then_run_equals_a_from_scratch_build(project):
     rows = after_column["marts.bot_traffic_daily"]
     assert len(rows[0]) == len(after_model["marts.bot_traffic_daily"][0]) + 1
     assert differences(from_scratch(project_dir, folder), after_column) == []
+
+
+def test_a_run_killed_after_re_flagging_rebuilds_the_marts_when_run_again(project):
+    project_dir, lake, folder = project
+    edit(project_dir, BOTS_SQL, r"max_pages_per_session \| default\(\d+\)",
+         "max_pages_per_session | default(20)")
+    webevents(project_dir, "run", "--lake", str(lake), *SAMPLE, failpoint="dbt.running:KILL")
+    result = webevents(project_dir, "run", "--lake", str(lake), *SAMPLE)
+    # sql/bots ran and was recorded before the kill; the marts below it were not
+    assert "sql/bots changed" not in result.stderr
+    assert re.search(r"stg_analytics__web_events changed since built; rebuilding \d+ models",
+                     result.stderr), result.stderr[-2000:]
+    assert differences(from_scratch(project_dir, folder), marts(lake)) == []
 
 
 def test_full_refresh_rebuilds_every_model_and_changes_nothing(project):
