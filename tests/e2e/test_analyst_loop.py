@@ -122,3 +122,13 @@ def test_the_report_reads_at_1400_and_800_px(loop, tmp_path, width):
         assert charts[chart_id]["drawn"] > 0, chart_id
     png = screenshot(page, tmp_path / f"report-{width}.png", tmp_path, width=width)
     assert png.stat().st_size > 50_000
+
+
+def test_build_without_a_model_rebuilds_nothing_when_no_code_changed(loop):
+    folder, _ = loop
+    env = {**os.environ, clock.ENV_VAR: NOW}
+    result = subprocess.run([str(Path(sys.executable).with_name("webevents")), "build",
+                             "--lake", ".lake"], cwd=folder, env=env, capture_output=True,
+                            text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "no model's code changed since the lake was built; nothing to do" in result.stderr
