@@ -6,6 +6,7 @@ import argparse
 import importlib
 import signal
 import sys
+import textwrap
 
 # subcommand -> "module:function"; modules are imported only when their command runs,
 # so `webevents query` does not pay for dbt or the generator.
@@ -17,6 +18,7 @@ COMMANDS = {
     "sql": "webevents.sqlrunner:sql_command",
     "query": "webevents.query:query_command",
     "run": "webevents.pipeline:run_command",
+    "build": "webevents.pipeline:build_command",
     "smoke": "webevents.smoke:smoke_command",
     "upload-source": "webevents.stack:upload_source_command",
     "adopt-retained": "webevents.redeploy:adopt_command",
@@ -96,6 +98,53 @@ def _add_deploy_commands(commands) -> None:
     adopt.add_argument("--change-set", default="adopt-retained", help="change set name")
 
 
+# one example per subcommand, shown under its --help (dates are left to the defaults, so
+# each works as written on a lake made today)
+EXAMPLES = {
+    "generate": "webevents generate --out sample --events 50000 --days 14",
+    "ingest": "webevents ingest .lake/sample/stream/*.jsonl --lake .lake",
+    "backfill": "webevents backfill .lake/sample/archive/dt=*/*.jsonl.gz --lake .lake",
+    "sql": "webevents sql sql/enrich sql/bots --param lookback_days=13 --lake .lake",
+    "query": 'webevents query "select event_date, count(*) as events from '
+             'analytics.web_events group by 1 order by 1" --lake .lake',
+    "run": "webevents run --lake .lake",
+    "build": "webevents build bot_traffic_daily --lake .lake",
+    "smoke": "webevents smoke --stack webevents-dev --enrich",
+    "upload-source": "webevents upload-source build/source.zip --stack webevents-dev",
+    "adopt-retained": "webevents adopt-retained --stack webevents-dev --config-env default",
+}
+
+
+def _describe(commands) -> None:
+    """Every subcommand's --help: its one-line description first, then an example."""
+    for name, sub in commands.choices.items():
+        summary = next((action.help for action in commands._choices_actions
+                        if action.dest == name), None)
+        sub.formatter_class = argparse.RawDescriptionHelpFormatter
+        if summary and not (sub.description or "").startswith(summary):
+            sub.description = "\n\n".join(
+                textwrap.fill(paragraph, 79) for paragraph in
+                [f"{summary[0].upper()}{summary[1:]}.", sub.description] if paragraph)
+        if name in EXAMPLES:
+            sub.epilog = f"example:\n  {EXAMPLES[name]}"
+
+
+def _add_build_command(commands) -> None:
+    """`webevents build`: the analyst's quick loop over dbt models (README, the loop)."""
+    build = commands.add_parser(
+        "build",
+        help="rebuild a dbt model and everything below it, then the report",
+        description="Rebuild MODEL and every model downstream of it from scratch "
+        "(`dbt build --select MODEL+ --full-refresh`) on the lake, then the report; print "
+        "the rows each rebuilt table gained and lost. Without MODEL: the models whose code "
+        "changed since the lake was built. sql/ steps are not re-run (`webevents run` does).",
+    )
+    build.add_argument("model", nargs="?", metavar="MODEL_SELECTOR",
+                       help="a dbt model name or selector, e.g. bot_traffic_daily or "
+                       "tag:daily (its descendants are added)")
+    _add_lake(build)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="webevents",
@@ -145,7 +194,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="template parameter, e.g. run_date=2026-11-24 (repeatable)",
+        help="template parameter, e.g. lookback_days=13 (repeatable; run_date defaults to "
+        "yesterday)",
     )
     _add_engine(sql)
     _add_lake(sql)
@@ -188,13 +238,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="your JSON-lines files (plain or .gz) instead of the sample; they go through the "
         "Firehose stand-in as the stream, and files already ingested into the lake are skipped",
     )
-    run.add_argument("--events", type=int, default=50_000, help="sample size when generating")
-    run.add_argument("--days", type=int, default=14, help="sample days when generating")
-    run.add_argument("--seed", type=int, default=7, help="sample seed when generating")
+    # unset: the lake's own sample, whatever its size (else 50,000 events, 14 days, seed 7)
+    run.add_argument("--events", type=int, help="sample size when generating (default 50000)")
+    run.add_argument("--days", type=int, help="sample days when generating (default 14)")
+    run.add_argument("--seed", type=int, help="sample seed when generating (default 7)")
     run.add_argument("--fresh", action="store_true",
                      help="start the lake over: remove its tables, sample and outputs first")
+    run.add_argument("--full-refresh", action="store_true",
+                     help="re-run sql/enrich and sql/bots over every day and rebuild every dbt "
+                     "model from scratch, as if all the code had changed")
     _add_lake(run)
     _add_summary(run)
+    _add_build_command(commands)
+    _describe(commands)
 
     serve = commands.add_parser(
         "serve",

@@ -625,10 +625,16 @@ def print_summary(summary: IngestSummary, lake: Path) -> None:
         table.add_row(f"ok → {name}", f"{count:,}")
     if not summary.tables:
         table.add_row("ok", "0")
+    # each reason under the row it explains: failure reasons under failed, drop rules under
+    # dropped
     table.add_row("failed → processing-failed/", f"{summary.failed:,}")
+    for reason, count in sorted(summary.reasons.items()):
+        if reason not in DROPPED_REASONS:
+            table.add_row(f"  reason: {reason}", f"{count:,}")
     table.add_row("dropped", f"{summary.dropped:,}")
     for reason, count in sorted(summary.reasons.items()):
-        table.add_row(f"  reason: {reason}", f"{count:,}")
+        if reason in DROPPED_REASONS:
+            table.add_row(f"  rule: {reason}", f"{count:,}")
     console.print(table)
     rate = summary.records_in / summary.seconds if summary.seconds else 0.0
     console.print(

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from webevents import DBT_DIR, SQL_DIR, clock, failpoints, ledger
+from webevents import DBT_DIR, SQL_DIR, clock, failpoints, ledger, rebuild
 
 SAMPLE_DIR = "sample"
 SAMPLE_PARAMS_FILE = "sample-params.json"  # inside the sample (older lakes: beside it)
@@ -277,8 +277,31 @@ def _end_with_parent() -> None:
         libc.prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
 
 
-def run_dbt(lake: Path, say, advance: Callable[[int, int], None] | None = None) -> None:
-    """`dbt build --target local` as a subprocess writing into the lake's database."""
+def run_dbt(lake: Path, say, advance: Callable[[int, int], None] | None = None,
+            full_refresh: list[str] | None = None, total_models: int | None = None,
+            select: list[str] | None = None) -> None:
+    """`dbt build --target local` as a subprocess writing into the lake's database.
+
+    full_refresh names the models and seeds to rebuild from scratch (their code, or code
+    upstream of them, changed): the others are built as usual first (they are upstream of
+    or beside the changed ones, never below them), then those with `--full-refresh`.
+    select limits the build to those nodes (`webevents build`).
+    """
+    if select is not None:
+        invocations = [["--select", *select, "--full-refresh"]]
+    elif not full_refresh:
+        invocations = [[]]
+    elif total_models is not None and len(full_refresh) >= total_models:
+        invocations = [["--full-refresh"]]
+    else:
+        invocations = [["--exclude", *full_refresh], ["--select", *full_refresh, "--full-refresh"]]
+    summaries = [_dbt_build(lake, arguments, advance) for arguments in invocations]
+    say(f"dbt: {'; '.join(summaries)}")
+
+
+def _dbt_build(lake: Path, arguments: list[str],
+               advance: Callable[[int, int], None] | None) -> str:
+    """One `dbt build` with these extra arguments; returns dbt's PASS=... line."""
     dbt = Path(sys.executable).with_name("dbt")
     if not dbt.exists():
         raise StepFailed("dbt", f"{dbt} not found; run `make venv`")
@@ -292,7 +315,8 @@ def run_dbt(lake: Path, say, advance: Callable[[int, int], None] | None = None) 
     command = [str(dbt), "--no-use-colors", "build", "--target", "local",
                "--exclude-resource-type", "unit_test", "--project-dir", str(DBT_DIR),
                "--profiles-dir", str(DBT_DIR), "--target-path", str(work / "target"),
-               "--log-path", str(work / "logs")]
+               "--log-path", str(work / "logs"), *arguments]
+    shown = " ".join(["dbt build --target local", *arguments])
     progress = re.compile(r"\b(\d+) of (\d+) (OK|PASS|ERROR|FAIL|WARN|SKIP)")
     failures: list[str] = []
     lines: list[str] = []
@@ -325,11 +349,111 @@ def run_dbt(lake: Path, say, advance: Callable[[int, int], None] | None = None) 
         if disk_full and disk_full not in detail:  # the cause, wherever dbt printed it
             detail = f"{disk_full.strip()}\n{detail}"
         raise StepFailed(
-            "dbt", f"`dbt build --target local` failed (log: {work / 'logs' / 'dbt.log'}):\n"
+            "dbt", f"`{shown}` failed (log: {work / 'logs' / 'dbt.log'}):\n"
                    f"{detail}"
         )
     summary = next((line for line in reversed(lines) if "PASS=" in line), "")
-    say(f"dbt: {summary.split('Done.', 1)[-1].strip() or 'done'}")
+    return summary.split("Done.", 1)[-1].strip() or "done"
+
+
+# ---- what changed since the last run ---------------------------------------------------
+def plan_code_rebuild(lake: Path, full_refresh: bool = False) -> rebuild.Plan:
+    """Compare the sql/ steps' and dbt models' code with what the lake was built from.
+
+    `full_refresh` first forgets every record (committed), so a forced run that is stopped
+    still rebuilds everything when run again, with or without the flag.
+    """
+    from webevents.lake import connect
+
+    sql = rebuild.sql_fingerprints(SQL_DIR)
+    try:
+        models = rebuild.dbt_fingerprints(sql, DBT_DIR)
+    except (OSError, ValueError) as error:
+        raise StepFailed("dbt", f"reading the dbt project {DBT_DIR}: {error}") from error
+    con = connect(lake)
+    try:
+        if full_refresh:
+            rebuild.forget(con, "sql")
+            rebuild.forget(con, "dbt")
+        recorded_sql, recorded_dbt = rebuild.recorded(con, "sql"), rebuild.recorded(con, "dbt")
+    finally:
+        con.close()
+    return rebuild.plan(recorded_sql, recorded_dbt, sql, models, forced=full_refresh)
+
+
+def record_built(lake: Path, kind: str, fingerprints: dict[str, str]) -> None:
+    """Record the code a step just built the lake from (its work is committed already)."""
+    from webevents.lake import connect
+
+    con = connect(lake)
+    try:
+        rebuild.record(con, kind, fingerprints)
+    finally:
+        con.close()
+
+
+def _analytics_state(lake: Path, before_date=None) -> dict[str, Any]:
+    """Events in analytics.web_events, its newest date, those dated before a day (default:
+    its newest) and the bot-flagged events (by hash of event_id)."""
+    import duckdb
+
+    from webevents.lake import DATABASE_FILE
+
+    con = duckdb.connect(str(lake / DATABASE_FILE), read_only=True)
+    try:
+        events, newest = con.execute(
+            "select count(*), max(event_date) from analytics.web_events").fetchone()
+        older = 0
+        if (before_date or newest) is not None:
+            (older,) = con.execute("select count(*) from analytics.web_events "
+                                   "where event_date < ?", [before_date or newest]).fetchone()
+        bots = {hash_ for (hash_,) in con.execute(
+            "select hash(event_id) from analytics.web_events where is_bot").fetchall()}
+    finally:
+        con.close()
+    return {"events": int(events), "newest": newest, "older": int(older), "bots": bots}
+
+
+def _digests(lake: Path, names: list[str]) -> dict[str, dict[int, int]]:
+    import duckdb
+
+    from webevents.lake import DATABASE_FILE
+
+    con = duckdb.connect(str(lake / DATABASE_FILE), read_only=True)
+    try:
+        return rebuild.table_digests(con, names)
+    finally:
+        con.close()
+
+
+def _row_counts(lake: Path, names: list[str]) -> dict[str, dict[str, int]]:
+    """Rows per table (views left out), all of them added: a first build."""
+    import duckdb
+
+    from webevents.lake import DATABASE_FILE
+
+    con = duckdb.connect(str(lake / DATABASE_FILE), read_only=True)
+    try:
+        tables = {name for (name,) in con.execute(
+            "select table_name from duckdb_tables() where schema_name = 'marts'").fetchall()}
+        counts = {name: con.execute(f'select count(*) from marts."{name}"').fetchone()[0]
+                  for name in names if name in tables}
+    finally:
+        con.close()
+    return {name: {"rows": int(n), "added": int(n), "removed": 0} for name, n in counts.items()}
+
+
+def say_rows_changed(say, changed: dict[str, dict[str, int]], one_line: bool = False) -> None:
+    """Rows per rebuilt table, and rows the rebuild added and removed (a changed row counts
+    as one of each)."""
+    figures = [f"{name} {f['rows']:,} rows (+{f['added']:,} -{f['removed']:,})"
+               for name, f in changed.items()]
+    if one_line and figures:
+        say(f"rebuilt (rows, +added -removed): {', '.join(figures)}")
+    elif figures:
+        for line in figures:
+            say(f"rebuilt {line}")
+        say("(+added -removed: a changed row counts as one of each)")
 
 
 # ---- the run summary -----------------------------------------------------------------
@@ -390,51 +514,79 @@ def build_summary(lake: Path, this_run: list[SourceFigures],
     }
 
 
+RECONCILIATION_COLUMNS = ("input", "records in", "landed", "already landed", "failed",
+                          "dropped", "balanced")
+
+
+def reconciliation_rows(summary: dict) -> list[list[str]]:
+    """The reconciliation table's cells, one row per input kind and the total."""
+    return [[source["name"], f"{source['records_in']:,}", f"{source['landed']:,}",
+             f"{source['skipped']:,}", f"{source['failed']:,}", f"{source['dropped']:,}",
+             "yes" if source["balanced"] else "NO"]
+            for source in summary["sources"] + [summary]]
+
+
+def plain_table(header: tuple[str, ...], rows: list[list[str]]) -> str:
+    """Columns padded with spaces, never wrapped: for logs, pipes and files."""
+    widths = [max(len(row[i]) for row in [list(header), *rows]) for i in range(len(header))]
+
+    def line(cells) -> str:
+        return "  ".join(cell.ljust(width) if i == 0 else cell.rjust(width)
+                         for i, (cell, width) in enumerate(zip(cells, widths, strict=True)))
+    return "\n".join([line(header), *(line(row) for row in rows)])
+
+
 def print_summary(console, summary: dict, seconds: float) -> None:
     from rich.table import Table
 
-    table = Table(title="Reconciliation (all inputs ever loaded into this lake, counted "
-                  "from the tables)", title_justify="left")
-    for column in ("input", "records in", "landed", "already landed", "failed", "dropped",
-                   "balanced"):
-        table.add_column(column, justify="left" if column == "input" else "right")
-    for source in summary["sources"] + [summary]:
-        table.add_row(source["name"], f"{source['records_in']:,}", f"{source['landed']:,}",
-                      f"{source['skipped']:,}", f"{source['failed']:,}",
-                      f"{source['dropped']:,}",
-                      "[green]yes[/]" if source["balanced"] else "[red]NO[/]",
-                      style="bold" if source is summary else None)
-    console.print(table)
+    title = "Reconciliation (all inputs ever loaded into this lake, counted from the tables)"
+    rows = reconciliation_rows(summary)
+    if console.is_terminal:
+        table = Table(title=title, title_justify="left")
+        for column in RECONCILIATION_COLUMNS:
+            table.add_column(column, justify="left" if column == "input" else "right")
+        for row in rows:
+            total = row is rows[-1]
+            row = [*row[:-1], "[green]yes[/]" if row[-1] == "yes" else "[red]NO[/]"]
+            table.add_row(*row, style="bold" if total else None)
+        console.print(table)
+    else:  # a log or a pipe: a plain table that no terminal width wraps
+        console.print(f"{title}\n{plain_table(RECONCILIATION_COLUMNS, rows)}",
+                      soft_wrap=True, highlight=False, markup=False)
+
+    def say(text: str) -> None:
+        console.print(text, soft_wrap=True)  # whole lines: the terminal wraps, not rich
+
     if summary["skipped"]:
-        console.print(f"already landed: {summary['skipped']:,} archive line(s) whose event "
-                      "(same event_id and event_timestamp) an earlier load had landed")
+        say(f"already landed: {summary['skipped']:,} archive line(s) whose event "
+            "(same event_id and event_timestamp) an earlier load had landed")
     if summary.get("erased"):
-        console.print(f"erased: {summary['erased']:,} stream record(s) removed by erasure "
-                      "requests (raw.erasure_audit); records in = landed + already landed + "
-                      "failed + dropped + erased")
+        say(f"erased: {summary['erased']:,} stream record(s) removed by erasure requests "
+            "(raw.erasure_audit); records in = landed + already landed + failed + dropped + "
+            "erased")
     reasons = ", ".join(f"{k} {v:,}" for k, v in sorted(summary["failed_by_reason"].items()))
-    console.print(f"failed by reason: {reasons or 'none'} (error output with each record)")
-    console.print(
+    say(f"failed by reason: {reasons or 'none'} (error output with each record)")
+    say(
         f"duplicates removed: {summary['duplicates_removed']:,} "
         f"(raw {summary['raw_rows']:,} rows -> analytics {summary['analytics_rows']:,} events)"
     )
     bots = ", ".join(f"{k} {v:,}" for k, v in summary["bots_by_reason"].items())
     share = summary["bot_events"] / summary["analytics_rows"] if summary["analytics_rows"] else 0
-    console.print(f"bots flagged: {summary['bot_events']:,} events ({share:.1%}); "
-                  f"by reason: {bots or 'none'}")
+    say(f"bots flagged: {summary['bot_events']:,} events ({share:.1%}); "
+        f"by reason: {bots or 'none'}")
     quality = ", ".join(f"{k}: {v:,}" for k, v in summary["quality_distribution"].items())
-    console.print(f"quality score distribution: {quality}")
+    say(f"quality score distribution: {quality}")
     if summary["skipped_files"]:
-        console.print(f"skipped {len(summary['skipped_files'])} input file(s) already ingested "
-                      "into this lake (same content hash); raw.web_events is append-only")
-    console.print(f"[bold green]done[/] in {seconds:.1f} s; report: {summary['report']}")
+        say(f"skipped {len(summary['skipped_files'])} input file(s) already ingested "
+            "into this lake (same content hash); raw.web_events is append-only")
+    say(f"[bold green]done[/] in {seconds:.1f} s; report: {summary['report']}")
 
 
 # ---- the command ---------------------------------------------------------------------
 def run_pipeline(lake: str | Path | None = None, inputs: list[str] | None = None,
                  events: int = 50_000, days: int = 14, seed: int = 7,
                  console=None, summary_file: str | Path | None = None,
-                 fresh: bool = False) -> dict[str, Any]:
+                 fresh: bool = False, full_refresh: bool = False) -> dict[str, Any]:
     """Every step in order; returns the run summary; raises StepFailed naming the step.
 
     Holds the lake's lock for the whole run; `fresh` starts the lake over first.
@@ -446,7 +598,8 @@ def run_pipeline(lake: str | Path | None = None, inputs: list[str] | None = None
     if missing:
         raise InputMissing(f"--input file(s) not found: {', '.join(missing)}")
     with locked(lake, "run"):
-        return _run_locked(lake, inputs, events, days, seed, console, summary_file, fresh)
+        return _run_locked(lake, inputs, events, days, seed, console, summary_file, fresh,
+                           full_refresh)
 
 
 class InputMissing(ValueError):
@@ -454,7 +607,8 @@ class InputMissing(ValueError):
 
 
 def _run_locked(lake: Path, inputs: list[str] | None, events: int, days: int, seed: int,
-                console, summary_file: str | Path | None, fresh: bool) -> dict[str, Any]:
+                console, summary_file: str | Path | None, fresh: bool,
+                full_refresh: bool = False) -> dict[str, Any]:
     from rich.console import Console
     from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -533,28 +687,56 @@ def _run_locked(lake: Path, inputs: list[str] | None, events: int, days: int, se
             apply_erasures(lake, say)
             window = event_date_window(lake)
             say(f"enrich: event dates {window['run_date']} minus {window['lookback_days']} days")
+            code = plan_code_rebuild(lake, full_refresh)
+            line = code.line(int(window["lookback_days"]) + 1)
+            if line:
+                say(line)
+            before = _analytics_state(lake)
             run_sql_step("enrich", lake, window, say)
+            record_built(lake, "sql", {"enrich": code.sql_fingerprints["enrich"]})
+            after = _analytics_state(lake, before["newest"])
             finish("enrich")
 
             begin("bots")
             failpoints.reach("bots.started")
             run_sql_step("bots", lake, window, say)
+            record_built(lake, "sql", {"bots": code.sql_fingerprints["bots"]})
+            flagged = _analytics_state(lake)["bots"]
             finish("bots")
 
             begin("dbt")
+            # a first build has nothing to compare with: every row is added, so count them
+            rebuilt_before = {} if code.first_build else _digests(lake, code.rebuild)
             run_dbt(lake, say, advance=lambda done, total: progress.update(
-                tasks["dbt"], total=total, completed=done))
+                tasks["dbt"], total=total, completed=done),
+                full_refresh=code.rebuild, total_models=code.total_models)
+            record_built(lake, "dbt", code.dbt_fingerprints)
+            rebuilt = (_row_counts(lake, code.rebuild) if code.first_build else
+                       rebuild.rows_changed(rebuilt_before, _digests(lake, code.rebuild)))
+            say_rows_changed(say, rebuilt, one_line=True)
             finish("dbt")
+
+            changes = {
+                "code": line,
+                "new_events": after["events"] - before["events"],
+                # new events dated before the newest day the lake held: they arrived late
+                "late_events": after["older"] - before["older"] if before["newest"] else 0,
+                "bots_flagged": len(flagged - before["bots"]),
+                "bots_unflagged": len(before["bots"] - flagged),
+                "rebuilt_models": rebuilt,
+                "models_rebuilt_from_scratch": code.rebuild,
+            }
 
             begin("report")
             failpoints.reach("report.started")
             summary = build_summary(lake, this_run, skipped)
+            summary["changes"] = changes
             summary["step_seconds"] = step_seconds  # the report step's own time is not in it
             summary["report"] = str(lake / "report.html")
+            write_report(lake, summary)  # adds the headline, as the page shows it
             write_summary(lake / SUMMARY_FILE, summary)
             if summary_file:
                 write_summary(summary_file, summary)
-            write_report(lake, summary)
             failpoints.reach("report.written")
             finish("report")
         except StepFailed:
@@ -567,6 +749,26 @@ def _run_locked(lake: Path, inputs: list[str] | None, events: int, days: int, se
     return summary
 
 
+SAMPLE_DEFAULTS = {"events": 50_000, "days": 14, "seed": 7}
+
+
+def sample_options(args) -> tuple[int, int, int]:
+    """--events/--days/--seed; those not given are the lake's sample's (so `webevents run`
+    works as written on any lake), else the defaults."""
+    from webevents.lake import resolve_lake
+
+    given = {key: getattr(args, key, None) for key in SAMPLE_DEFAULTS}
+    recorded = {}
+    if None in given.values() and not getattr(args, "fresh", False):
+        try:
+            recorded = _recorded_sample(resolve_lake(args.lake, create=False)) or {}
+        except Exception:  # no lake yet, or not one: the defaults
+            recorded = {}
+    values = [given[key] if given[key] is not None else recorded.get(key, default)
+              for key, default in SAMPLE_DEFAULTS.items()]
+    return values[0], values[1], values[2]
+
+
 def run_command(args) -> int:
     """`webevents run [--input FILES] [--lake DIR] [--events --days --seed] [--summary FILE]`."""
     from rich.console import Console
@@ -576,8 +778,10 @@ def run_command(args) -> int:
 
     console = Console(stderr=True)
     try:
-        run_pipeline(args.lake, args.input, args.events, args.days, args.seed, console=console,
-                     summary_file=args.summary, fresh=args.fresh)
+        events, days, seed = sample_options(args)
+        run_pipeline(args.lake, args.input, events, days, seed, console=console,
+                     summary_file=args.summary, fresh=args.fresh,
+                     full_refresh=getattr(args, "full_refresh", False))
     except (LakeError, InputMissing) as error:
         console.print(f"[bold red]webevents run:[/] {escape(str(error))}", highlight=False,
                       soft_wrap=True)
@@ -597,3 +801,103 @@ def run_command(args) -> int:
 
 def _as_date(value) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+
+
+# ---- webevents build -----------------------------------------------------------------
+def _descendants(models: dict[str, dict], roots: set[str]) -> list[str]:
+    """The roots and every model below them, in build order."""
+    chosen = set(roots)
+    for name, entry in models.items():  # parents come before children in this order
+        if set(entry["parents"]) & chosen:
+            chosen.add(name)
+    return [name for name in models if name in chosen]
+
+
+def build_models(lake: str | Path | None, selector: str | None, say) -> dict[str, Any]:
+    """Rebuild a model and its descendants (or what changed), then the summary and report.
+
+    Returns the rows changed per rebuilt table. A rebuilt model's code is recorded only when
+    everything it was built from is current (its parents and the sql/ steps under it), so a
+    later `webevents run` still rebuilds what sql/ changes reach.
+    """
+    from webevents.lake import locked, resolve_lake
+    from webevents.reconcile import write_summary
+    from webevents.report import SUMMARY_FILE, write_report
+
+    lake = resolve_lake(lake, create=False)
+    with locked(lake, "build"):
+        code = plan_code_rebuild(lake)
+        if selector:
+            roots = {selector} if selector in code.models else None
+            names = (_descendants(code.models, roots) if roots
+                     else list(code.models))  # a dbt selector: compare every table
+            select = [f"{selector}+"]
+        else:
+            names = select = code.rebuild
+            if not select:
+                say("build: no model's code changed since the lake was built; nothing to do "
+                    "(name a model to rebuild it anyway)")
+        if select:
+            say(f"build: dbt build --select {' '.join(select)} --full-refresh")
+            before = _digests(lake, names)
+            started = time.perf_counter()
+            run_dbt(lake, say, select=select)
+            say(f"build: dbt took {time.perf_counter() - started:.1f} s")
+            rebuilt, current = set(names), {}
+            sql_current = code.sql_fingerprints == _recorded_sql(lake)
+            for name, entry in code.models.items():  # parents before children
+                if name in rebuilt and sql_current and all(
+                        parent in current
+                        or code.dbt_fingerprints[parent] == code.recorded_dbt.get(parent)
+                        for parent in entry["parents"]):
+                    current[name] = code.dbt_fingerprints[name]
+            record_built(lake, "dbt", current)
+            changed = rebuild.rows_changed(before, _digests(lake, names))
+            say_rows_changed(say, changed)
+        else:
+            changed = {}
+        previous = {}
+        if (lake / SUMMARY_FILE).exists():
+            previous = json.loads((lake / SUMMARY_FILE).read_text())
+        summary = build_summary(lake, [], [])
+        summary["changes"] = {"code": f"webevents build {selector or ''}".strip(),
+                              "new_events": 0, "late_events": 0, "bots_flagged": 0,
+                              "bots_unflagged": 0, "rebuilt_models": changed,
+                              "models_rebuilt_from_scratch": names if select else []}
+        summary["step_seconds"] = previous.get("step_seconds", {})
+        summary["report"] = str(lake / "report.html")
+        write_report(lake, summary)
+        write_summary(lake / SUMMARY_FILE, summary)
+        say(f"build: report {summary['report']}")
+        return changed
+
+
+def _recorded_sql(lake: Path) -> dict[str, str]:
+    from webevents.lake import connect
+
+    con = connect(lake)
+    try:
+        return rebuild.recorded(con, "sql")
+    finally:
+        con.close()
+
+
+def build_command(args) -> int:
+    """`webevents build [MODEL_SELECTOR] [--lake DIR]`."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    console = Console(stderr=True)
+
+    def say(message: str) -> None:
+        console.print(f"  {escape(message)}", highlight=False, soft_wrap=True)
+
+    started = time.perf_counter()
+    try:
+        build_models(args.lake, args.model, say)
+    except StepFailed as error:
+        console.print(f"[bold red]build failed:[/] {escape(str(error))}", highlight=False,
+                      soft_wrap=True)
+        return 1
+    console.print(f"[bold green]done[/] in {time.perf_counter() - started:.1f} s")
+    return 0

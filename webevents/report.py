@@ -170,6 +170,8 @@ def write_report(lake: str | Path, summary: dict | None = None) -> Path:
     if summary is None and (lake / SUMMARY_FILE).exists():
         summary = json.loads((lake / SUMMARY_FILE).read_text())
     data = load_report_data(lake / "lake.duckdb")
+    if summary is not None:  # the run summary keeps the headline exactly as the page shows it
+        summary["headline"] = headline((data.get("totals") or [{}])[0], summary)
     path = lake / REPORT_FILE
     path.write_text(render_report(data, summary or {}), encoding="utf-8")
     return path
@@ -184,6 +186,7 @@ def render_report(data: dict[str, Any], summary: dict) -> str:
     generated = clock.now().strftime("%Y-%m-%d %H:%M UTC")
     sections = [
         _cards(totals, summary),
+        _changes(summary),
         _section_traffic(data),
         '<div class="grid2">' + _section_funnel(data) + _section_bots(data, totals) + "</div>",
         _section_spatial(data),
@@ -211,25 +214,86 @@ def render_report(data: dict[str, Any], summary: dict) -> str:
     )
 
 
+HEADLINE_LABELS = {
+    "events": "events", "human_sessions": "human sessions", "devices": "devices",
+    "identified_users": "identified users", "bot_share_pct": "bot share",
+    "avg_quality_score": "avg quality score", "duplicates_removed": "duplicates removed",
+    "records_rejected": "records rejected",
+}
+
+
+def headline(totals: dict, summary: dict) -> dict[str, Any]:
+    """The page's headline figures, as the run summary stores them and the cards show them
+    (rounded as shown, so the page and the JSON agree exactly)."""
+    events = int(totals.get("events") or 0)
+    bots = int(totals.get("bot_events") or 0)
+    quality = totals.get("avg_quality")
+    return {
+        "events": events,
+        "human_sessions": int(totals.get("human_sessions") or 0),
+        "devices": int(totals.get("human_devices") or 0),
+        "identified_users": int(totals.get("identified_users") or 0),
+        "bot_share_pct": round(100 * bots / events, 1) if events else None,
+        "avg_quality_score": None if quality is None else round(float(quality), 3),
+        "duplicates_removed": int(summary.get("duplicates_removed",
+                                              totals.get("duplicate_copies")) or 0),
+        "records_rejected": int(summary.get("failed") or 0),
+    }
+
+
+def headline_text(name: str, value: Any) -> str:
+    """How a headline figure is written on its card."""
+    if value is None:
+        return "n/a"
+    if name == "bot_share_pct":
+        return f"{value:.1f}%"
+    if name == "avg_quality_score":
+        return f"{value:.3f}"
+    return f"{value:,}"
+
+
 def _cards(totals: dict, summary: dict) -> str:
-    events = totals.get("events") or 0
-    bots = totals.get("bot_events") or 0
-    cards = [
-        ("events", _n(events)),
-        ("human sessions", _n(totals.get("human_sessions"))),
-        ("devices", _n(totals.get("human_devices"))),
-        ("identified users", _n(totals.get("identified_users"))),
-        ("bot share", _pct(bots / events if events else None)),
-        ("avg quality score", _f(totals.get("avg_quality"), 3)),
-        ("duplicates removed", _n(summary.get("duplicates_removed",
-                                              totals.get("duplicate_copies")))),
-        ("records rejected", _n(summary.get("failed"))),
-    ]
+    figures = summary.get("headline") or headline(totals, summary)
     body = "".join(
-        f'<div class="card"><div class="value">{value}</div><div class="label">{label}</div></div>'
-        for label, value in cards
+        f'<div class="card" data-figure="{name}"><div class="value">'
+        f"{_e(headline_text(name, figures.get(name)))}</div>"
+        f'<div class="label">{label}</div></div>'
+        for name, label in HEADLINE_LABELS.items()
     )
     return f'<div class="cards" id="kpis">{body}</div>'
+
+
+def _changes(summary: dict) -> str:
+    """The strip under the headline: what this run changed in the lake."""
+    changes = summary.get("changes")
+    if not changes:
+        return ""
+    rebuilt = changes.get("rebuilt_models") or {}
+    touched = {name: f for name, f in rebuilt.items() if f["added"] or f["removed"]}
+    models = ", ".join(f"{_e(name)} (+{_n(f['added'])} &minus;{_n(f['removed'])} rows)"
+                       for name, f in touched.items())
+    unchanged = len(rebuilt) - len(touched)
+    if unchanged:
+        models += f"{'; ' if models else ''}{unchanged} rebuilt with no row changed"
+    items = [
+        ("new events", _n(changes.get("new_events"))),
+        ("late events", _n(changes.get("late_events"))),
+        ("bots re-flagged", f"+{_n(changes.get('bots_flagged'))} / "
+                            f"&minus;{_n(changes.get('bots_unflagged'))}"),
+        ("models rebuilt from scratch", _n(len(changes.get("models_rebuilt_from_scratch")
+                                               or []))),
+    ]
+    cells = "".join(f'<div><b>{value}</b> <span>{label}</span></div>' for label, value in items)
+    code = changes.get("code") or "no code changed since the last run"
+    return (
+        '<section id="changes" class="strip"><h2>What changed since the last run</h2>'
+        f'<div class="strip-figures">{cells}</div>'
+        f'<p class="note"><b>New events</b>: events added to analytics.web_events by this run; '
+        "<b>late</b>: those dated before the newest day the lake already held; <b>bots "
+        "re-flagged</b>: events whose bot flag the rules set (+) or cleared (&minus;); "
+        f"<b>code</b>: {_e(code)}.{' Rebuilt: ' + models + '.' if models else ''}</p>"
+        "</section>"
+    )
 
 
 def _section_traffic(data: dict) -> str:
@@ -248,9 +312,10 @@ def _section_traffic(data: dict) -> str:
                       ("human sessions (right axis)", "var(--session)")])
     return (
         '<section id="traffic"><h2>Events and sessions per day</h2>'
-        '<p class="note">Events by UTC event date, split into people and bots; sessions '
-        "(30 minutes of inactivity ends one) by the day they started.</p>"
-        f"{legend}{chart}</section>"
+        f"{legend}{chart}"
+        '<p class="def"><b>Columns</b>: events per UTC event date, people and bots stacked '
+        "(left axis, events); <b>line</b>: human sessions by the day they started, 30 "
+        "minutes without an event ending one (right axis, sessions).</p></section>"
     )
 
 
@@ -285,13 +350,16 @@ def _section_bots(data: dict, totals: dict) -> str:
     chart = horizontal_bars(
         items, "var(--bot)", chart_id="chart-bots",
         value_label=lambda v: f"{_n(v)} ({_pct(v / events if events else None)})",
+        whole=events or None,
     )
     return (
         '<section id="bots"><h2>Bot traffic by reason</h2>'
         f'<p class="note">{_n(totals.get("bot_events"))} of {_n(events)} events '
-        f"({_pct((totals.get('bot_events') or 0) / events if events else None)}) are flagged; "
-        "an event flagged by several rules counts under each.</p>"
-        f"{chart}</section>"
+        f"({_pct((totals.get('bot_events') or 0) / events if events else None)}) are flagged.</p>"
+        f"{chart}"
+        '<p class="def"><b>Bar</b>: events a rule of sql/bots flagged, as a share of all '
+        "events (axis in %); an event flagged by several rules counts under each, so the "
+        "bars add up to more than the bot share.</p></section>"
     )
 
 
@@ -307,68 +375,164 @@ def _section_spatial(data: dict) -> str:
         f"<small>{_e(row['space_name'])}</small></td>"
         f"<td>{_n(row['views'])}</td><td>{_n(row['sessions'])}</td>"
         f"<td>{_f((row['dwell_seconds'] or 0) / 60, 1)}</td>"
+        f"<td>{_f((row['dwell_seconds'] or 0) / row['views'], 1) if row['views'] else 'n/a'}</td>"
         f"<td>{_pct(row['coverage'])}</td></tr>"
         for row in rooms[:8]
     )
     table = (
-        "<table><tr><th>room</th><th>views</th><th>sessions</th><th>dwell (min)</th>"
-        f"<th>sphere seen</th></tr>{table_rows}</table>"
+        "<table><tr><th>room</th><th>views</th><th>sessions</th><th>dwell, total (min)</th>"
+        f"<th>dwell per view (s)</th><th>sphere seen</th></tr>{table_rows}</table>"
+        '<p class="def"><b>views</b>: events in the room, people and bots, with or without a '
+        "view direction; <b>dwell, total</b>: minutes summed over those views (each view "
+        "lasts until the next event, at most 30 min); <b>dwell per view</b>: that total "
+        "divided by views; <b>sphere seen</b>: share of the sphere inside some view's field "
+        "of view, weighted by views.</p>"
     )
+    table_views = {(row["space_id"], row["room_id"]): row["views"] for row in rooms}
     by_room: dict[tuple, dict] = {}
     for row in cells:
         key = (row["space_id"], row["room_id"])
         room = by_room.setdefault(key, {"space_name": row["space_name"],
-                                        "room_name": row["room_name"], "cells": {}})
+                                        "room_name": row["room_name"], "cells": {},
+                                        "table_views": table_views.get(key)})
         room["cells"][(int(row["yaw_cell"]), int(row["pitch_cell"]))] = row["views"]
+    peak = max((v for room in by_room.values() for v in room["cells"].values()), default=0)
     maps = "".join(
         '<div class="heatmap">'
         f"<h3>{_e(room['room_name'])}</h3><p>{_e(room['space_name'])} &middot; "
-        f"{_n(sum(room['cells'].values()))} views</p>"
-        f"{heatmap(room['cells'], chart_id=f'heatmap-{index}')}</div>"
+        f"{_n(sum(room['cells'].values()))} human views with a view direction"
+        + (f" (the table's {_n(room['table_views'])} views also count bots and views "
+           "without one)" if room["table_views"] is not None else "")
+        + f"</p>{heatmap(room['cells'], chart_id=f'heatmap-{index}', peak=peak)}</div>"
         for index, room in enumerate(by_room.values())
     )
+    scale = heat_scale(peak) if by_room else ""
     return (
         '<section id="spatial"><h2>3D engagement per room</h2>'
-        '<p class="note">Where people look inside each room of the virtual tours: '
-        "exploration levels (the seed's rule: |pitch| &gt; 45&deg; high, &gt; 15&deg; or "
-        "|yaw| &gt; 90&deg; medium) for the busiest rooms, and heat maps of view direction "
-        f"(yaw &times; pitch, {YAW_BIN}&deg; cells) of human views.</p>"
-        f'<div class="grid2"><div>{levels}</div><div>{table}</div></div>'
+        '<p class="note">Where people look inside each room of the virtual tours.</p>'
+        f'<div class="grid2"><div>{levels}<p class="def"><b>Exploration level</b> of each '
+        "view, as a share of the room's views (people and bots): the seed's rule, "
+        "|pitch| &gt; 45&deg; high, |pitch| &gt; 15&deg; or |yaw| &gt; 90&deg; medium, else "
+        "low; no 3D data: the view had no direction.</p></div>"
+        f"<div>{table}</div></div>"
+        f'<div class="heat-head"><p class="def"><b>Heat maps</b>: human views (bots left out) '
+        f"of the busiest rooms by view direction, yaw (left-right, &deg;) across and pitch "
+        f"(up-down, &deg;) up the side, in {YAW_BIN}&deg; &times; {PITCH_BIN}&deg; cells; "
+        f"one colour scale for every map.</p>{scale}</div>"
         f'<div class="heatmaps">{maps}</div></section>'
     )
+
+
+QUALITY_BUCKETS = (("score 1.0", "score_perfect_count", "#0f9d76"),
+                   ("0.8 to 1", "score_0_8_to_1_count", "#8bc34a"),
+                   ("0.5 to 0.8", "score_0_5_to_0_8_count", "#f0a030"),
+                   ("below 0.5", "score_below_0_5_count", "#d64545"))
 
 
 def _section_quality(data: dict) -> str:
     quality = data.get("quality") or []
     if not quality:
         return _empty("quality", "Data quality", "quality", data)
-    days = [str(row["day"]) for row in quality]
-    buckets = stacked_bars_with_line(
-        days,
-        [("score 1.0", [row["score_perfect_count"] or 0 for row in quality], "#0f9d76"),
-         ("0.8 to 1", [row["score_0_8_to_1_count"] or 0 for row in quality], "#8bc34a"),
-         ("0.5 to 0.8", [row["score_0_5_to_0_8_count"] or 0 for row in quality], "#f0a030"),
-         ("below 0.5", [row["score_below_0_5_count"] or 0 for row in quality], "#d64545")],
-        ("average score", [row["avg_score"] or 0 for row in quality], "var(--accent)"),
-        chart_id="chart-quality", line_max=1.0, line_format=lambda v: f"{v:.2f}",
-        width=560, height=300,
-    )
-    legend = _legend([("score 1.0", "#0f9d76"), ("0.8 to 1", "#8bc34a"),
-                      ("0.5 to 0.8", "#f0a030"), ("below 0.5", "#d64545"),
-                      ("average score (right axis)", "var(--accent)")])
+    events = sum(row["event_count"] or 0 for row in quality)
+    totals = {label: sum(row[column] or 0 for row in quality)
+              for label, column, _ in QUALITY_BUCKETS}
+    buckets = quality_chart(quality, chart_id="chart-quality")
+    legend = _legend([(f"{label}: {_n(totals[label])} "
+                       f"({_pct(totals[label] / events if events else None)})", color)
+                      for label, _, color in QUALITY_BUCKETS]
+                     + [("average score (right axis)", "var(--accent)")])
+    bucket_rows = "".join(
+        f'<tr><td><span class="swatch" style="--swatch:{color}"></span>{label}</td>'
+        f"<td>{_n(totals[label])}</td>"
+        f"<td>{_pct(totals[label] / events if events else None)}</td></tr>"
+        for label, _, color in QUALITY_BUCKETS)
+    bucket_table = (f'<table class="buckets"><tr><th>score bucket</th><th>events</th>'
+                    f"<th>share</th></tr>{bucket_rows}</table>")
     checks = data.get("checks") or []
     check_chart = (
         horizontal_bars([(row["check_name"], row["events"]) for row in checks], "var(--bad)",
-                        chart_id="chart-checks")
+                        chart_id="chart-checks", whole=events or None,
+                        value_label=lambda v: f"{_n(v)} ({_pct(v / events if events else None)})")
+        + '<p class="def"><b>Bar</b>: events failing a check of the rubric, as a share of all '
+        "events (axis in %); an event can fail several.</p>"
         if checks else "<p class=\"note\">No check failed.</p>"
     )
     return (
         '<section id="quality"><h2>Data quality</h2>'
-        '<p class="note">Distribution of data_quality_score per event day (rubric in '
-        "docs/data-quality.md) and the checks that failed most.</p>"
-        f'<div class="grid2"><div>{legend}{buckets}</div><div>{check_chart}</div></div>'
+        '<p class="note">data_quality_score per event day (rubric in docs/data-quality.md) '
+        "and the checks that failed most.</p>"
+        f'<div class="grid2"><div>{legend}{buckets}'
+        '<p class="def"><b>Columns</b>: each day\'s events by score bucket, as a share of the '
+        "day (left axis, %; a bucket holding any event is drawn at least 2 px tall); "
+        "<b>line</b>: the day's mean score on the right axis, zoomed to its range.</p></div>"
+        f"<div>{bucket_table}{check_chart}</div></div>"
         "</section>"
     )
+
+
+def quality_chart(quality: list[dict], chart_id: str, width: int = 560,
+                  height: int = 300) -> str:
+    """Per day, 100% stacked score buckets (left axis, %), every non-empty bucket at least
+    2 px tall; the mean score on a right axis fitted to its range, so its movement shows."""
+    left, right, top, bottom = 48, 56, 14, 46
+    plot_w, plot_h = width - left - right, height - top - bottom
+    labels = [str(row["day"]) for row in quality]
+    step = plot_w / max(len(labels), 1)
+    bar_w = step * 0.68
+    parts = [_svg_open(chart_id, width, height), '<g class="grid">']
+    for k in range(5):
+        y = top + plot_h - plot_h * k / 4
+        parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}"/>'
+                     f'<text class="axis" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" '
+                     f'font-size="11">{25 * k}%</text>')
+    parts.append("</g>")
+    for i, row in enumerate(quality):
+        counts = [row[column] or 0 for _, column, _ in QUALITY_BUCKETS]
+        total = sum(counts) or 1
+        # small buckets get 2 px taken from the largest one, so none disappears
+        heights = [plot_h * c / total for c in counts]
+        extra = sum(2 - h for h, c in zip(heights, counts, strict=True) if c and h < 2)
+        largest = heights.index(max(heights))
+        heights = [max(h, 2) if c else 0 for h, c in zip(heights, counts, strict=True)]
+        heights[largest] -= extra
+        x = left + i * step + (step - bar_w) / 2
+        y = top + plot_h
+        for (name, _, color), h, count in zip(QUALITY_BUCKETS, heights, counts, strict=True):
+            y -= h
+            parts.append(f'<rect class="bar" x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" '
+                         f'height="{h:.1f}" fill="{color}"><title>{_e(labels[i])} {name}: '
+                         f"{_n(count)} events ({_pct(count / total)})</title></rect>")
+        if i % math.ceil(len(labels) / (width / 55)) == 0:
+            parts.append(f'<text class="axis" x="{left + i * step + step / 2:.1f}" '
+                         f'y="{top + plot_h + 16}" text-anchor="middle" font-size="11">'
+                         f"{_e(_short_day(labels[i]))}</text>")
+    scores = [float(row["avg_score"] or 0) for row in quality]
+    low, high = _fitted_range(scores)
+    for k in range(5):
+        value = low + (high - low) * k / 4
+        y = top + plot_h - plot_h * k / 4
+        parts.append(f'<text class="axis" x="{left + plot_w + 6}" y="{y + 4:.1f}" '
+                     f'font-size="11">{value:.3f}</text>')
+    points = [(left + i * step + step / 2, top + plot_h - plot_h * (v - low) / (high - low))
+              for i, v in enumerate(scores)]
+    path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+    parts.append(f'<polyline class="line" points="{path}" fill="none" stroke="var(--accent)" '
+                 'stroke-width="2.5" stroke-linejoin="round"/>')
+    for (x, y), label, v in zip(points, labels, scores, strict=True):
+        parts.append(f'<circle class="point" cx="{x:.1f}" cy="{y:.1f}" r="3.5" '
+                     f'fill="var(--accent)"><title>{_e(label)} average score: {v:.3f}</title>'
+                     "</circle>")
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _fitted_range(values: list[float]) -> tuple[float, float]:
+    """An axis range around the values with a margin, in steps of 0.005 (scores 0..1)."""
+    low, high = min(values, default=0.0), max(values, default=1.0)
+    margin = max((high - low) * 0.25, 0.005)
+    low = max(0.0, math.floor((low - margin) * 200) / 200)
+    high = min(1.0, math.ceil((high + margin) * 200) / 200)
+    return (low, high) if high > low else (max(0.0, low - 0.01), min(1.0, high + 0.01))
 
 
 def _section_reconciliation(summary: dict) -> str:
@@ -499,16 +663,24 @@ def funnel_chart(stages: list[tuple[str, float]], chart_id: str) -> str:
 
 
 def horizontal_bars(items: list[tuple[str, float]], color: str, chart_id: str,
-                    value_label=None) -> str:
-    """One labelled bar per item, longest first."""
-    label_w, width, row_h = 170, 520, 26
-    height = row_h * len(items) + 10
+                    value_label=None, whole: float | None = None) -> str:
+    """One labelled bar per item, longest first; with `whole`, bar lengths are shares of it
+    on an axis in %."""
+    label_w, width, row_h = 190, 560, 26
+    axis_h = 22
+    height = row_h * len(items) + 10 + axis_h
     top_value = max((v for _, v in items), default=0) or 1
+    scale_max = _nice_share(top_value / whole) if whole else top_value
     value_label = value_label or _n
+    plot_w = width - label_w - 140
     parts = [_svg_open(chart_id, width, height)]
+    if whole:
+        parts.append(_percent_axis(label_w, plot_w, row_h * len(items) + 10 + 14, 2,
+                                   maximum=scale_max))
     for i, (name, value) in enumerate(items):
         y = i * row_h + 4
-        bar_w = (width - label_w - 130) * value / top_value
+        share = (value / whole) if whole else value
+        bar_w = plot_w * share / scale_max
         parts.append(f'<text x="{label_w - 8}" y="{y + 15}" text-anchor="end" font-size="12">'
                      f"{_e(name)}</text>")
         parts.append(f'<rect class="bar" x="{label_w}" y="{y}" width="{max(bar_w, 1):.1f}" '
@@ -520,31 +692,80 @@ def horizontal_bars(items: list[tuple[str, float]], color: str, chart_id: str,
     return "".join(parts)
 
 
+def _nice_share(share: float) -> float:
+    """A round top for a % axis holding `share` (0..1)."""
+    for top in (0.001, 0.002, 0.005, 0.01, 0.02, 0.04, 0.05, 0.08, 0.1, 0.2, 0.4, 0.5, 0.8, 1):
+        if share <= top:
+            return top
+    return 1.0
+
+
 EXPLORATION_COLORS = (("high", "#7b4fd6"), ("medium", "#2f6fdf"), ("low", "#9ec5f8"),
                       ("no_3d", "#d9e2ec"))
 
 
+def _wrap(text: str, width: int, lines: int) -> list[str]:
+    """Words on up to `lines` lines of about `width` characters (the last one clipped)."""
+    import textwrap
+
+    wrapped = textwrap.wrap(text, width) or [""]
+    if len(wrapped) > lines:
+        wrapped = wrapped[: lines - 1] + [_clip(" ".join(wrapped[lines - 1:]), width)]
+    return wrapped
+
+
+def _percent_axis(x0: float, plot_w: float, y: float, top: float, maximum: float = 1.0,
+                  ticks: int = 4) -> str:
+    """Vertical grid lines and their labels in % under a horizontal bar chart."""
+    parts = ['<g class="grid">']
+    for k in range(ticks + 1):
+        x = x0 + plot_w * k / ticks
+        parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{y - 12}"/>'
+                     f'<text class="axis" x="{x:.1f}" y="{y}" text-anchor="middle" '
+                     f'font-size="11">{_pct_tick(maximum * k / ticks)}</text>')
+    parts.append("</g>")
+    return "".join(parts)
+
+
+def _pct_tick(share: float) -> str:
+    value = share * 100
+    return f"{value:.0f}%" if value == round(value) or value >= 10 else f"{value:.1f}%"
+
+
 def exploration_bars(rooms: list[dict], chart_id: str) -> str:
-    """Per room, the share of views at each exploration level (100% stacked)."""
-    label_w, width, row_h = 250, 600, 24
+    """Per room, the share of views at each exploration level (100% stacked), with the
+    room's full name on up to two lines and the space's under it; axis in %."""
+    label_w, width, row_h = 270, 640, 46
     rows = rooms[:8]
-    height = row_h * len(rows) + 34
+    legend_h, axis_h = 22, 22
+    height = row_h * len(rows) + axis_h + legend_h + 6
     parts = [_svg_open(chart_id, width, height)]
-    plot_w = width - label_w - 10
+    plot_w = width - label_w - 16
     for i, room in enumerate(rows):
-        y = i * row_h + 4
+        y = i * row_h + 6
         total = sum(room[level] or 0 for level, _ in EXPLORATION_COLORS) or 1
         x = float(label_w)
-        name = f"{room['room_name'] or room['room_id']}, {room['space_name'] or ''}"
-        parts.append(f'<text x="{label_w - 8}" y="{y + 14}" text-anchor="end" font-size="11">'
-                     f"{_e(_clip(name, 34))}<title>{_e(name)}</title></text>")
+        room_name = str(room["room_name"] or room["room_id"])
+        space_name = str(room["space_name"] or "")
+        name = f"{room_name}, {space_name}"
+        lines = _wrap(room_name, 40, 2)
+        label = "".join(
+            f'<tspan x="{label_w - 8}" dy="{0 if k == 0 else 12}">{_e(line)}</tspan>'
+            for k, line in enumerate(lines))
+        label += (f'<tspan x="{label_w - 8}" dy="12" class="sub" fill="#616e7c">'
+                  f"{_e(_clip(space_name, 44))}</tspan>")
+        parts.append(f'<text x="{label_w - 8}" y="{y + 10}" text-anchor="end" font-size="11">'
+                     f"{label}<title>{_e(name)}</title></text>")
         for level, color in EXPLORATION_COLORS:
             w = plot_w * (room[level] or 0) / total
-            parts.append(f'<rect class="bar" x="{x:.1f}" y="{y}" width="{w:.1f}" height="17" '
-                         f'fill="{color}"><title>{_e(name)} {level}: {_n(room[level])} views '
-                         f"({_pct((room[level] or 0) / total)})</title></rect>")
+            parts.append(f'<rect class="bar" x="{x:.1f}" y="{y + 4}" width="{w:.1f}" '
+                         f'height="22" fill="{color}"><title>{_e(name)} {level}: '
+                         f"{_n(room[level])} views ({_pct((room[level] or 0) / total)})</title>"
+                         "</rect>")
             x += w
-    legend_y = height - 12
+    axis_y = row_h * len(rows) + 18
+    parts.append(_percent_axis(label_w, plot_w, axis_y, 4))
+    legend_y = height - 6
     x = label_w
     for level, color in EXPLORATION_COLORS:
         parts.append(f'<rect x="{x}" y="{legend_y - 9}" width="10" height="10" fill="{color}"/>'
@@ -560,16 +781,37 @@ _HEAT_STOPS = ((252, 253, 191), (254, 176, 120), (241, 96, 93), (183, 55, 121),
                (114, 31, 129), (44, 17, 95))
 
 
-def heatmap(cells: dict[tuple[int, int], int], chart_id: str) -> str:
-    """Yaw (x, -180..180) by pitch (y, +90 top .. -90 bottom) view counts as coloured cells."""
+def heat_scale(peak: int) -> str:
+    """The heat maps' colour scale: a gradient from 0 to the busiest cell, in views."""
+    width, bar_h = 260, 10
+    steps = 32  # discrete swatches: no gradient reference, the page has no url() at all
+    swatches = "".join(
+        f'<rect x="{8 + (width - 16) * i / steps:.1f}" y="6" '
+        f'width="{(width - 16) / steps + 0.5:.1f}" height="{bar_h}" '
+        f'fill="{_heat_color((i + 0.5) / steps)}"/>' for i in range(steps))
+    ticks = "".join(
+        f'<text class="axis" x="{8 + (width - 16) * math.sqrt(v / peak) if peak else 8:.1f}" '
+        f'y="{bar_h + 20}" text-anchor="middle" font-size="10">{_n(v)}</text>'
+        for v in sorted({0, round(peak / 4), round(peak / 2), peak}) if peak)
+    return (f'<svg id="heat-scale" class="scale" xmlns="http://www.w3.org/2000/svg" '
+            f'viewBox="0 0 {width} 54" width="{width}" height="54" role="img">'
+            + swatches + ticks +
+            f'<text class="axis" x="{width / 2}" y="46" text-anchor="middle" font-size="10">'
+            f"views per {YAW_BIN}&deg; &times; {PITCH_BIN}&deg; cell (square-root scale)"
+            "</text></svg>")
+
+
+def heatmap(cells: dict[tuple[int, int], int], chart_id: str, peak: int | None = None) -> str:
+    """Yaw (x, -180..180) by pitch (y, +90 top .. -90 bottom) view counts as coloured cells;
+    `peak` is the count the darkest colour stands for (one scale shared by all maps)."""
     columns, rows = 360 // YAW_BIN, 180 // PITCH_BIN
     cell = 10
     left, top, bottom = 30, 6, 22
     width, height = left + columns * cell + 16, top + rows * cell + bottom
-    peak = max(cells.values(), default=0) or 1
+    peak = peak or max(cells.values(), default=0) or 1
     parts = [_svg_open(chart_id, width, height, css_class="chart heat")]
     parts.append(f'<rect x="{left}" y="{top}" width="{columns * cell}" height="{rows * cell}" '
-                 'fill="#f5f7fa"/>')
+                 'fill="#f5f7fa"><title>no views</title></rect>')
     for (yaw_cell, pitch_cell), views in sorted(cells.items()):
         x = left + yaw_cell * cell
         y = top + (rows - 1 - pitch_cell) * cell
@@ -586,7 +828,7 @@ def heatmap(cells: dict[tuple[int, int], int], chart_id: str) -> str:
     for pitch in (90, 45, 0, -45, -90):
         y = top + (90 - pitch) / PITCH_BIN * cell
         parts.append(f'<text class="axis" x="{left - 4}" y="{y + 3}" text-anchor="end" '
-                     f'font-size="10">{pitch}</text>')
+                     f'font-size="10">{pitch}&deg;</text>')
     horizon = top + rows * cell / 2
     parts.append(f'<line x1="{left}" x2="{left + columns * cell}" y1="{horizon}" y2="{horizon}" '
                  'stroke="#9aa5b1" stroke-dasharray="2,3" stroke-width="0.8"/>')

@@ -55,14 +55,15 @@ def chromium() -> str:
     return path
 
 
-def measure(html_path: Path, tmp_path: Path) -> dict:
+def measure(html_path: Path, tmp_path: Path, width: int = 1280) -> dict:
     """Render a copy of the page with the measuring script; the charts' sizes and counts."""
     probe = tmp_path / "probe.html"
     probe.write_text(html_path.read_text(encoding="utf-8").replace("</body>", _MEASURE + "</body>"),
                      encoding="utf-8")
     result = subprocess.run(
         [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile-dom'}",
-         "--window-size=1280,2000", "--virtual-time-budget=5000", "--dump-dom", probe.as_uri()],
+         f"--window-size={width},2000", "--virtual-time-budget=5000", "--dump-dom",
+         probe.as_uri()],
         capture_output=True, text=True, timeout=120, check=False,
     )
     match = re.search(r'<pre id="measurements">(.*?)</pre>', result.stdout, re.S)
@@ -71,11 +72,12 @@ def measure(html_path: Path, tmp_path: Path) -> dict:
     return json.loads(match.group(1).replace("&quot;", '"').replace("&amp;", "&"))
 
 
-def screenshot(html_path: Path, png_path: Path, tmp_path: Path, height: int = 4200) -> Path:
-    """A full-width screenshot of the page, for people to look at."""
+def screenshot(html_path: Path, png_path: Path, tmp_path: Path, height: int = 4200,
+               width: int = 1280) -> Path:
+    """A screenshot of the page in a window `width` pixels wide, for people to look at."""
     result = subprocess.run(
         [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile-shot'}",
-         f"--window-size=1280,{height}", f"--screenshot={png_path}", html_path.as_uri()],
+         f"--window-size={width},{height}", f"--screenshot={png_path}", html_path.as_uri()],
         capture_output=True, text=True, timeout=120, check=False,
     )
     if not png_path.exists():

@@ -23,7 +23,8 @@ pytestmark = pytest.mark.xdist_group("interrupted_run")
 NOW = "2026-12-05T09:30:00"  # late copies cross a backfill chunk on this day
 SAMPLE = ["--events", "1500", "--days", "4", "--seed", "3"]
 # run-time figures: when and how long, not what
-RUN_TIME_KEYS = {"finished_at", "step_seconds", "report", "lake", "this_run", "skipped_files"}
+RUN_TIME_KEYS = {"finished_at", "step_seconds", "report", "lake", "this_run", "skipped_files",
+                 "changes"}  # changes: what this run did, like this_run
 FAST_POINTS = [("ingest.rows_written", "KILL"), ("backfill.chunk_written", "INT"),
                ("sample.written", "KILL")]
 ALL_POINTS = [(point, "KILL") for point in failpoints.POINTS] + [

@@ -77,12 +77,13 @@ def report_data() -> dict:
 
 SUMMARY = {
     "lake": "/tmp/lake", "name": "all inputs", "records_in": 51_000, "landed": 50_700,
-    "failed": 290, "dropped": 10, "failed_by_reason": {"invalid_json": 150, "unknown_shape": 140},
+    "skipped": 0, "failed": 290, "dropped": 10, "balanced": True,
+    "failed_by_reason": {"invalid_json": 150, "unknown_shape": 140},
     "sources": [
         {"name": "archive via sql/backfill", "records_in": 44_000, "landed": 43_750,
-         "failed": 240, "dropped": 10},
+         "skipped": 0, "failed": 240, "dropped": 10, "balanced": True},
         {"name": "stream via Firehose stand-in", "records_in": 7_000, "landed": 6_950,
-         "failed": 50, "dropped": 0},
+         "skipped": 0, "failed": 50, "dropped": 0, "balanced": True},
     ],
     "raw_rows": 50_700, "analytics_rows": 49_800, "duplicates_removed": 900,
 }
@@ -113,7 +114,7 @@ def test_every_section_and_number_is_there(page):
 
 
 def test_unbalanced_reconciliation_is_shown_as_off():
-    broken = {**SUMMARY, "dropped": 11}
+    broken = {**SUMMARY, "dropped": 11, "balanced": False}  # as reconcile counts it
     assert ">OFF<" in report.render_report(report_data(), broken)
 
 
