@@ -112,6 +112,10 @@ EXAMPLES = {
     "smoke": "webevents smoke --stack webevents-dev --enrich",
     "upload-source": "webevents upload-source build/source.zip --stack webevents-dev",
     "adopt-retained": "webevents adopt-retained --stack webevents-dev --config-env default",
+    "replay": "webevents replay .lake/processing-failed/ --lake .lake --dry-run",
+    "serve": "webevents serve --lake .lake --port 8080",
+    "forget": "webevents forget --user-id u-52000 --lake .lake --dry-run",
+    "migrate": "webevents migrate --engine athena --stack webevents-dev --dry-run",
 }
 
 
@@ -250,11 +254,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_lake(run)
     _add_summary(run)
     _add_build_command(commands)
-    _describe(commands)
 
     serve = commands.add_parser(
         "serve",
-        help="local collector: POST /events as the deployed endpoint, into the lake; demo tour",
+        help="a local collector with the deployed endpoint's contract, and a demo tour",
         description="A local stand-in for the browser endpoint (same request contract, status "
         "codes and CORS as API Gateway) feeding the Firehose stand-in and the real Lambda; "
         "GET / is a demo tour page using tracker/webevents.js.",
@@ -270,14 +273,17 @@ def build_parser() -> argparse.ArgumentParser:
     # schema evolution of a deployed stack (docs/operations.md, D-INFRA-3)
     migrate = commands.add_parser(
         "migrate",
-        help="add the landing contract's new columns to deployed tables, then import them "
-        "into the stack with template.yaml's schema, and check all three agree",
+        help="add new landing columns to the deployed tables and import them into the stack",
+        description="Run ALTER TABLE ... ADD COLUMNS for the landing contract's new columns "
+        "through Athena, import the tables into the stack with template.yaml's schema, and "
+        "check that the live tables, the template and the contract agree.",
     )
     _add_engine(migrate)
     migrate.add_argument("--stack", help="the stack whose tables to import (with --engine athena)")
     migrate.add_argument("--dry-run", action="store_true", help="only print the ALTER statements")
     _add_lake(migrate)
 
+    _describe(commands)
     return parser
 
 
