@@ -1,0 +1,164 @@
+"""The smoke test's scratch scope: one enrich MERGE and one dbt model, then nothing left.
+
+`webevents smoke --scratch` (and `--dbt-model MODEL`, which implies it) works in a Glue
+database of its own, `<MartsDatabaseName>_smoke_<tag>`, so no production table is written:
+1. creates the database (Glue CreateDatabase) and in it `web_events`, an Iceberg table with
+   analytics.web_events' columns, from sql/ddl's own CREATE with only the table name changed
+   and a location under the marts bucket's smoke/<tag>/ prefix;
+2. runs sql/enrich's MERGE with only its target retargeted to that table, limited to the
+   tagged events' day (it still reads raw.web_events and analytics.web_events, read-only),
+   and checks the tagged events are rows of the scratch table;
+3. with --dbt-model, runs `dbt build --select MODEL --target prod` with the marts database
+   and S3 location pointed at the scratch scope;
+4. drops every table in the scratch database (Athena DROP TABLE deletes an Iceberg table's
+   data) and then deletes the database (Glue DeleteDatabase). A failed drop keeps the
+   database, so nothing is orphaned unseen, and the cleanup hop names what was left.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from sqlglot import exp
+from sqlglot.tokens import TokenType
+
+from webevents import PROJECT_ROOT, transpile
+
+ANALYTICS_DDL = PROJECT_ROOT / "sql" / "ddl" / "20_analytics_web_events_create.sql"
+DBT_MODELS = PROJECT_ROOT / "dbt" / "models"
+# The dbt of this interpreter's environment (.venv/bin/dbt, as buildspec.yml runs it).
+DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
+DEFAULT_DBT_MODEL = "int_session_boundaries"
+SCRATCH_TABLE = "web_events"
+_REF = re.compile(r"""\bref\(\s*['"]([A-Za-z0-9_]+)['"]\s*\)""")
+
+DbtRunner = Callable[[list[str], Mapping[str, str], Path], tuple[int, str]]
+
+
+class ScratchError(ValueError):
+    """A scratch-scope request that cannot be run (one line)."""
+
+
+def scratch_database_name(marts_database: str, tag: str) -> str:
+    """`<marts>_smoke_<tag>`: lowercase letters, digits and '_' (Athena and Glue both take it).
+
+    Athena database names may hold only lowercase letters, digits and underscores
+    (https://docs.aws.amazon.com/athena/latest/ug/tables-databases-columns-names.html);
+    Glue allows up to 255 characters
+    (https://docs.aws.amazon.com/glue/latest/webapi/API_DatabaseInput.html).
+    """
+    name = re.sub(r"[^a-z0-9_]", "_", f"{marts_database}_smoke_{tag}".lower())
+    if len(name) > 255:
+        raise ScratchError(f"scratch database name {name[:40]}... is over Glue's 255 characters")
+    return name
+
+
+def retarget_first_table(sql: str, old: str, new: str) -> str:
+    """`sql` with only the statement's own target table `old` renamed to `new`.
+
+    sqlglot checks that the statement (a MERGE or CREATE TABLE) writes `old`; the first
+    `schema.table` token run naming it is the target (`merge into x`, `create table x`), and
+    only those characters change, so Athena gets the file's own text otherwise. Later reads
+    of the same table (the MERGE's dedupe lookup) keep their name.
+    """
+    tree = transpile.parse_athena(sql)
+    target = tree.this if isinstance(tree, (exp.Merge, exp.Create)) else None
+    table = target if isinstance(target, exp.Table) else (
+        target.find(exp.Table) if target is not None else None)
+    old_db, old_name = old.split(".")
+    if table is None or (table.db.lower(), table.name.lower()) != (old_db, old_name):
+        raise ScratchError(f"expected a MERGE or CREATE TABLE writing {old}")
+    tokens = transpile.tokenize_athena(sql)
+    for first, dot, second in zip(tokens, tokens[1:], tokens[2:], strict=False):
+        if (dot.token_type == TokenType.DOT and first.text.lower() == old_db
+                and second.text.lower() == old_name):
+            return sql[:first.start] + new + sql[second.end + 1:]
+    raise ScratchError(f"{old} not found in the statement's text")  # pragma: no cover
+
+
+def scratch_table_ddl(ddl: str, database: str, location: str) -> str:
+    """analytics.web_events' CREATE, as `<database>.web_events` stored at `location`.
+
+    A Glue-catalog Iceberg table needs a LOCATION before TBLPROPERTIES; S3 Tables chooses
+    its own, so the sql/ddl file has none (Athena, "Create Iceberg tables":
+    https://docs.aws.amazon.com/athena/latest/ug/querying-iceberg-creating-tables.html).
+    """
+    sql = retarget_first_table(ddl.strip().rstrip(";"), "analytics.web_events",
+                               f"{database}.{SCRATCH_TABLE}")
+    tokens = transpile.tokenize_athena(sql)
+    (properties,) = [t for t in tokens if t.text.lower() == "tblproperties"]
+    return f"{sql[:properties.start]}location '{location}'\n{sql[properties.start:]}"
+
+
+# --- dbt -------------------------------------------------------------------------------------
+
+
+def model_refs(models: Path = DBT_MODELS) -> dict[str, tuple[set[str], bool]]:
+    """Every model: (the models it refs, whether it is a staging model)."""
+    found: dict[str, tuple[set[str], bool]] = {}
+    for path in sorted(models.rglob("*.sql")):
+        staging = "staging" in path.relative_to(models).parts
+        found[path.stem] = (set(_REF.findall(path.read_text())), staging)
+    return found
+
+
+def scratch_models(models: Path = DBT_MODELS) -> list[str]:
+    """Models buildable alone in a scratch database: every ref is a staging model.
+
+    Staging is ephemeral on Athena (dbt_project.yml), inlined into the model's SQL, so such a
+    model reads only the sources; a model that refs another table model would read it from
+    the scratch database, where it does not exist.
+    """
+    refs = model_refs(models)
+    return sorted(
+        name for name, (used, staging) in refs.items()
+        if not staging and all(ref in refs and refs[ref][1] for ref in used)
+    )
+
+
+def check_dbt_model(model: str, models: Path = DBT_MODELS) -> None:
+    """A one-line ScratchError unless `model` can be built alone in the scratch database."""
+    allowed = scratch_models(models)
+    if model not in allowed:
+        kind = "is not a model of dbt/" if model not in model_refs(models) else \
+            "refs other table models, which the scratch database does not hold"
+        raise ScratchError(f"--dbt-model {model} {kind}; choose one of: {', '.join(allowed)}")
+
+
+def dbt_command(model: str) -> list[str]:
+    """The daily job's dbt build (buildspec.yml), for one model."""
+    return [DBT_EXECUTABLE, "build", "--select", model, "--target", "prod",
+            "--project-dir", "dbt", "--profiles-dir", "dbt"]
+
+
+def dbt_env(base: Mapping[str, str], *, region: str, workgroup: str, catalog: str,
+            database: str, location: str, results: str) -> dict[str, str]:
+    """The CodeBuild job's dbt environment (template.yaml PipelineBuild), marts in scratch."""
+    return dict(base) | {
+        "DBT_TARGET": "prod",
+        "AWS_REGION": region,
+        "ATHENA_WORKGROUP": workgroup,
+        "S3_TABLES_CATALOG": catalog,
+        "DBT_MARTS_DATABASE": database,
+        "DBT_MARTS_S3_LOCATION": location,
+        "DBT_ATHENA_RESULTS_S3": results,
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+
+
+def run_dbt(command: list[str], env: Mapping[str, str], cwd: Path) -> tuple[int, str]:
+    """Run dbt; (exit code, the last line of its output that says why, if it failed)."""
+    done = subprocess.run(command, env=dict(env), cwd=cwd, capture_output=True, text=True,
+                          check=False)
+    lines = [line.strip() for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+    errors = [line for line in lines if "error" in line.lower()]
+    return done.returncode, (errors or lines or [""])[-1]
+
+
+def default_env() -> Mapping[str, str]:
+    return os.environ
