@@ -74,6 +74,20 @@ def _add_deploy_commands(commands) -> None:
         action="store_true",
         help="also run sql/enrich for today and check the events reach analytics.web_events",
     )
+    smoke.add_argument(
+        "--scratch",
+        action="store_true",
+        help="run sql/enrich's MERGE into a scratch Glue database created for this run, "
+        "check the tagged events, then drop it (writes no production table)",
+    )
+    smoke.add_argument(
+        "--dbt-model",
+        nargs="?",
+        const="int_session_boundaries",
+        metavar="MODEL",
+        help="also `dbt build --select MODEL` into the scratch database (implies --scratch; "
+        "default int_session_boundaries; only models whose refs are all staging)",
+    )
     upload = commands.add_parser(
         "upload-source", help="upload the project zip the daily CodeBuild job runs"
     )

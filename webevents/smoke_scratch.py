@@ -162,3 +162,176 @@ def run_dbt(command: list[str], env: Mapping[str, str], cwd: Path) -> tuple[int,
 
 def default_env() -> Mapping[str, str]:
     return os.environ
+
+
+# --- the hops ---------------------------------------------------------------------------------
+
+_SAFE_TABLE = re.compile(r"[a-z0-9_]+")
+
+
+class ScratchScope:
+    """The scratch hops of one smoke run: create, MERGE, dbt, then drop everything created."""
+
+    def __init__(self, run, stack, day, runner: DbtRunner | None = None) -> None:
+        self.run_ = run
+        self.stack = stack
+        self.day = day
+        self.runner = runner or run.dbt_runner or run_dbt
+        self.database: str | None = None
+
+    def run(self, expected: list[str]) -> None:
+        if not self._create():
+            return
+        try:
+            if self._table():
+                self._merge(expected)
+                if self.run_.dbt_model:
+                    self._dbt(self.run_.dbt_model)
+        finally:  # a failed MERGE or dbt build still leaves nothing behind
+            self._cleanup()
+
+    # each hop --------------------------------------------------------------------------------
+
+    def _create(self) -> bool:
+        from webevents.stack import StackError
+
+        run, started = self.run_, self.run_.clock.now()
+        try:
+            name = scratch_database_name(self.stack.output("MartsDatabaseName"), run.tag)
+            self.prefix = f"{self.stack.output('MartsS3Location').rstrip('/')}/smoke/{run.tag}"
+            # https://docs.aws.amazon.com/glue/latest/webapi/API_CreateDatabase.html
+            run.clients.glue.create_database(DatabaseInput={
+                "Name": name,
+                "Description": f"webevents smoke test {run.tag}: dropped at the end of the run",
+                "LocationUri": f"{self.prefix}/",
+            })
+        except (StackError, ScratchError) as error:
+            run._fail("scratch database", started, str(error), "scratch_db")
+            return False
+        except Exception as error:  # ClientError, e.g. AccessDenied / AlreadyExists
+            run._fail("scratch database", started, _text(error), "scratch_db")
+            return False
+        self.database = name
+        run._pass("scratch database", started, f"Glue database {name} created")
+        return True
+
+    def _table(self) -> bool:
+        from webevents.sqlrunner import render
+
+        run, started = self.run_, self.run_.clock.now()
+        location = f"{self.prefix}/{SCRATCH_TABLE}/"
+        try:
+            ddl = scratch_table_ddl(render(ANALYTICS_DDL, {}), self.database, location)
+            self.engine = run._engine(self.stack, timeout=3600, commit_retries=6)
+            self.engine.execute(ddl)
+        except Exception as error:
+            run._fail("scratch table", started, _text(error), "scratch_table")
+            return False
+        run._pass("scratch table", started,
+                  f"{self.database}.{SCRATCH_TABLE} created with analytics.web_events' columns")
+        return True
+
+    def _merge(self, expected: list[str]) -> None:
+        from webevents.smoke import ENRICH_SQL, enrich_params
+        from webevents.sqlrunner import render
+
+        run, started = self.run_, self.run_.clock.now()
+        target = f"{self.database}.{SCRATCH_TABLE}"
+        try:
+            merge = retarget_first_table(render(ENRICH_SQL, enrich_params(self.day)),
+                                         "analytics.web_events", target)
+            self.engine.execute(merge)
+            _, rows = self.engine.query(scratch_enriched_query(target, run.tag, self.day))
+        except Exception as error:
+            run._fail("scratch enrich", started, _text(error), "scratch_merge")
+            return
+        found = {row[0] for row in rows} & set(expected)
+        if found == set(expected):
+            run._pass("scratch enrich", started,
+                      f"{len(found)} tagged events merged into {target} ({self.day})")
+        else:
+            missing = f"{len(expected) - len(found)} of {len(expected)} tagged events missing"
+            run._fail("scratch enrich", started, f"{missing} from {target} after the MERGE",
+                      "scratch_merge")
+
+    def _dbt(self, model: str) -> None:
+        run, started = self.run_, self.run_.clock.now()
+        hop = f"dbt {model}"
+        output = self.stack.output("AthenaOutputLocation").rstrip("/")
+        env = dbt_env(
+            run.environ if run.environ is not None else default_env(),
+            region=run.clients.athena.meta.region_name,
+            workgroup=self.stack.output("AthenaWorkGroupName"),
+            catalog=self.stack.output("S3TablesCatalog"),
+            database=self.database,
+            location=f"{self.prefix}/dbt",
+            results=f"{output}/dbt/",
+        )
+        command = dbt_command(model)
+        try:
+            code, last = self.runner(command, env, PROJECT_ROOT)
+        except OSError as error:
+            code, last = 127, f"cannot run {command[0]}: {error.strerror or error}"
+        if code == 0:
+            run._pass(hop, started, f"dbt build --select {model} into {self.database}")
+        else:
+            run._fail(hop, started, f"dbt exited {code}: {last[:160]}", "dbt")
+
+    def _cleanup(self) -> None:
+        """Drop each table of the scratch database, then the database; name what is left."""
+        run, started = self.run_, self.run_.clock.now()
+        glue, database = run.clients.glue, self.database
+        left: list[str] = []
+        try:
+            # https://docs.aws.amazon.com/glue/latest/webapi/API_GetTables.html
+            tables, token = [], None
+            while True:
+                page = glue.get_tables(DatabaseName=database, **({"NextToken": token} if token
+                                                                 else {}))
+                tables += [table["Name"] for table in page.get("TableList", [])]
+                token = page.get("NextToken")
+                if not token:
+                    break
+        except Exception as error:
+            run._fail("scratch cleanup", started, f"cannot list the tables of {database} "
+                      f"({_text(error)}); left: database {database}", "cleanup")
+            return
+        engine = getattr(self, "engine", None) or run._engine(self.stack, timeout=3600)
+        for table in tables:
+            if not _SAFE_TABLE.fullmatch(table):
+                left.append(table)
+                continue
+            try:
+                # An Iceberg table is managed in Athena: DROP TABLE deletes its data too
+                # (https://docs.aws.amazon.com/athena/latest/ug/querying-iceberg-drop-table.html).
+                engine.execute(f"drop table if exists {database}.{table}")
+            except Exception:
+                left.append(table)
+        if left:
+            # Deleting the database now would orphan the tables' data in S3 unseen.
+            run._fail("scratch cleanup", started, f"left: database {database} with tables "
+                      f"{', '.join(left)} (Athena DROP TABLE failed)", "cleanup")
+            return
+        try:
+            # https://docs.aws.amazon.com/glue/latest/webapi/API_DeleteDatabase.html
+            glue.delete_database(Name=database)
+        except Exception as error:
+            run._fail("scratch cleanup", started, f"left: empty database {database} "
+                      f"({_text(error)})", "cleanup")
+            return
+        dropped = f"{len(tables)} table(s) dropped" if tables else "no tables"
+        run._pass("scratch cleanup", started, f"{dropped}, database {database} deleted")
+
+
+def scratch_enriched_query(table: str, tag: str, day) -> str:
+    return (
+        f"select event_id from {table}\n"
+        f"where anonymous_id = '{tag}'\n"
+        f"    and event_date = date '{day:%Y-%m-%d}'"
+    )
+
+
+def _text(error: BaseException) -> str:
+    from webevents.smoke import _error_text
+
+    return _error_text(error)
