@@ -73,6 +73,8 @@ CAUSES = {
     f"matches the table ({RUNBOOK}, PipelineBuildFailed)",
     "dbt": "dbt build failed: read its log above; a profile error is a missing environment "
     f"value, a model error is the same as the daily job's ({RUNBOOK}, PipelineBuildFailed)",
+    "dbt_model": "only a model whose refs are all staging (ephemeral) builds alone in the "
+    f"scratch database ({RUNBOOK}, smoke test)",
     "cleanup": "the caller lacks glue:DeleteTable/DeleteDatabase or s3:DeleteObject on the "
     f"marts bucket's smoke/ prefix; drop what is named by hand ({RUNBOOK}, smoke test)",
 }
@@ -207,7 +209,7 @@ class SmokeRun:
             try:  # refused before anything is sent: a typo costs nothing
                 check_dbt_model(self.dbt_model)
             except ScratchError as error:
-                self._record(f"dbt {self.dbt_model}", False, started, str(error))
+                self._fail(f"dbt {self.dbt_model}", started, str(error), "dbt_model")
                 return self.results
         try:
             stack = describe(self.clients.cloudformation, self.stack_name)

@@ -52,7 +52,8 @@ def scratch_database_name(marts_database: str, tag: str) -> str:
     Glue allows up to 255 characters
     (https://docs.aws.amazon.com/glue/latest/webapi/API_DatabaseInput.html).
     """
-    name = re.sub(r"[^a-z0-9_]", "_", f"{marts_database}_smoke_{tag}".lower())
+    run = tag.lower().removeprefix("smoke-")  # the tag's time and suffix
+    name = re.sub(r"[^a-z0-9_]", "_", f"{marts_database}_smoke_{run}".lower())
     if len(name) > 255:
         raise ScratchError(f"scratch database name {name[:40]}... is over Glue's 255 characters")
     return name
