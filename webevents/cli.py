@@ -58,8 +58,8 @@ def _add_deploy_commands(commands) -> None:
         help="prove every hop of a deployed stack with tagged events",
         description="Send uniquely tagged events (and one malformed) through the stack's entry "
         "points, wait until they are rows of raw.web_events (Athena) and the malformed one is "
-        "in the error output, and print PASS/FAIL per hop. Deletes nothing; the tagged rows "
-        "stay (docs/operations.md, smoke test).",
+        "in the error output, and print PASS/FAIL per hop. Deletes nothing but its own scratch "
+        "database (--scratch); the tagged rows stay (docs/operations.md, smoke test).",
     )
     smoke.add_argument("--stack", required=True, help="CloudFormation stack name")
     smoke.add_argument("--region", help="AWS Region (default: your AWS configuration)")

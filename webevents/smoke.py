@@ -13,7 +13,8 @@ What it does, in order (docs/operations.md, "Smoke test after a deploy"):
 5. with --scratch (or --dbt-model MODEL), runs that MERGE and one dbt model in a scratch
    Glue database of their own instead, then drops it (webevents/smoke_scratch.py).
 
-It creates only tagged events and deletes nothing. The events stay where the pipeline puts
+It creates only tagged events and deletes nothing but the scratch database it created
+(--scratch). The events stay where the pipeline puts
 them, tagged `anonymous_id = 'smoke-<UTC time>-<hex>'` (and the malformed one in the error
 output, which expires after 90 days), so they can be found and filtered out.
 Each hop prints PASS/FAIL with its time; a failure is one line naming the hop and the
@@ -64,8 +65,9 @@ CAUSES = {
     "errors": "the transform Lambda did not mark it ProcessingFailed, or it failed itself "
     f"({RUNBOOK}, TransformErrors / ProcessingFailedRecords)",
     "enrich": f"the enrichment MERGE failed on Athena ({RUNBOOK}, PipelineBuildFailed)",
-    "scratch_db": "the caller lacks glue:CreateDatabase on <MartsDatabaseName>_smoke_* or "
-    f"the stack predates the MartsDatabaseName output ({RUNBOOK}, smoke test, IAM)",
+    "scratch_db": "the caller lacks glue:CreateDatabase on <MartsDatabaseName>_smoke_* (attach "
+    "SmokeScratchPolicy) or the stack predates the MartsDatabaseName output "
+    f"({RUNBOOK}, smoke test, Permissions)",
     "scratch_table": "the caller lacks glue:CreateTable or s3:PutObject on the marts bucket's "
     f"smoke/ prefix, or kms:GenerateDataKey on the DataKey ({RUNBOOK}, smoke test, IAM)",
     "scratch_merge": "the enrichment MERGE failed on Athena: the caller cannot read raw/"
@@ -75,8 +77,9 @@ CAUSES = {
     f"value, a model error is the same as the daily job's ({RUNBOOK}, PipelineBuildFailed)",
     "dbt_model": "only a model whose refs are all staging (ephemeral) builds alone in the "
     f"scratch database ({RUNBOOK}, smoke test)",
-    "cleanup": "the caller lacks glue:DeleteTable/DeleteDatabase or s3:DeleteObject on the "
-    f"marts bucket's smoke/ prefix; drop what is named by hand ({RUNBOOK}, smoke test)",
+    "cleanup": "the caller lacks glue:DeleteTable/DeleteDatabase (SmokeScratchPolicy) or "
+    "s3:DeleteObject on the marts bucket's smoke/ prefix; drop what is named by hand "
+    f"({RUNBOOK}, smoke test)",
 }
 
 
