@@ -157,8 +157,23 @@ def run_dbt(command: list[str], env: Mapping[str, str], cwd: Path) -> tuple[int,
     done = subprocess.run(command, env=dict(env), cwd=cwd, capture_output=True, text=True,
                           check=False)
     lines = [line.strip() for line in (done.stdout + done.stderr).splitlines() if line.strip()]
-    errors = [line for line in lines if "error" in line.lower()]
-    return done.returncode, (errors or lines or [""])[-1]
+    return done.returncode, failure_line(lines) if done.returncode else (lines or [""])[-1]
+
+
+_FAILED_NODE = re.compile(r"\b(Error|Failure) in ")
+
+
+def failure_line(lines: list[str]) -> str:
+    """dbt's first `... Error in model X` / `Failure in test Y` line and the reason under it.
+
+    dbt ends with a `Done. PASS=.. ERROR=1` summary, which says nothing of why.
+    """
+    for number, line in enumerate(lines):
+        if _FAILED_NODE.search(line):
+            reason = lines[number + 1] if number + 1 < len(lines) else ""
+            return f"{line} {reason}".strip()
+    errors = [line for line in lines if "error" in line.lower() and "Done." not in line]
+    return (errors or lines or [""])[-1]
 
 
 def default_env() -> Mapping[str, str]:

@@ -839,3 +839,26 @@ def test_the_command_line_takes_scratch_and_a_default_dbt_model(monkeypatch):
     scratch = ["--scratch", "--dbt-model", "dim_identity_ranges"]
     assert cli.main(["smoke", "--stack", STACK, *scratch]) == 0
     assert seen == {"scratch": True, "dbt_model": "dim_identity_ranges"}
+
+
+def test_the_dbt_runner_returns_dbt_s_exit_code_and_its_last_error_line(tmp_path):
+    from webevents.smoke_scratch import run_dbt
+
+    fake = tmp_path / "dbt"
+    fake.write_text(
+        "#!/bin/sh\n"
+        'echo "Running with dbt for $DBT_MARTS_DATABASE"\n'
+        'echo "Completed with 1 error, 0 partial successes, and 0 warnings:"\n'
+        'echo "  Database Error in model int_session_boundaries (models/x.sql)"\n'
+        'echo "  Access denied on s3://webevents-dev-marts/marts"\n'
+        'echo "Done. PASS=0 WARN=0 ERROR=1 SKIP=5 TOTAL=6"\n'
+        "exit 1\n"
+    )
+    fake.chmod(0o755)
+    code, last = run_dbt([str(fake), "build"], {"DBT_MARTS_DATABASE": "scratch_db"}, tmp_path)
+    assert code == 1
+    assert last == ("Database Error in model int_session_boundaries (models/x.sql) "
+                    "Access denied on s3://webevents-dev-marts/marts")
+    fake.write_text('#!/bin/sh\necho "Running with dbt for $DBT_MARTS_DATABASE"\n')
+    assert run_dbt([str(fake)], {"DBT_MARTS_DATABASE": "scratch_db"}, tmp_path) == (
+        0, "Running with dbt for scratch_db")
