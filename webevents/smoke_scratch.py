@@ -156,11 +156,13 @@ def run_dbt(command: list[str], env: Mapping[str, str], cwd: Path) -> tuple[int,
     """Run dbt; (exit code, the last line of its output that says why, if it failed)."""
     done = subprocess.run(command, env=dict(env), cwd=cwd, capture_output=True, text=True,
                           check=False)
-    lines = [line.strip() for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+    text = _ANSI.sub("", done.stdout + done.stderr)  # dbt colours its log lines
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
     return done.returncode, failure_line(lines) if done.returncode else (lines or [""])[-1]
 
 
 _FAILED_NODE = re.compile(r"\b(Error|Failure) in ")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def failure_line(lines: list[str]) -> str:

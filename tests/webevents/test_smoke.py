@@ -849,7 +849,8 @@ def test_the_dbt_runner_returns_dbt_s_exit_code_and_its_last_error_line(tmp_path
         "#!/bin/sh\n"
         'echo "Running with dbt for $DBT_MARTS_DATABASE"\n'
         'echo "Completed with 1 error, 0 partial successes, and 0 warnings:"\n'
-        'echo "  Database Error in model int_session_boundaries (models/x.sql)"\n'
+        'printf "\\033[31m  Database Error in model int_session_boundaries (models/x.sql)'
+        '\\033[0m\\n"\n'
         'echo "  Access denied on s3://webevents-dev-marts/marts"\n'
         'echo "Done. PASS=0 WARN=0 ERROR=1 SKIP=5 TOTAL=6"\n'
         "exit 1\n"
