@@ -96,7 +96,7 @@ upload-source: venv
 
 # Tagged events through the deployed stack, hop by hop (docs/operations.md, smoke test).
 smoke: venv
-	$(BIN)/webevents smoke --stack "$$($(BIN)/python -m webevents.stack $(STACK_ENV))"
+	$(BIN)/webevents smoke --stack "$$($(BIN)/python -m webevents.stack $(STACK_ENV))" $(SMOKE_ARGS)
 
 clean:
 	rm -rf $(VENV) $(TOOLS_VENV) $(LAKE) .aws-sam dbt/target dbt/logs

@@ -60,8 +60,8 @@ def _add_deploy_commands(commands) -> None:
         help="prove every hop of a deployed stack with tagged events",
         description="Send uniquely tagged events (and one malformed) through the stack's entry "
         "points, wait until they are rows of raw.web_events (Athena) and the malformed one is "
-        "in the error output, and print PASS/FAIL per hop. Deletes nothing; the tagged rows "
-        "stay (docs/operations.md, smoke test).",
+        "in the error output, and print PASS/FAIL per hop. Deletes nothing but its own scratch "
+        "database (--scratch); the tagged rows stay (docs/operations.md, smoke test).",
     )
     smoke.add_argument("--stack", required=True, help="CloudFormation stack name")
     smoke.add_argument("--region", help="AWS Region (default: your AWS configuration)")
@@ -75,6 +75,20 @@ def _add_deploy_commands(commands) -> None:
         "--enrich",
         action="store_true",
         help="also run sql/enrich for today and check the events reach analytics.web_events",
+    )
+    smoke.add_argument(
+        "--scratch",
+        action="store_true",
+        help="run sql/enrich's MERGE into a scratch Glue database created for this run, "
+        "check the tagged events, then drop it (writes no production table)",
+    )
+    smoke.add_argument(
+        "--dbt-model",
+        nargs="?",
+        const="int_session_boundaries",
+        metavar="MODEL",
+        help="also `dbt build --select MODEL` into the scratch database (implies --scratch; "
+        "default int_session_boundaries; only models whose refs are all staging)",
     )
     upload = commands.add_parser(
         "upload-source", help="upload the project zip the daily CodeBuild job runs"

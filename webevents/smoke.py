@@ -9,9 +9,12 @@ What it does, in order (docs/operations.md, "Smoke test after a deploy"):
    and the malformed one is under errors/processing-failed/ in the error bucket, bounded by
    the stack's buffer intervals plus a margin;
 4. with --enrich, runs sql/enrich for today only (the daily job's own idempotent MERGE,
-   limited to today's partition) and checks the tagged events reached analytics.web_events.
+   limited to today's partition) and checks the tagged events reached analytics.web_events;
+5. with --scratch (or --dbt-model MODEL), runs that MERGE and one dbt model in a scratch
+   Glue database of their own instead, then drops it (webevents/smoke_scratch.py).
 
-It creates only tagged events and deletes nothing. The events stay where the pipeline puts
+It creates only tagged events and deletes nothing but the scratch database it created
+(--scratch). The events stay where the pipeline puts
 them, tagged `anonymous_id = 'smoke-<UTC time>-<hex>'` (and the malformed one in the error
 output, which expires after 90 days), so they can be found and filtered out.
 Each hop prints PASS/FAIL with its time; a failure is one line naming the hop and the
@@ -62,6 +65,21 @@ CAUSES = {
     "errors": "the transform Lambda did not mark it ProcessingFailed, or it failed itself "
     f"({RUNBOOK}, TransformErrors / ProcessingFailedRecords)",
     "enrich": f"the enrichment MERGE failed on Athena ({RUNBOOK}, PipelineBuildFailed)",
+    "scratch_db": "the caller lacks glue:CreateDatabase on <MartsDatabaseName>_smoke_* (attach "
+    "SmokeScratchPolicy) or the stack predates the MartsDatabaseName output "
+    f"({RUNBOOK}, smoke test, Permissions)",
+    "scratch_table": "the caller lacks glue:CreateTable or s3:PutObject on the marts bucket's "
+    f"smoke/ prefix, or kms:GenerateDataKey on the DataKey ({RUNBOOK}, smoke test, IAM)",
+    "scratch_merge": "the enrichment MERGE failed on Athena: the caller cannot read raw/"
+    "analytics (PipelineTablesPolicy) or write the scratch table, or the SQL no longer "
+    f"matches the table ({RUNBOOK}, PipelineBuildFailed)",
+    "dbt": "dbt build failed: read its log above; a profile error is a missing environment "
+    f"value, a model error is the same as the daily job's ({RUNBOOK}, PipelineBuildFailed)",
+    "dbt_model": "only a model whose refs are all staging (ephemeral) builds alone in the "
+    f"scratch database ({RUNBOOK}, smoke test)",
+    "cleanup": "the caller lacks glue:DeleteTable/DeleteDatabase (SmokeScratchPolicy) or "
+    "s3:DeleteObject on the marts bucket's smoke/ prefix; drop what is named by hand "
+    f"({RUNBOOK}, smoke test)",
 }
 
 
@@ -99,6 +117,7 @@ class SmokeClients:
     s3: Any
     athena: Any
     post: Callable[[str, bytes], tuple[int, str]] = field(default=None)  # type: ignore[assignment]
+    glue: Any = None  # only the scratch scope (--scratch / --dbt-model) calls Glue
 
     @classmethod
     def for_region(cls, region: str | None) -> SmokeClients:
@@ -106,7 +125,7 @@ class SmokeClients:
 
         session = boto3.session.Session(region_name=region)
         names = ("cloudformation", "firehose", "kinesis", "s3", "athena")
-        return cls(*(session.client(name) for name in names))
+        return cls(*(session.client(name) for name in names), glue=session.client("glue"))
 
 
 # The endpoint's WAF blocks a POST whose Origin is not the site, and Bot Control blocks HTTP
@@ -177,12 +196,24 @@ class SmokeRun:
     margin_seconds: float = 300.0
     poll_seconds: float = 15.0
     enrich: bool = False
+    scratch: bool = False
+    dbt_model: str | None = None
+    dbt_runner: Any = None  # (command, env, cwd) -> (exit code, last line); tests pass a fake
+    environ: Any = None  # the dbt subprocess's base environment (os.environ by default)
     suffix: Callable[[], str] = field(default_factory=lambda: _random_suffix)
     console: Any = None
     results: list[HopResult] = field(default_factory=list)
 
     def run(self) -> list[HopResult]:
         started = self.clock.now()
+        if self.dbt_model:
+            from webevents.smoke_scratch import ScratchError, check_dbt_model
+
+            try:  # refused before anything is sent: a typo costs nothing
+                check_dbt_model(self.dbt_model)
+            except ScratchError as error:
+                self._fail(f"dbt {self.dbt_model}", started, str(error), "dbt_model")
+                return self.results
         try:
             stack = describe(self.clients.cloudformation, self.stack_name)
             for key in (
@@ -204,12 +235,17 @@ class SmokeRun:
         self._wait(stack, expected)
         if self.enrich and all(r.ok for r in self.results):
             self._enrich(stack, expected)
+        if (self.scratch or self.dbt_model) and all(r.ok for r in self.results):
+            from webevents.smoke_scratch import ScratchScope
+
+            ScratchScope(self, stack, self._sent_day).run(expected)
         return self.results
 
     # sending ------------------------------------------------------------------------------
 
     def _send(self, stack: Stack) -> list[str]:
         now = self.clock.now()
+        self._sent_day = now.date()  # the tagged events' event_date
         entry = "kinesis" if "IngestStreamName" in stack.outputs else "firehose"
         events = [valid_event(self.tag, entry, n, now) for n in (1, 2)]
         batch = events + [malformed_event(self.tag)]
@@ -492,6 +528,8 @@ def smoke_command(args: Any) -> int:
         clients=SmokeClients.for_region(args.region),
         margin_seconds=args.margin,
         enrich=args.enrich,
+        scratch=getattr(args, "scratch", False),
+        dbt_model=getattr(args, "dbt_model", None),
     )
     results = run.run()
     for result in results:

@@ -290,3 +290,26 @@ def test_the_decisions_record_the_trail_and_vpc_choice_with_cost():
     decisions = (PROJECT_ROOT / "docs" / "decisions.md").read_text(encoding="utf-8")
     section = decisions[decisions.index("## D-INFRA-15") :].split("\n## ")[0]
     assert "CloudTrail" in section and "VPC" in section and "$" in section
+
+
+# --- 13. the smoke test's scratch scope ---------------------------------------------------------
+
+
+def test_the_smoke_scratch_policy_reaches_only_the_scratch_databases_and_no_role(template):
+    """`webevents smoke --scratch` deletes Glue databases: only `<marts>_smoke_*`, never via
+    BuildRole (an operator attaches the policy), and DeleteDatabase gets its tables too."""
+    (statement,) = list(_statements(_policy(template, "SmokeScratchPolicy")))
+    actions = _actions(statement)
+    assert {"glue:CreateDatabase", "glue:DeleteDatabase", "glue:DeleteTable"} <= set(actions)
+    resources = [str(r) for r in as_list(statement["Resource"])]
+    scoped = [r for r in resources if not r.endswith(":catalog'}")]
+    assert scoped and all("${MartsDatabase}_smoke_*" in r for r in scoped)
+    assert any("table/${MartsDatabase}_smoke_*/*" in r for r in resources)
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] == "AWS::IAM::Role":
+            attached = resource["Properties"].get("ManagedPolicyArns", [])
+            assert {"Ref": "SmokeScratchPolicy"} not in attached, logical_id
+    deleting = [where for where, s in _identity_statements(template)
+                if "glue:DeleteDatabase" in _actions(s)]
+    assert deleting == ["SmokeScratchPolicy"]
+    assert template["Outputs"]["SmokeScratchPolicyArn"]["Value"] == {"Ref": "SmokeScratchPolicy"}

@@ -22,7 +22,7 @@ from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
 from normalise import FAILED, OK, normalise_bytes
 
-from webevents import cli
+from webevents import PROJECT_ROOT, cli
 from webevents.engines.athena import AthenaEngine
 from webevents.smoke import (
     CAUSES,
@@ -34,6 +34,15 @@ from webevents.smoke import (
     malformed_event,
     run_tag,
     valid_event,
+)
+from webevents.smoke_scratch import (
+    ANALYTICS_DDL,
+    DBT_EXECUTABLE,
+    ScratchError,
+    check_dbt_model,
+    retarget_first_table,
+    scratch_models,
+    scratch_table_ddl,
 )
 from webevents.sqlrunner import render
 
@@ -83,8 +92,9 @@ class Stack:
             aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
         )
         names = ("cloudformation", "firehose", "kinesis", "s3", "athena")
-        self.clients = SmokeClients(*(session.client(name) for name in names))
-        self.stubs = {name: Stubber(getattr(self.clients, name)) for name in names}
+        self.clients = SmokeClients(*(session.client(name) for name in names),
+                                    glue=session.client("glue"))
+        self.stubs = {name: Stubber(getattr(self.clients, name)) for name in names + ("glue",)}
         self.outputs = dict(OUTPUTS if outputs is None else outputs)
         self.parameters = parameters or {
             "ProcessorBufferIntervalSeconds": "60",
@@ -524,3 +534,332 @@ def test_the_http_hop_posts_as_the_site_would_so_waf_lets_it_through(endpoint):
     assert headers["User-Agent"].startswith("Mozilla/5.0") and "Chrome/" in headers["User-Agent"]
     http_post(endpoint, b"{}", origin="*")  # dev allows any origin: none is sent
     assert "Origin" not in _Endpoint.headers_seen[1]
+
+
+# --- the scratch scope: --scratch / --dbt-model ---------------------------------------------
+
+MARTS = {"MartsDatabaseName": "webevents_dev_marts", "MartsS3Location": "s3://webevents-dev-marts/marts"}
+SCRATCH = "webevents_dev_marts_smoke_20261124t100000z_a1b2c3"
+SCRATCH_PREFIX = f"s3://webevents-dev-marts/marts/smoke/{TAG}"
+SCRATCH_CONTEXT = {"Catalog": "AwsDataCatalog", "Database": SCRATCH}
+
+
+def _athena_statement(stack, sql, context, *, write=False, state="SUCCEEDED", rows=None,
+                      reason="ICEBERG_ERROR: something went wrong"):
+    """One statement as AthenaEngine submits it: start, one poll, and its result call."""
+    stack.query_number += 1
+    query_id = f"s-{stack.query_number}"
+    athena = stack.stubs["athena"]
+    athena.add_response(
+        "start_query_execution",
+        {"QueryExecutionId": query_id},
+        {
+            "QueryString": sql,
+            "QueryExecutionContext": context,
+            "WorkGroup": OUTPUTS["AthenaWorkGroupName"],
+            "ClientRequestToken": ANY,
+            "ResultConfiguration": {"OutputLocation": OUTPUTS["AthenaOutputLocation"]},
+        },
+    )
+    status = {"State": state} | ({"StateChangeReason": reason} if state == "FAILED" else {})
+    athena.add_response(
+        "get_query_execution",
+        {"QueryExecution": {"QueryExecutionId": query_id, "Status": status}},
+        {"QueryExecutionId": query_id},
+    )
+    if state != "SUCCEEDED":
+        return
+    if write:
+        athena.add_response("get_query_results", {"UpdateCount": 2, "ResultSet": {"Rows": []}},
+                            {"QueryExecutionId": query_id, "MaxResults": 1})
+    elif rows is not None:
+        athena.add_response(
+            "get_query_results",
+            {"ResultSet": {
+                "Rows": [{"Data": [{"VarCharValue": "event_id"}]}]
+                + [{"Data": [{"VarCharValue": r}]} for r in rows],
+                "ResultSetMetadata": {"ColumnInfo": [
+                    {"Name": "event_id", "Label": "event_id", "Type": "varchar"}]},
+            }},
+            {"QueryExecutionId": query_id, "MaxResults": 1000},
+        )
+
+
+def _submitted(sql: str) -> str:
+    """The text AthenaEngine sends for `sql` (this stack's catalog names in front)."""
+    engine = AthenaEngine(client=object(), s3_tables_catalog=OUTPUTS["S3TablesCatalog"])
+    return engine.prepare(sql.strip().rstrip(";"))
+
+
+def _scratch_stack(monkeypatch):
+    """A healthy stack up to the scratch hops: outputs with the marts, events landed."""
+    stack = Stack(monkeypatch, outputs=dict(OUTPUTS, **MARTS))
+    stack.describe()
+    stack.firehose_batch()
+    stack.landed(VALID_IDS)
+    stack.error_listing({"part-1.gz": error_object(malformed_event(TAG))})
+    return stack
+
+
+def _create_database(stack):
+    stack.stubs["glue"].add_response("create_database", {}, {"DatabaseInput": {
+        "Name": SCRATCH,
+        "Description": f"webevents smoke test {TAG}: dropped at the end of the run",
+        "LocationUri": f"{SCRATCH_PREFIX}/",
+    }})
+
+
+def _scratch_ddl() -> str:
+    return scratch_table_ddl(render(ANALYTICS_DDL, {}), SCRATCH, f"{SCRATCH_PREFIX}/web_events/")
+
+
+def _scratch_merge() -> str:
+    merge = render(ENRICH_SQL, enrich_params(START.date()))
+    return _submitted(retarget_first_table(merge, "analytics.web_events",
+                                           f"{SCRATCH}.web_events"))
+
+
+def _check_query() -> str:
+    return _submitted(f"select event_id from {SCRATCH}.web_events\n"
+                      f"where anonymous_id = '{TAG}'\n    and event_date = date '2026-11-24'")
+
+
+def _cleanup(stack, tables, drop_state="SUCCEEDED"):
+    stack.stubs["glue"].add_response(
+        "get_tables", {"TableList": [{"Name": name} for name in tables]},
+        {"DatabaseName": SCRATCH})
+    for name in tables:
+        _athena_statement(stack, f"drop table if exists {SCRATCH}.{name}", SCRATCH_CONTEXT,
+                          state=drop_state)
+        if drop_state != "SUCCEEDED":
+            return
+    stack.stubs["glue"].add_response("delete_database", {}, {"Name": SCRATCH})
+
+
+class FakeDbt:
+    """The dbt runner: records each call and answers with a scripted exit code."""
+
+    def __init__(self, code=0, last=""):
+        self.calls: list[tuple[list[str], dict, object]] = []
+        self.code, self.last = code, last
+
+    def __call__(self, command, env, cwd):
+        self.calls.append((command, dict(env), cwd))
+        return self.code, self.last
+
+
+def test_the_scratch_ddl_and_merge_change_only_the_target_table():
+    ddl = _scratch_ddl()
+    assert ddl.startswith("-- One row per event_id")
+    assert f"create table if not exists {SCRATCH}.web_events (" in ddl
+    assert "analytics.web_events (" not in ddl
+    assert ddl.endswith(f"location '{SCRATCH_PREFIX}/web_events/'\n"
+                        "tblproperties ('table_type' = 'iceberg')")
+    original = render(ENRICH_SQL, enrich_params(START.date()))
+    merge = retarget_first_table(original, "analytics.web_events", f"{SCRATCH}.web_events")
+    assert f"merge into {SCRATCH}.web_events as target" in merge
+    # the dedupe lookup still reads analytics.web_events; everything else is the file's text
+    assert merge.count("analytics.web_events") == original.count("analytics.web_events") - 1
+    assert merge.replace(f"{SCRATCH}.web_events as target", "analytics.web_events as target") \
+        == original
+    with pytest.raises(ScratchError, match="writing analytics.web_events"):
+        retarget_first_table("select * from analytics.web_events", "analytics.web_events", "x.y")
+
+
+def test_scratch_merges_into_its_own_table_builds_one_dbt_model_and_drops_both(monkeypatch):
+    stack = _scratch_stack(monkeypatch)
+    _create_database(stack)
+    _athena_statement(stack, _scratch_ddl(), SCRATCH_CONTEXT)
+    merge = _scratch_merge()
+    # reads raw (and the dedupe lookup) from the S3 Tables catalog, writes the scratch table
+    assert f"merge into {SCRATCH}.web_events as target" in merge
+    assert 'from "s3tablescatalog/webevents-dev-tables".raw.web_events' in merge
+    assert 'from "s3tablescatalog/webevents-dev-tables".analytics.web_events' in merge
+    _athena_statement(stack, merge, SCRATCH_CONTEXT, write=True)
+    check = _check_query()
+    assert f'from "AwsDataCatalog".{SCRATCH}.web_events' in check
+    _athena_statement(stack, check, {"Catalog": OUTPUTS["S3TablesCatalog"], "Database": "raw"},
+                      rows=VALID_IDS)
+    _cleanup(stack, ["web_events", "int_session_boundaries"])
+    dbt = FakeDbt()
+    results = stack.run(dbt_model="int_session_boundaries", dbt_runner=dbt,
+                        environ={"HOME": "/home/operator"})
+    assert [(r.hop, r.ok) for r in results][4:] == [
+        ("scratch database", True),
+        ("scratch table", True),
+        ("scratch enrich", True),
+        ("dbt int_session_boundaries", True),
+        ("scratch cleanup", True),
+    ]
+    ((command, env, cwd),) = dbt.calls
+    assert command == [DBT_EXECUTABLE, "build", "--select", "int_session_boundaries",
+                       "--target", "prod", "--project-dir", "dbt", "--profiles-dir", "dbt"]
+    assert DBT_EXECUTABLE.endswith("/dbt")
+    assert cwd == PROJECT_ROOT
+    assert env == {
+        "HOME": "/home/operator",
+        "DBT_TARGET": "prod",
+        "AWS_REGION": REGION,
+        "ATHENA_WORKGROUP": OUTPUTS["AthenaWorkGroupName"],
+        "S3_TABLES_CATALOG": OUTPUTS["S3TablesCatalog"],
+        "DBT_MARTS_DATABASE": SCRATCH,
+        "DBT_MARTS_S3_LOCATION": f"{SCRATCH_PREFIX}/dbt",
+        "DBT_ATHENA_RESULTS_S3": "s3://webevents-dev-results/athena/dbt/",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    assert "2 table(s) dropped, database " + SCRATCH + " deleted" in results[-1].detail
+
+
+def test_a_failed_merge_still_drops_the_scratch_table_and_database(monkeypatch):
+    stack = _scratch_stack(monkeypatch)
+    _create_database(stack)
+    _athena_statement(stack, _scratch_ddl(), SCRATCH_CONTEXT)
+    _athena_statement(stack, _scratch_merge(), SCRATCH_CONTEXT, state="FAILED",
+                      reason="COLUMN_NOT_FOUND: Column 'locale' cannot be resolved")
+    _cleanup(stack, ["web_events"])
+    results = stack.run(scratch=True, dbt_runner=FakeDbt())
+    failure = _only_failure(results)
+    assert failure.hop == "scratch enrich" and "COLUMN_NOT_FOUND" in failure.detail
+    assert CAUSES["scratch_merge"] in failure.detail
+    assert (results[-1].hop, results[-1].ok) == ("scratch cleanup", True)
+
+
+def test_a_refused_create_database_fails_that_hop_and_deletes_nothing(monkeypatch):
+    stack = _scratch_stack(monkeypatch)
+    stack.stubs["glue"].add_client_error(
+        "create_database", "AccessDeniedException",
+        "not authorized to perform: glue:CreateDatabase", expected_params={"DatabaseInput": ANY})
+    results = stack.run(scratch=True)
+    failure = _only_failure(results)
+    assert failure.hop == "scratch database" and "glue:CreateDatabase" in failure.detail
+    assert results[-1] is failure  # no table, no MERGE, no cleanup of a database not ours
+
+
+def test_a_stack_without_the_marts_outputs_fails_the_scratch_database_hop(monkeypatch):
+    stack = Stack(monkeypatch)
+    stack.describe()
+    stack.firehose_batch()
+    stack.landed(VALID_IDS)
+    stack.error_listing({"part-1.gz": error_object(malformed_event(TAG))})
+    failure = _only_failure(stack.run(scratch=True))
+    assert failure.hop == "scratch database" and "no output MartsDatabaseName" in failure.detail
+
+
+def test_a_failed_scratch_table_create_fails_that_hop_and_deletes_the_database(monkeypatch):
+    stack = _scratch_stack(monkeypatch)
+    _create_database(stack)
+    _athena_statement(stack, _scratch_ddl(), SCRATCH_CONTEXT, state="FAILED",
+                      reason="Access Denied (Service: S3, Status Code: 403)")
+    _cleanup(stack, [])
+    results = stack.run(dbt_model="int_session_boundaries", dbt_runner=FakeDbt())
+    failure = _only_failure(results)
+    assert failure.hop == "scratch table" and "s3:PutObject" in failure.detail
+    assert results[-1].detail == f"no tables, database {SCRATCH} deleted"
+
+
+def test_a_failed_dbt_build_fails_its_hop_and_the_scratch_scope_is_still_dropped(monkeypatch):
+    stack = _scratch_stack(monkeypatch)
+    _create_database(stack)
+    _athena_statement(stack, _scratch_ddl(), SCRATCH_CONTEXT)
+    _athena_statement(stack, _scratch_merge(), SCRATCH_CONTEXT, write=True)
+    _athena_statement(stack, _check_query(),
+                      {"Catalog": OUTPUTS["S3TablesCatalog"], "Database": "raw"}, rows=VALID_IDS)
+    _cleanup(stack, ["web_events"])
+    dbt = FakeDbt(code=1, last="Database Error in model int_session_boundaries: Access denied")
+    results = stack.run(dbt_model="int_session_boundaries", dbt_runner=dbt)
+    failure = _only_failure(results)
+    assert failure.hop == "dbt int_session_boundaries"
+    assert "dbt exited 1: Database Error in model int_session_boundaries" in failure.detail
+    assert results[-1].ok and results[-1].hop == "scratch cleanup"
+
+
+def test_a_failed_drop_keeps_the_database_and_names_what_was_left(monkeypatch):
+    stack = _scratch_stack(monkeypatch)
+    _create_database(stack)
+    _athena_statement(stack, _scratch_ddl(), SCRATCH_CONTEXT)
+    _athena_statement(stack, _scratch_merge(), SCRATCH_CONTEXT, write=True)
+    _athena_statement(stack, _check_query(),
+                      {"Catalog": OUTPUTS["S3TablesCatalog"], "Database": "raw"}, rows=VALID_IDS)
+    _cleanup(stack, ["web_events"], drop_state="FAILED")  # and no DeleteDatabase after it
+    failure = _only_failure(stack.run(scratch=True))
+    assert failure.hop == "scratch cleanup"
+    assert f"left: database {SCRATCH} with tables web_events" in failure.detail
+    assert "glue:DeleteTable" in failure.detail
+
+
+def test_a_refused_delete_database_names_the_empty_database_left(monkeypatch):
+    stack = _scratch_stack(monkeypatch)
+    _create_database(stack)
+    _athena_statement(stack, _scratch_ddl(), SCRATCH_CONTEXT)
+    _athena_statement(stack, _scratch_merge(), SCRATCH_CONTEXT, write=True)
+    _athena_statement(stack, _check_query(),
+                      {"Catalog": OUTPUTS["S3TablesCatalog"], "Database": "raw"}, rows=[])
+    stack.stubs["glue"].add_response("get_tables", {"TableList": []}, {"DatabaseName": SCRATCH})
+    stack.stubs["glue"].add_client_error("delete_database", "AccessDeniedException", "denied",
+                                         expected_params={"Name": SCRATCH})
+    results = stack.run(scratch=True)
+    failed = [(r.hop, r.ok) for r in results if not r.ok]
+    assert failed == [("scratch enrich", False), ("scratch cleanup", False)]
+    assert "2 of 2 tagged events missing" in results[-2].detail
+    assert f"left: empty database {SCRATCH} (AccessDeniedException: denied)" in results[-1].detail
+
+
+def test_a_model_that_refs_other_table_models_is_refused_before_anything_is_sent(monkeypatch):
+    stack = Stack(monkeypatch)  # no call scripted: none may be made
+    failure = _only_failure(stack.run(dbt_model="fct_web_events"))
+    assert failure.hop == "dbt fct_web_events"
+    assert "refs other table models" in failure.detail
+    assert "dim_identity_ranges, int_session_boundaries, time_travel_analysis" in failure.line()
+
+
+def test_only_models_whose_refs_are_all_staging_can_be_built_in_scratch(tmp_path):
+    assert scratch_models() == ["dim_identity_ranges", "int_session_boundaries",
+                                "time_travel_analysis"]
+    (tmp_path / "staging").mkdir()
+    (tmp_path / "marts").mkdir()
+    (tmp_path / "staging" / "stg_a.sql").write_text("select * from {{ source('x', 'a') }}")
+    (tmp_path / "marts" / "alone.sql").write_text("select * from {{ ref('stg_a') }}")
+    (tmp_path / "marts" / "on_top.sql").write_text("select * from {{ ref( \"alone\" ) }}")
+    assert scratch_models(tmp_path) == ["alone"]
+    with pytest.raises(ScratchError, match="nope is not a model of dbt/"):
+        check_dbt_model("nope", tmp_path)
+
+
+def test_the_command_line_takes_scratch_and_a_default_dbt_model(monkeypatch):
+    seen = {}
+
+    def fake_run(self):
+        seen.update(scratch=self.scratch, dbt_model=self.dbt_model)
+        return []
+
+    monkeypatch.setattr(SmokeRun, "run", fake_run)
+    monkeypatch.setattr(SmokeClients, "for_region", classmethod(lambda cls, region: None))
+    assert cli.main(["smoke", "--stack", STACK, "--dbt-model"]) == 0
+    assert seen == {"scratch": False, "dbt_model": "int_session_boundaries"}
+    scratch = ["--scratch", "--dbt-model", "dim_identity_ranges"]
+    assert cli.main(["smoke", "--stack", STACK, *scratch]) == 0
+    assert seen == {"scratch": True, "dbt_model": "dim_identity_ranges"}
+
+
+def test_the_dbt_runner_returns_dbt_s_exit_code_and_its_last_error_line(tmp_path):
+    from webevents.smoke_scratch import run_dbt
+
+    fake = tmp_path / "dbt"
+    fake.write_text(
+        "#!/bin/sh\n"
+        'echo "Running with dbt for $DBT_MARTS_DATABASE"\n'
+        'echo "Completed with 1 error, 0 partial successes, and 0 warnings:"\n'
+        'printf "\\033[31m  Database Error in model int_session_boundaries (models/x.sql)'
+        '\\033[0m\\n"\n'
+        'echo "  Access denied on s3://webevents-dev-marts/marts"\n'
+        'echo "Done. PASS=0 WARN=0 ERROR=1 SKIP=5 TOTAL=6"\n'
+        "exit 1\n"
+    )
+    fake.chmod(0o755)
+    code, last = run_dbt([str(fake), "build"], {"DBT_MARTS_DATABASE": "scratch_db"}, tmp_path)
+    assert code == 1
+    assert last == ("Database Error in model int_session_boundaries (models/x.sql) "
+                    "Access denied on s3://webevents-dev-marts/marts")
+    fake.write_text('#!/bin/sh\necho "Running with dbt for $DBT_MARTS_DATABASE"\n')
+    assert run_dbt([str(fake)], {"DBT_MARTS_DATABASE": "scratch_db"}, tmp_path) == (
+        0, "Running with dbt for scratch_db")
