@@ -25,18 +25,15 @@ import copy
 import json
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import yaml
-
-from webevents import LAMBDA_DIR, PROJECT_ROOT
+from webevents import LAMBDA_DIR
+from webevents.cfn_template import load_template
 
 if str(LAMBDA_DIR) not in sys.path:
     sys.path.insert(0, str(LAMBDA_DIR))  # the Lambda's root is not a package
 import landing_contract  # noqa: E402
 
-TEMPLATE_PATH = PROJECT_ROOT / "template.yaml"
 CHANGE_SET_NAME = "webevents-migrate-import"
 
 
@@ -148,32 +145,6 @@ def disagreements(engine: Any, template: dict, tables=TABLES) -> list[str]:
 
 
 # --- step 2: the CloudFormation import -----------------------------------------------------
-
-
-class _CfnLoader(yaml.SafeLoader):
-    """SafeLoader that reads CloudFormation short-form intrinsics (!Ref, !GetAtt, !Sub, ...)."""
-
-
-def _intrinsic(loader: _CfnLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    if suffix in ("Ref", "Condition"):
-        return {suffix: value}
-    if suffix == "GetAtt" and isinstance(value, str):
-        return {"Fn::GetAtt": value.split(".", 1)}
-    return {f"Fn::{suffix}": value}
-
-
-_CfnLoader.add_multi_constructor("!", _intrinsic)
-
-
-def load_template(path: Path = TEMPLATE_PATH) -> dict:
-    """template.yaml as plain data, intrinsics in their long form."""
-    return yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 (a SafeLoader)
 
 
 def _replace_refs(node: Any, arns: dict[str, str]) -> Any:

@@ -22,10 +22,9 @@ import sys
 import tomllib
 from typing import Any
 
-from webevents import PROJECT_ROOT
+from webevents.cfn_template import load_template
 from webevents.stack import SAMCONFIG, StackError
 
-TEMPLATE = PROJECT_ROOT / "template.yaml"
 # Each retained type's import identifier (its schema's primaryIdentifier), from the physical
 # id CloudFormation recorded. Namespaces have a compound id: the bucket ARN and the name.
 IMPORT_IDENTIFIERS = {
@@ -36,32 +35,6 @@ IMPORT_IDENTIFIERS = {
     "AWS::S3Tables::Namespace": ("TableBucketARN", "Namespace"),
     "AWS::SecretsManager::Secret": "Id",  # the secret's ARN
 }
-
-
-def load_template() -> dict[str, Any]:
-    """template.yaml with intrinsics in long form (JSON-ready)."""
-    import yaml
-
-    class _Loader(yaml.SafeLoader):
-        pass
-
-    def intrinsic(loader, suffix, node):
-        if isinstance(node, yaml.ScalarNode):
-            value: Any = loader.construct_scalar(node)
-        elif isinstance(node, yaml.SequenceNode):
-            value = loader.construct_sequence(node, deep=True)
-        else:
-            value = loader.construct_mapping(node, deep=True)
-        if suffix == "Ref":
-            return {"Ref": value}
-        if suffix == "Condition":
-            return {"Condition": value}
-        if suffix == "GetAtt" and isinstance(value, str):
-            return {"Fn::GetAtt": value.split(".", 1)}
-        return {f"Fn::{suffix}": value}
-
-    _Loader.add_multi_constructor("!", intrinsic)
-    return yaml.load(TEMPLATE.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506
 
 
 def retained(template: dict[str, Any]) -> dict[str, dict]:

@@ -5,46 +5,14 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import yaml
-
 from webevents import PROJECT_ROOT
+from webevents.cfn_template import TEMPLATE_PATH, CfnLoader, load_template  # noqa: F401
 
-TEMPLATE_PATH = PROJECT_ROOT / "template.yaml"
 SAMCONFIG_PATH = PROJECT_ROOT / "samconfig.toml"
 OPERATIONS_DOC = PROJECT_ROOT / "docs" / "operations.md"
 TOOLS_BIN = PROJECT_ROOT / ".venv-tools" / "bin"
-
-
-class CfnLoader(yaml.SafeLoader):
-    """SafeLoader that turns short-form intrinsics (!Ref, !Sub, ...) into their long form."""
-
-
-def _construct_intrinsic(loader: CfnLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    if tag_suffix == "Ref":
-        return {"Ref": value}
-    if tag_suffix == "Condition":
-        return {"Condition": value}
-    if tag_suffix == "GetAtt" and isinstance(value, str):
-        resource, _, attribute = value.partition(".")
-        return {"Fn::GetAtt": [resource, attribute]}
-    return {f"Fn::{tag_suffix}": value}
-
-
-CfnLoader.add_multi_constructor("!", _construct_intrinsic)
-
-
-def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
-    """Parse a CloudFormation/SAM YAML template, intrinsics in long form."""
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=CfnLoader)  # noqa: S506
 
 
 def resources_of_type(template: dict, *types: str) -> dict[str, dict]:
