@@ -68,7 +68,8 @@ def pseudonymise_ip(value: str | None, privacy: Privacy) -> tuple[str | None, in
     if privacy.ip_handling == "drop":
         return None, 0
     if privacy.ip_handling == "hash":
-        digest = hmac.new(privacy.hash_key or b"", str(address).encode(), hashlib.sha256)
+        # Of the exploded form (IPv6: 8 hextets of 4 digits), which the SQL can build.
+        digest = hmac.new(privacy.hash_key or b"", address.exploded.encode(), hashlib.sha256)
         return digest.hexdigest(), 0
     prefix = 24 if address.version == 4 else 48
     network = ipaddress.ip_network((address, prefix), strict=False)
