@@ -114,3 +114,24 @@ def test_a_garbage_ip_lands_null_and_counts(monkeypatch):
     outcome = normalise_bytes(orjson.dumps(event), ARRIVAL_MICROS)
     assert outcome.result == OK
     assert (outcome.row["ip_address"], outcome.row["redacted_field_count"]) == (None, 1)
+
+
+def test_the_function_does_not_start_when_hashing_has_no_key():
+    """A cold start in a fresh interpreter, as Lambda imports the handler module."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    lambda_dir = Path(normalise.__file__).resolve().parent
+    env = {**os.environ, "IP_HANDLING": "hash"}
+    env.pop("IP_HASH_KEY", None)
+    started = subprocess.run(
+        [sys.executable, "-c", "import app"],
+        cwd=lambda_dir,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert started.returncode != 0
+    assert "IP_HANDLING=hash needs a key in IP_HASH_KEY" in started.stderr

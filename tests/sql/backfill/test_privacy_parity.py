@@ -149,3 +149,14 @@ def test_the_sql_removes_exactly_the_contract_s_pii_query_parameters():
     start = sql.index("{%- set pii_query_parameters = ")
     listed = sql[start : sql.index("-%}", start)]
     assert re.findall(r"'([a-z_-]+)'", listed) == list(PII_QUERY_PARAMETERS)
+
+
+def test_the_runner_refuses_an_unknown_ip_handling(tmp_path, monkeypatch):
+    monkeypatch.setenv("IP_HANDLING", "keep")
+    with pytest.raises(SqlRunError, match="ip_handling='keep' is not one of truncate, drop, hash"):
+        run_files(
+            [SQL_DIR / "backfill" / "web_events_backfill_stage_insert.sql"],
+            engine="local",
+            lake=tmp_path / "lake",
+            echo=None,
+        )
