@@ -23,7 +23,7 @@ _FIRST_LANDING_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("page_path", "string", "path part of the page URL"),
     ("page_referrer", "string", "referrer URL"),
     ("user_agent", "string", "browser user agent"),
-    ("ip_address", "string", "client IP as the producer sent it (personal data)"),
+    ("ip_address", "string", "client IP, pseudonymised per IpHandling (§6b)"),
     ("space_id", "string", "3D space"),
     ("space_name", "string", "3D space display name"),
     ("space_type", "string", "kind of space (partition column of analytics.web_events)"),
@@ -54,7 +54,7 @@ LOSSLESS_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("locale", "string", "context.locale"),
     ("sent_at", "timestamp", "when the producer sent the batch, by its own clock"),
     ("original_timestamp", "timestamp", "the producer's originalTimestamp, by its own clock"),
-    ("redacted_field_count", "int", "deny-listed fields (credentials) removed, never stored"),
+    ("redacted_field_count", "int", "credentials, PII query parameters, non-IP ips removed"),
 )
 
 LANDING_COLUMNS = _FIRST_LANDING_COLUMNS + LOSSLESS_COLUMNS
@@ -77,6 +77,24 @@ ANALYTICS_COLUMNS = _FIRST_LANDING_COLUMNS + ANALYTICS_EXTRA_COLUMNS + LOSSLESS_
 # as keys of the record, metadata, eventData, context, traits and properties.
 DENIED_KEYS: frozenset[str] = frozenset(
     ("writeKey", "write_key", "apiKey", "api_key", "authorization", "password", "secret")
+)
+
+# §6b, issue 17: how ip_address lands (template.yaml IpHandling; the first is the default).
+IP_HANDLINGS: tuple[str, ...] = ("truncate", "drop", "hash")
+# §6b: query parameters removed from page_url, page_path and page_referrer before landing,
+# matched case-insensitively by name. utm_* stay. The backfill SQL reads this list.
+PII_QUERY_PARAMETERS: tuple[str, ...] = (
+    "email",
+    "e-mail",
+    "token",
+    "access_token",
+    "auth",
+    "password",
+    "name",
+    "first_name",
+    "last_name",
+    "phone",
+    "tel",
 )
 
 RAW_PARTITIONING = ("day(event_timestamp)",)

@@ -61,7 +61,13 @@ class StatementResult:
 
 
 # Parameters the deployed job gets from its environment (template.yaml -> CodeBuild).
-ENV_PARAMS = {"archive_location": "ARCHIVE_S3_LOCATION"}
+ENV_PARAMS = {
+    "archive_location": "ARCHIVE_S3_LOCATION",
+    # §6b pseudonymisation of the backfill (template.yaml IpHandling), as the Lambda's.
+    "ip_handling": "IP_HANDLING",
+    "ip_hash_key": "IP_HASH_KEY",
+}
+IP_HANDLINGS = ("truncate", "drop", "hash")  # transform_lambda/landing_contract.py
 
 
 def default_params(today: dt.date | None = None) -> dict[str, str]:
@@ -88,6 +94,16 @@ def parse_params(pairs: Iterable[str]) -> dict[str, str]:
 
 def _check_params(params: Mapping[str, Any]) -> None:
     """Every parameter of a known kind has the shape its files expect."""
+    handling = str(params.get("ip_handling", "truncate"))
+    if handling not in IP_HANDLINGS:
+        raise SqlRunError(f"parameter ip_handling={handling!r} is not one of "
+                          f"{', '.join(IP_HANDLINGS)}")
+    if handling == "hash" and not params.get("ip_hash_key"):
+        # never land an IP whole: hashing without a key stops the run
+        raise SqlRunError("ip_handling=hash needs a key: set IP_HASH_KEY (or --param "
+                          "ip_hash_key=...); none is set")
+    if "'" in str(params.get("ip_hash_key", "")):
+        raise SqlRunError("parameter ip_hash_key must not hold a quote")
     for name, value in params.items():
         text = str(value)
         if name in DATE_PARAMS or name.endswith("_date"):

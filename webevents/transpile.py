@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import functools
 import gzip
+import hashlib
+import hmac
 import logging
 import re
 
@@ -49,6 +51,11 @@ class TranspileError(ValueError):
 
 
 @functools.lru_cache(maxsize=4)
+def hmac_sha256(message: bytes, key: bytes) -> bytes:
+    """Trino's hmac_sha256(binary, key): the HMAC-SHA256 digest (DuckDB has no HMAC)."""
+    return hmac.new(key, message, hashlib.sha256).digest()
+
+
 def _athena_tokens(sql: str) -> tuple[Token, ...]:
     return tuple(sqlglot.Dialect.get_or_raise(READ_DIALECT).tokenize(sql))
 

@@ -246,6 +246,76 @@
         and sent_micros is not null
     )
 {%- endmacro -%}
+{#- §6b, issue 17: pseudonymised at landing, like transform_lambda/privacy.py.
+    ip_handling: truncate (default) | drop | hash (needs ip_hash_key). -#}
+{%- set ip_handling = ip_handling | default('truncate') -%}
+{#- PII_QUERY_PARAMETERS of transform_lambda/landing_contract.py (a test
+    keeps the two equal), removed from the query of page_url/path/referrer -#}
+{%- set pii_query_parameters = "'email', 'e-mail', 'token', 'access_token', "
+    ~ "'auth', 'password', 'name', 'first_name', 'last_name', 'phone', 'tel'" -%}
+{%- macro query_parts(u) -%}
+    split(regexp_extract({{ u }}, '^[^?#]*\?([^#]*)', 1), '&')
+{%- endmacro -%}
+{%- macro query_kept(u) -%}
+    filter(
+        {{ query_parts(u) }},
+        query_part -> lower(split_part(query_part, '=', 1))
+        not in ({{ pii_query_parameters }})
+    )
+{%- endmacro -%}
+{%- macro pii_removed(u) -%}
+    coalesce(
+        cardinality({{ query_parts(u) }}) - cardinality({{ query_kept(u) }}), 0
+    )
+{%- endmacro -%}
+{%- macro without_pii(u) -%}
+    case
+        when {{ pii_removed(u) }} > 0
+            then regexp_extract({{ u }}, '^[^?#]*', 0)
+                || case
+                    when cardinality({{ query_kept(u) }}) > 0
+                        then '?' || array_join({{ query_kept(u) }}, '&')
+                    else ''
+                end
+                || case
+                    when strpos({{ u }}, '#') > 0
+                        then substr({{ u }}, strpos({{ u }}, '#'))
+                    else ''
+                end
+        else {{ u }}
+    end
+{%- endmacro -%}
+{%- set octet = '(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])' -%}
+{%- set quad = octet ~ '\.' ~ octet ~ '\.' ~ octet ~ '\.' ~ octet -%}
+{%- set hextets = '[0-9a-f]{1,4}(:[0-9a-f]{1,4})*' -%}
+{#- hextet i (1..8) of the IPv6 text b (a dotted tail already 0:0), with
+    nl/nr hextets left/right of '::', leading zeros removed -#}
+{%- macro hextet(i) -%}
+    regexp_extract(
+        case
+            when not has_gap then split_part(ip_body, ':', {{ i }})
+            when {{ i }} <= gap_left then split_part(
+                    split_part(ip_body, '::', 1), ':', {{ i }}
+                )
+            when {{ i }} <= 8 - gap_right then '0'
+            else split_part(
+                    split_part(ip_body, '::', 2), ':', {{ i }} - 8 + gap_right
+                )
+        end,
+        '^0*([0-9a-f]+)$',
+        1
+    )
+{%- endmacro -%}
+{#- the dotted tail a.b.c.d of an IPv6 text as its two hextets, 'aabb:ccdd' -#}
+{%- macro quad_hextets() -%}
+    {%- for k in range(1, 5) -%}
+        {%- set o = "cast(split_part(regexp_extract(ip_address, '[0-9.]+$', 0), '.', "
+            ~ k ~ ") as integer)" -%}
+        substr('0123456789abcdef', {{ o }} / 16 + 1, 1)
+        || substr('0123456789abcdef', {{ o }} % 16 + 1, 1)
+        {{- " || ':' || " if k == 2 else " || " if not loop.last }}
+    {%- endfor -%}
+{%- endmacro -%}
 {#- P1 = an empty group; Pk = a group of zero or more P(k-1):
     Pk matches exactly the groups nested at most k deep -#}
 {%- set depth = namespace(pattern='[\\[{][\\]}]') -%}
@@ -1077,6 +1147,135 @@ kept as (
     from taken_objects
 ),
 
+-- §6b: pseudonymised last, like the Lambda: the rules above read the values
+-- as sent (utm_* from the query; a context key a column took leaves context).
+ip_text as (
+    select
+        *,
+        regexp_like(ip_address, '^{{ quad }}$') as is_ipv4,
+        regexp_like(lower(ip_address), ':{{ quad }}$') as has_quad_tail,
+        case
+            when regexp_like(lower(ip_address), ':{{ quad }}$')
+                then regexp_replace(lower(ip_address), '[0-9.]+$', '0:0')
+            else lower(ip_address)
+        end as ip_body
+    from kept
+),
+
+ip_gaps as (
+    select
+        *,
+        strpos(ip_body, '::') > 0 as has_gap,
+        case
+            when split_part(ip_body, '::', 1) = '' then 0
+            else length(split_part(ip_body, '::', 1))
+                - length(replace(split_part(ip_body, '::', 1), ':', '')) + 1
+        end as gap_left,
+        case
+            when strpos(ip_body, '::') = 0
+                or coalesce(split_part(ip_body, '::', 2), '') = ''
+                then 0
+            else length(split_part(ip_body, '::', 2))
+                - length(replace(split_part(ip_body, '::', 2), ':', '')) + 1
+        end as gap_right
+    from ip_text
+),
+
+ip_checked as (
+    select
+        *,
+        not is_ipv4
+        and regexp_like(ip_body, '^[0-9a-f:]+$')
+        and case
+            when not has_gap
+                then regexp_like(ip_body, '^[0-9a-f]{1,4}(:[0-9a-f]{1,4}){7}$')
+            else strpos(ip_body, ':::') = 0
+                and strpos(substr(ip_body, strpos(ip_body, '::') + 2), '::') = 0
+                and regexp_like(
+                    split_part(ip_body, '::', 1), '^({{ hextets }})?$'
+                )
+                and regexp_like(
+                    coalesce(split_part(ip_body, '::', 2), ''),
+                    '^({{ hextets }})?$'
+                )
+                and gap_left + gap_right <= 7
+        end as is_ipv6
+    from ip_gaps
+),
+
+ip_hextets as (
+    select
+        *,
+        {%- for i in range(1, 9) %}
+            case when is_ipv6 then {{ hextet(i) }} end as ip_h{{ i }},
+        {%- endfor %}
+        case
+            when is_ipv4 then ip_address
+            when
+                is_ipv6 and has_quad_tail
+                and {{ hextet(1) }} || {{ hextet(2) }} || {{ hextet(3) }}
+                || {{ hextet(4) }} || {{ hextet(5) }} = '00000'
+                and {{ hextet(6) }} = 'ffff'
+                then regexp_extract(ip_address, '[0-9.]+$', 0)
+        end as ipv4_text
+    from ip_checked
+),
+
+pseudonymised as (
+    select
+        *,
+        case
+            when ip_address is not null and not is_ipv4 and not is_ipv6
+                then 1
+            else 0
+        end
+        {%- for column in ["page_url", "page_path", "page_referrer"] %}
+            + {{ pii_removed(column) }}
+        {%- endfor %} as privacy_removed_count,
+        {%- for column in ["page_url", "page_path", "page_referrer"] %}
+            {{ without_pii(column) }} as landed_{{ column }},
+        {%- endfor %}
+        {%- if ip_handling == 'drop' %}
+            cast(null as varchar) as landed_ip_address
+        {%- elif ip_handling == 'hash' %}
+            case
+                when ipv4_text is not null or is_ipv6
+                    then lower(
+                            to_hex(
+                                hmac_sha256(
+                                    to_utf8(
+                                        coalesce(
+                                            ipv4_text,
+                                            {%- for i in range(1, 7) %}
+                                                lpad(ip_h{{ i }}, 4, '0') || ':' ||
+                                            {%- endfor %}
+                                            case
+                                                when has_quad_tail
+                                                    then {{ quad_hextets() }}
+                                                else lpad(ip_h7, 4, '0') || ':'
+                                                    || lpad(ip_h8, 4, '0')
+                                            end
+                                        )
+                                    ),
+                                    to_utf8('{{ ip_hash_key | default("") }}')
+                                )
+                            )
+                        )
+            end as landed_ip_address
+        {%- else %}
+            case
+                when ipv4_text is not null
+                    then regexp_replace(ipv4_text, '\.[0-9]+$', '.0')
+                when is_ipv6 and ip_h3 != '0'
+                    then ip_h1 || ':' || ip_h2 || ':' || ip_h3 || '::'
+                when is_ipv6 and ip_h2 != '0' then ip_h1 || ':' || ip_h2 || '::'
+                when is_ipv6 and ip_h1 != '0' then ip_h1 || '::'
+                when is_ipv6 then '::'
+            end as landed_ip_address
+        {%- endif %}
+    from ip_hextets
+),
+
 -- The outcome, checked in the spec's order: the first check that fires wins.
 outcomes as (
     select
@@ -1101,7 +1300,7 @@ outcomes as (
             when timestamp_json is null then 'missing_timestamp'
             when event_timestamp is null then 'invalid_timestamp'
         end as reason
-    from kept
+    from pseudonymised
 )
 
 select
@@ -1124,11 +1323,11 @@ select
     case when reason is null then user_id end as user_id,
     case when reason is null then session_id end as session_id,
     case when reason is null then app_id end as app_id,
-    case when reason is null then page_url end as page_url,
-    case when reason is null then page_path end as page_path,
-    case when reason is null then page_referrer end as page_referrer,
+    case when reason is null then landed_page_url end as page_url,
+    case when reason is null then landed_page_path end as page_path,
+    case when reason is null then landed_page_referrer end as page_referrer,
     case when reason is null then user_agent end as user_agent,
-    case when reason is null then ip_address end as ip_address,
+    case when reason is null then landed_ip_address end as ip_address,
     case when reason is null then space_id end as space_id,
     case when reason is null then space_name end as space_name,
     case when reason is null then space_type end as space_type,
@@ -1161,6 +1360,7 @@ select
             then {{ micros_timestamp("original_micros") }}
     end as original_timestamp,
     case
-        when reason is null then cast(redacted_field_count as integer)
+        when reason is null
+            then cast(redacted_field_count + privacy_removed_count as integer)
     end as redacted_field_count
 from outcomes

@@ -8,7 +8,9 @@ object member of a deny-listed key) counts as landed when it is:
   event_type additionally lower-cased is NOT accepted: a type that changes is kept);
 - or a timestamp column's microseconds after parsing (§4), when the leaf is the
   timestamp or the $date/$numberLong inside it;
-- or a coordinate, as the double the coordinates column holds.
+- or a coordinate, as the double the coordinates column holds;
+- or, pseudonymised (§6b), an `ip` leaf as ip_address holds it (null for a non-IP or when
+  dropped) and a URL without its PII query parameters.
 Empty objects and arrays have no leaves, so they may go (docs/landing-normalisation.md §6).
 """
 
@@ -21,6 +23,7 @@ from typing import Any
 
 from landing_contract import DENIED_KEYS
 from normalise import coordinate, parse_timestamp_micros, text
+from privacy import Privacy, pseudonymise_ip, strip_pii_query
 
 JSON_COLUMNS = ("properties", "context", "traits", "extra")
 TIMESTAMP_COLUMNS = ("event_timestamp", "sent_at", "original_timestamp")
@@ -51,7 +54,7 @@ def _json_key(value: Any) -> tuple:
     return ("str", value)
 
 
-def missing_leaves(event: dict, row: dict) -> list[str]:
+def missing_leaves(event: dict, row: dict, privacy: Privacy | None = None) -> list[str]:
     """The leaves of event that the landed row holds nowhere; empty when nothing was lost.
 
     A leaf no column holds must find its own copy in the JSON columns: the copies are
@@ -69,6 +72,15 @@ def missing_leaves(event: dict, row: dict) -> list[str]:
     lost = []
     for path, leaf in leaves(event):
         if text(leaf) is not None and text(leaf) in texts:
+            continue
+        if (
+            text(leaf) is not None
+            and path
+            and path[-1] == "ip"
+            and (pseudonymise_ip(text(leaf), privacy or Privacy())[0] == row["ip_address"])
+        ):
+            continue
+        if isinstance(leaf, str) and strip_pii_query(text(leaf))[0] in texts:
             continue
         if path and path[-1] in ("pitch", "yaw", "hfov") and coordinate(leaf) in doubles:
             continue

@@ -217,12 +217,13 @@ def test_context_from_payload_else_record():
     record = {
         "context": {"userAgent": "record-UA", "ip": "10.0.0.1"},
         "eventData": {"type": "page", "context": {"userAgent": "payload-UA"}},
-        "metadata": {"ip": "meta-ip", "userAgent": "meta-UA"},
+        "metadata": {"ip": "192.0.2.77", "userAgent": "meta-UA"},
         "sentAt": MILLIS_2024,
     }
     row = landed(record)
     assert row["user_agent"] == "payload-UA"
-    assert row["ip_address"] == "meta-ip"  # payload context has no ip; record context is not used
+    # payload context has no ip; record context is not used (truncated: §6b)
+    assert row["ip_address"] == "192.0.2.0"
 
 
 @pytest.mark.parametrize(

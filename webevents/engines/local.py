@@ -374,6 +374,14 @@ def _register_text_lines(connection: duckdb.DuckDBPyConnection) -> None:
         duckdb.list_type(duckdb.sqltypes.VARCHAR),
         side_effects=False,
     )
+    # Trino's hmac_sha256(binary, key), which DuckDB lacks (the backfill's §6b IP hashing).
+    connection.create_function(
+        "hmac_sha256",
+        transpile.hmac_sha256,
+        [duckdb.sqltypes.BLOB, duckdb.sqltypes.BLOB],
+        duckdb.sqltypes.BLOB,
+        side_effects=False,
+    )
     connection.create_function(
         "athena_from_utf8",
         transpile.from_utf8,

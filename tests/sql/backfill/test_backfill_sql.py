@@ -66,7 +66,7 @@ CASES = [
         "page_url": "https://x.io/tour/9?z=1",
         "page_path": "/tour/9",
         "page_referrer": None,
-        "ip_address": "192.0.2.7",
+        "ip_address": "192.0.2.0",  # truncated to its /24 (§6b)
         "space_id": None,
         "coordinates": None,
         "properties": {"referrer": "", "spaceId": {"a": 1}},

@@ -1,0 +1,162 @@
+"""§6b pseudonymisation, every IpHandling setting: the Lambda and sql/backfill land the same
+row for the privacy fixture (IPv4, IPv6, v4-mapped v6, garbage, URLs with and without PII
+query parameters), and no whole IP reaches raw or analytics.web_events whatever the setting.
+(truncate is also covered by test_lambda_parity.py, which runs every fixture file.)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import normalise
+import pytest
+from landing_contract import PII_QUERY_PARAMETERS
+from privacy import Privacy, pseudonymise_ip
+
+from tests.sql.backfill.test_lambda_parity import (
+    FIXTURES,
+    JSON_COLUMNS,
+    NOT_COMPARED,
+    lambda_answers,
+    lambda_value,
+)
+from webevents.backfill import backfill_files
+from webevents.engines import get_engine
+from webevents.sqlrunner import SqlRunError, run_files
+
+SQL_DIR = Path(__file__).resolve().parents[3] / "sql"
+PRIVACY_FIXTURE = FIXTURES / "privacy.jsonl"
+KEY = "parity-key"
+SETTINGS = {
+    "truncate": Privacy("truncate"),
+    "drop": Privacy("drop"),
+    "hash": Privacy("hash", KEY.encode()),
+}
+
+
+def privacy_lines() -> list[tuple[str, bytes]]:
+    data = PRIVACY_FIXTURE.read_bytes()
+    return [(f"privacy.jsonl:{n + 1}", line) for n, line in enumerate(data.splitlines())]
+
+
+def sent_ips() -> set[str]:
+    """Every IP the fixture sends that pseudonymising changes (a /24 or /48 network
+    address such as 0.0.0.0 or '::' is its own truncation, so it is not 'whole')."""
+    found = set()
+    for _, raw in privacy_lines():
+        record = json.loads(raw)
+        for holder in (
+            record.get("context"),
+            record.get("metadata"),
+            (record.get("eventData") or {}).get("context"),
+        ):
+            ip = (holder or {}).get("ip")
+            if ip and pseudonymise_ip(ip.strip(), SETTINGS["truncate"])[0] not in (None, ip):
+                found.add(ip.strip())
+    return found
+
+
+@pytest.fixture(params=list(SETTINGS), scope="module")
+def landed(request, tmp_path_factory):
+    """(setting, Lambda answers, stage rows, analytics rows) of the fixture for one setting."""
+    setting = request.param
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(normalise, "PRIVACY", SETTINGS[setting])
+        patch.setenv("IP_HANDLING", setting)
+        patch.setenv("IP_HASH_KEY", KEY)
+        answers = lambda_answers(privacy_lines())
+        root = tmp_path_factory.mktemp(f"privacy-{setting}")
+        day = root / "archive" / "dt=2024-03-10"
+        day.mkdir(parents=True)
+        (day / "privacy.jsonl").write_bytes(PRIVACY_FIXTURE.read_bytes())
+        lake = root / "lake"
+        backfill_files([day / "privacy.jsonl"], lake=lake)
+        run_files(
+            [SQL_DIR / "enrich"],
+            engine="local",
+            lake=lake,
+            echo=None,
+            params={"run_date": "2024-03-10", "lookback_days": "1"},
+        )
+    engine = get_engine("local", lake=lake)
+    try:
+        columns, rows = engine.query("select * from raw.web_events_backfill_stage")
+        stage = [dict(zip(columns, row, strict=True)) for row in rows]
+        columns, rows = engine.query("select * from analytics.web_events")
+        analytics = [dict(zip(columns, row, strict=True)) for row in rows]
+    finally:
+        engine.close()
+    return setting, answers, stage, analytics
+
+
+def test_the_lambda_and_the_backfill_land_the_same_pseudonymised_row(landed):
+    setting, answers, stage, _ = landed
+    by_id = {row["event_id"]: row for row in stage if row["outcome"] == "ok"}
+    assert len(by_id) == len(answers)
+    mismatches = []
+    for (where, _), (outcome, _, lambda_row) in zip(privacy_lines(), answers, strict=True):
+        assert outcome == "ok", where
+        sql_row = by_id[lambda_row["event_id"]]
+        for column, value in lambda_row.items():
+            if column not in NOT_COMPARED and lambda_value(column, value) != sql_row[column]:
+                mismatches.append(f"{setting} {where}: {column}: {value!r} != {sql_row[column]!r}")
+        for column in JSON_COLUMNS:
+            if json.loads(lambda_row[column]) != json.loads(sql_row[column]):
+                mismatches.append(f"{setting} {where}: {column} differs")
+    assert not mismatches, "\n".join(mismatches)
+
+
+def test_no_whole_ip_reaches_raw_or_analytics_whatever_the_setting(landed):
+    setting, answers, stage, analytics = landed
+    whole = sent_ips()
+    assert len(whole) > 15  # the fixture really sends IPv4, IPv6 and v4-mapped addresses
+    assert analytics, "enrich must have built analytics rows"
+    for row in [a for _, _, a in answers] + stage + analytics:
+        text = json.dumps(row, default=str).lower()
+        leaked = [ip for ip in whole if f'"{ip.lower()}"' in text]
+        assert not leaked, f"{setting}: {row['event_id']} holds {leaked}"
+    landed_ips = {row["ip_address"] for row in analytics} - {None}
+    if setting == "drop":
+        assert landed_ips == set()
+    elif setting == "hash":
+        assert all(len(ip) == 64 and set(ip) <= set("0123456789abcdef") for ip in landed_ips)
+    else:
+        assert "203.0.113.0" in landed_ips and "2001:db8:85a3::" in landed_ips
+
+
+def test_the_backfill_refuses_hashing_without_a_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("IP_HANDLING", "hash")
+    monkeypatch.delenv("IP_HASH_KEY", raising=False)
+    with pytest.raises(SqlRunError, match="ip_handling=hash needs a key"):
+        run_files(
+            [SQL_DIR / "backfill" / "web_events_backfill_stage_insert.sql"],
+            engine="local",
+            lake=tmp_path / "lake",
+            echo=None,
+            params={
+                "archive_location": str(tmp_path),
+                "loaded_at": "2024-03-10 00:00:00",
+                "date_from": "2024-03-10",
+                "date_to": "2024-03-10",
+            },
+        )
+
+
+def test_the_sql_removes_exactly_the_contract_s_pii_query_parameters():
+    sql = (SQL_DIR / "backfill" / "web_events_backfill_stage_insert.sql").read_text()
+    start = sql.index("{%- set pii_query_parameters = ")
+    listed = sql[start : sql.index("-%}", start)]
+    assert re.findall(r"'([a-z_-]+)'", listed) == list(PII_QUERY_PARAMETERS)
+
+
+def test_the_runner_refuses_an_unknown_ip_handling(tmp_path, monkeypatch):
+    monkeypatch.setenv("IP_HANDLING", "keep")
+    with pytest.raises(SqlRunError, match="ip_handling='keep' is not one of truncate, drop, hash"):
+        run_files(
+            [SQL_DIR / "backfill" / "web_events_backfill_stage_insert.sql"],
+            engine="local",
+            lake=tmp_path / "lake",
+            echo=None,
+        )

@@ -1,0 +1,137 @@
+"""Pseudonymisation at landing (§6b): IP truncated, dropped or keyed-hashed; PII query removed."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+import normalise
+import orjson
+import pytest
+from normalise import OK, normalise_bytes
+from privacy import Privacy, pseudonymise_ip, settings, strip_pii_query
+
+ARRIVAL_MICROS = 1_764_000_000_000_000
+TRUNCATE, DROP = Privacy("truncate"), Privacy("drop")
+HASH = Privacy("hash", b"k3y")
+
+
+@pytest.mark.parametrize(
+    ("sent", "landed"),
+    [
+        ("203.0.113.9", "203.0.113.0"),
+        ("10.0.0.255", "10.0.0.0"),
+        ("2001:db8:85a3:8d3:1319:8a2e:370:7348", "2001:db8:85a3::"),
+        ("2001:0DB8:0000:0001::1", "2001:db8::"),
+        ("2001:db8:0:abcd::1", "2001:db8::"),
+        ("0:db8::1", "0:db8::"),
+        ("0:0:1::1", "0:0:1::"),
+        ("::1", "::"),
+        ("::ffff:192.0.2.128", "192.0.2.0"),
+        ("::FFFF:198.51.100.7", "198.51.100.0"),
+        ("1:2:3:4:5:6:1.2.3.4", "1:2:3::"),
+    ],
+)
+def test_an_ip_is_truncated_to_its_24_or_48_prefix_by_default(sent, landed):
+    assert pseudonymise_ip(sent, TRUNCATE) == (landed, 0)
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    ["meta-ip", "256.1.1.1", "01.2.3.4", "1.2.3", "1:2", "1::2::3", "fe80::1%eth0", "10.0.0.0/8"],
+)
+def test_what_is_not_an_ip_lands_null_and_is_counted(garbage):
+    for privacy in (TRUNCATE, DROP, HASH):
+        assert pseudonymise_ip(garbage, privacy) == (None, 1)
+
+
+def test_drop_keeps_no_ip_and_hash_keeps_a_keyed_hmac_of_the_address():
+    assert pseudonymise_ip("203.0.113.9", DROP) == (None, 0)
+    expected = hmac.new(b"k3y", b"203.0.113.9", hashlib.sha256).hexdigest()
+    assert pseudonymise_ip("203.0.113.9", HASH) == (expected, 0)
+    # the v4-mapped form is the same address, so the same pseudonym
+    assert pseudonymise_ip("::ffff:203.0.113.9", HASH) == (expected, 0)
+    assert pseudonymise_ip("203.0.113.9", Privacy("hash", b"other"))[0] != expected
+
+
+def test_hashing_without_a_key_or_an_unknown_setting_stops_the_cold_start():
+    with pytest.raises(ValueError, match="IP_HANDLING=hash needs a key in IP_HASH_KEY"):
+        settings({"IP_HANDLING": "hash"})
+    with pytest.raises(ValueError, match="is not one of truncate, drop, hash"):
+        settings({"IP_HANDLING": "keep"})
+    assert settings({}) == TRUNCATE
+    assert settings({"IP_HANDLING": "hash", "IP_HASH_KEY": "s"}) == Privacy("hash", b"s")
+
+
+@pytest.mark.parametrize(
+    ("url", "stripped", "removed"),
+    [
+        ("https://x.test/a?email=a%40b.c&utm_source=n", "https://x.test/a?utm_source=n", 1),
+        ("https://x.test/a?Token=1&NAME=x&e-mail=y#top", "https://x.test/a#top", 3),
+        ("https://x.test/a?q=1&phone=2&access_token=3&tel", "https://x.test/a?q=1", 3),
+        (
+            "https://x.test/a?username=u&utm_campaign=c",
+            "https://x.test/a?username=u&utm_campaign=c",
+            0,
+        ),
+        ("https://x.test/a#frag?email=x", "https://x.test/a#frag?email=x", 0),
+        ("/p?first_name=a&last_name=b&auth=c&password=d", "/p", 4),
+        ("https://x.test/a", "https://x.test/a", 0),
+    ],
+)
+def test_pii_query_parameters_are_removed_and_the_rest_kept_in_order(url, stripped, removed):
+    assert strip_pii_query(url) == (stripped, removed)
+
+
+def test_a_landed_row_is_pseudonymised_and_the_removals_are_counted(monkeypatch):
+    monkeypatch.setattr(normalise, "PRIVACY", TRUNCATE)
+    event = {
+        "type": "page",
+        "timestamp": "2024-03-10T12:00:00Z",
+        "context": {
+            "ip": "2001:db8:85a3:8d3::7",
+            "page": {
+                "url": "https://x.test/p?email=a@b.c&utm_source=news",
+                "referrer": "https://r.test/?token=t",
+            },
+        },
+    }
+    row = normalise_bytes(orjson.dumps(event), ARRIVAL_MICROS).row
+    assert row["ip_address"] == "2001:db8:85a3::"
+    assert row["page_url"] == "https://x.test/p?utm_source=news"
+    assert row["page_referrer"] == "https://r.test/"
+    assert row["utm_source"] == "news"
+    assert row["redacted_field_count"] == 2
+    # the values as sent are stored nowhere: the context keys a column took are gone
+    assert orjson.loads(row["context"]) == {}
+    assert "a@b.c" not in orjson.dumps(row).decode()
+    assert "8d3::7" not in orjson.dumps(row).decode()
+
+
+def test_a_garbage_ip_lands_null_and_counts(monkeypatch):
+    monkeypatch.setattr(normalise, "PRIVACY", DROP)
+    event = {"type": "page", "timestamp": 1_710_000_000_000, "context": {"ip": "not-an-ip"}}
+    outcome = normalise_bytes(orjson.dumps(event), ARRIVAL_MICROS)
+    assert outcome.result == OK
+    assert (outcome.row["ip_address"], outcome.row["redacted_field_count"]) == (None, 1)
+
+
+def test_the_function_does_not_start_when_hashing_has_no_key():
+    """A cold start in a fresh interpreter, as Lambda imports the handler module."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    lambda_dir = Path(normalise.__file__).resolve().parent
+    env = {**os.environ, "IP_HANDLING": "hash"}
+    env.pop("IP_HASH_KEY", None)
+    started = subprocess.run(
+        [sys.executable, "-c", "import app"],
+        cwd=lambda_dir,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert started.returncode != 0
+    assert "IP_HANDLING=hash needs a key in IP_HASH_KEY" in started.stderr

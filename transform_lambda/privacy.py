@@ -1,0 +1,96 @@
+"""Pseudonymisation at landing (docs/landing-normalisation.md §6b, docs/decisions.md D-PRIV-2).
+
+The client IP is truncated (default), dropped or keyed-hashed, and query parameters that
+commonly carry personal data are removed from page URLs, before a row lands. The backfill
+SQL (sql/backfill/web_events_backfill_stage_insert.sql) implements the same rules;
+tests/sql/backfill/test_lambda_parity.py proves both give the same row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import os
+import re
+from collections.abc import Mapping
+from typing import NamedTuple
+
+from landing_contract import IP_HANDLINGS, PII_QUERY_PARAMETERS
+
+IP_HANDLING_ENV = "IP_HANDLING"
+IP_HASH_KEY_ENV = "IP_HASH_KEY"
+_PII_NAMES = frozenset(name.lower() for name in PII_QUERY_PARAMETERS)
+# base, query (after the first '?', before any '#'), fragment; as page_path and utm_* read it.
+_QUERY = re.compile(r"([^?#]*)\?([^#]*)(#.*)?", re.DOTALL)
+
+
+class Privacy(NamedTuple):
+    """How the IP is handled (one of IP_HANDLINGS) and the HMAC key when hashing."""
+
+    ip_handling: str = "truncate"
+    hash_key: bytes | None = None
+
+
+def settings(environ: Mapping[str, str] = os.environ) -> Privacy:
+    """The environment's choice; a clear error for a bad value or hashing without a key."""
+    handling = (environ.get(IP_HANDLING_ENV) or "truncate").strip().lower()
+    if handling not in IP_HANDLINGS:
+        raise ValueError(f"{IP_HANDLING_ENV}={handling!r} is not one of {', '.join(IP_HANDLINGS)}")
+    key = environ.get(IP_HASH_KEY_ENV) or None
+    if handling == "hash" and key is None:
+        # Never fall back to storing the IP whole: the function must not start.
+        raise ValueError(f"{IP_HANDLING_ENV}=hash needs a key in {IP_HASH_KEY_ENV}; none is set")
+    return Privacy(handling, key.encode() if key else None)
+
+
+def _parse(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address in value (IPv4 dotted quad, or IPv6 without a zone), else None."""
+    if "%" in value:  # a zone id is not part of an address we keep
+        return None
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        return None
+    # v4-mapped IPv6 written with its dotted quad (::ffff:a.b.c.d) is that IPv4 address.
+    if address.version == 6 and address.ipv4_mapped is not None and "." in value:
+        return address.ipv4_mapped
+    return address
+
+
+def pseudonymise_ip(value: str | None, privacy: Privacy) -> tuple[str | None, int]:
+    """(what lands in ip_address, 1 when value was not an IP address else 0)."""
+    if value is None:
+        return None, 0
+    address = _parse(value)
+    if address is None:
+        return None, 1
+    if privacy.ip_handling == "drop":
+        return None, 0
+    if privacy.ip_handling == "hash":
+        # Of the exploded form (IPv6: 8 hextets of 4 digits), which the SQL can build.
+        digest = hmac.new(privacy.hash_key or b"", address.exploded.encode(), hashlib.sha256)
+        return digest.hexdigest(), 0
+    prefix = 24 if address.version == 4 else 48
+    network = ipaddress.ip_network((address, prefix), strict=False)
+    return str(network.network_address), 0
+
+
+def strip_pii_query(url: str | None) -> tuple[str | None, int]:
+    """(url without the PII_QUERY_PARAMETERS in its query, how many were removed).
+
+    A parameter's name is the text before its first '=', compared case-insensitively and
+    without percent-decoding (like utm_*). Other parameters keep their text and order.
+    """
+    if url is None or "?" not in url:
+        return url, 0
+    match = _QUERY.fullmatch(url)
+    if match is None:
+        return url, 0
+    base, query, fragment = match.groups()
+    parts = query.split("&")
+    kept = [part for part in parts if part.split("=", 1)[0].lower() not in _PII_NAMES]
+    removed = len(parts) - len(kept)
+    if not removed:
+        return url, 0
+    return base + ("?" + "&".join(kept) if kept else "") + (fragment or ""), removed
