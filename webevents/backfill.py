@@ -209,7 +209,7 @@ def backfill_files(
         return summary
     owns_engine = engine is None
     engine = engine or get_engine("local", lake=lake)
-    if hasattr(engine, "connection"):
+    if getattr(engine, "name", None) == "local":  # the lake's ledger is local only
         try:
             chosen = with_files_loaded_before(chosen, engine.connection)
         except BackfillError:
@@ -262,7 +262,7 @@ def _run_chunk_committed(run, first: dt.date, last: dt.date, files: list[Path],
     replaced, the insert skips what landed, the load log is a merge), which is what makes
     a killed backfill resumable there.
     """
-    if not hasattr(engine, "transaction"):
+    if getattr(engine, "name", None) != "local":
         return _run_chunk(run, first, last)
     ledger.ensure(engine.connection)
     with engine.transaction():
