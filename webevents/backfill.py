@@ -209,7 +209,7 @@ def backfill_files(
         return summary
     owns_engine = engine is None
     engine = engine or get_engine("local", lake=lake)
-    if getattr(engine, "name", None) == "local":  # the lake's ledger is local only
+    if _lake_connection(engine) is not None:  # the lake's ledger is local only
         try:
             chosen = with_files_loaded_before(chosen, engine.connection)
         except BackfillError:
@@ -253,6 +253,13 @@ def backfill_files(
     return summary
 
 
+def _lake_connection(engine):
+    """The local lake's DuckDB connection behind `engine`, or None (Athena, Trino, wrappers)."""
+    if getattr(engine, "name", None) != "local":
+        return None
+    return getattr(engine, "connection", None)
+
+
 def _run_chunk_committed(run, first: dt.date, last: dt.date, files: list[Path],
                          engine) -> ChunkResult:
     """A chunk and its files' ledger rows in one transaction on the local engine.
@@ -262,7 +269,7 @@ def _run_chunk_committed(run, first: dt.date, last: dt.date, files: list[Path],
     replaced, the insert skips what landed, the load log is a merge), which is what makes
     a killed backfill resumable there.
     """
-    if getattr(engine, "name", None) != "local":
+    if _lake_connection(engine) is None or not hasattr(engine, "transaction"):
         return _run_chunk(run, first, last)
     ledger.ensure(engine.connection)
     with engine.transaction():

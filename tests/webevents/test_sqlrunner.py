@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from webevents import SQL_DIR
+from webevents import SQL_DIR, clock
 from webevents.cli import main
 from webevents.engines.local import LocalEngine
 from webevents.lake import connect
@@ -60,7 +60,7 @@ def test_parameters_are_rendered_and_defaults_apply(tmp_path, engine):
         "'{{ label }}' as label",
     )
     (result,) = run_files([path], engine=engine, params={"label": "x"}, echo=None)
-    yesterday = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+    yesterday = clock.today() - dt.timedelta(days=1)
     assert result.columns == ["first_day", "label"]
     assert result.rows == [(yesterday - dt.timedelta(days=3), "x")]
 
