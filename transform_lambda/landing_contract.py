@@ -79,7 +79,7 @@ DENIED_KEYS: frozenset[str] = frozenset(
     ("writeKey", "write_key", "apiKey", "api_key", "authorization", "password", "secret")
 )
 
-# §6b, issue 17: how ip_address lands (template.yaml IpHandling; the first is the default).
+# §6b: how ip_address lands (template.yaml IpHandling; the first is the default).
 IP_HANDLINGS: tuple[str, ...] = ("truncate", "drop", "hash")
 # §6b: query parameters removed from page_url, page_path and page_referrer before landing,
 # matched case-insensitively by name. utm_* stay. The backfill SQL reads this list.

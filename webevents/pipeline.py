@@ -683,7 +683,7 @@ def _run_locked(lake: Path, inputs: list[str] | None, events: int, days: int, se
 
             begin("enrich")
             failpoints.reach("enrich.started")
-            from webevents.erasure import apply_erasures  # pending requests first (issue 17)
+            from webevents.erasure import apply_erasures  # pending erasure requests first
             apply_erasures(lake, say)
             window = event_date_window(lake)
             say(f"enrich: event dates {window['run_date']} minus {window['lookback_days']} days")

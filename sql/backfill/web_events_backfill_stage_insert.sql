@@ -246,7 +246,7 @@
         and sent_micros is not null
     )
 {%- endmacro -%}
-{#- §6b, issue 17: pseudonymised at landing, like transform_lambda/privacy.py.
+{#- §6b: pseudonymised at landing, like transform_lambda/privacy.py.
     ip_handling: truncate (default) | drop | hash (needs ip_hash_key). -#}
 {%- set ip_handling = ip_handling | default('truncate') -%}
 {#- PII_QUERY_PARAMETERS of transform_lambda/landing_contract.py (a test

@@ -35,7 +35,7 @@ create table if not exists raw.web_events (
     source_format string,
     received_at timestamp,
     load_source string,
-    -- lossless landing (issue 19): what no column above holds, and promoted fields
+    -- lossless landing: what no column above holds, and promoted fields
     context string,
     traits string,
     extra string,

@@ -35,7 +35,7 @@ create table if not exists raw.web_events_backfill_stage (
     coordinates struct<pitch: double, yaw: double, hfov: double>,
     properties string,
     source_format string,
-    -- lossless landing (issue 19): what no column above holds, and promoted fields
+    -- lossless landing: what no column above holds, and promoted fields
     context string,
     traits string,
     extra string,

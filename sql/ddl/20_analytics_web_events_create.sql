@@ -42,7 +42,7 @@ create table if not exists analytics.web_events (
     bot_reasons array<string>,
     duplicate_count int,
     processed_timestamp timestamp,
-    -- lossless landing (issue 19), appended as `webevents migrate` adds them
+    -- lossless landing, appended as `webevents migrate` adds them
     context string,
     traits string,
     extra string,

@@ -1,4 +1,4 @@
-"""Erasure deadlines (issue 17): every store's retention fits in 30 days, the figures the
+"""Erasure deadlines: every store's retention fits in 30 days, the figures the
 erasure report states are the template's, and the daily job applies pending requests first."""
 
 from __future__ import annotations
