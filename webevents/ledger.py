@@ -12,6 +12,7 @@ keep this bookkeeping.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -44,9 +45,20 @@ _DDL = (
 
 
 def file_sha256(path: Path) -> str:
-    """The content hash that identifies an input file, whatever its name."""
+    """The content hash that identifies an input file, whatever its name.
+
+    A run asks for a file's hash several times (is it in the ledger, which day's files
+    join a chunk, the ledger row itself): it is read once per process while the file's
+    size and modification time stay the same.
+    """
+    stat = Path(path).stat()
+    return _sha256_of(str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=4096)
+def _sha256_of(resolved: str, _size: int, _mtime_ns: int) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
+    with open(resolved, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
