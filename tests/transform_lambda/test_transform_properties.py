@@ -10,7 +10,7 @@ import string
 from firehose_records import transform_batch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from landing_contract import LANDING_COLUMN_NAMES
+from landing_contract import LANDING_COLUMN_NAMES, LANDING_COLUMNS
 from normalise import MAX_MICROS, MIN_MICROS
 
 # database=None: no .hypothesis/ folder in the repo tree.
@@ -98,9 +98,11 @@ def _check_row(row: dict) -> None:
         assert set(row["coordinates"]) == {"pitch", "yaw", "hfov"}
         values = [v for v in row["coordinates"].values() if v is not None]
         assert values and all(isinstance(v, float) and math.isfinite(v) for v in values)
-    for name in LANDING_COLUMN_NAMES:
-        if name not in ("event_timestamp", "received_at", "coordinates"):
+    for name, kind, _ in LANDING_COLUMNS:
+        if kind in ("string", "date"):  # timestamps and coordinates are checked above
             assert row[name] is None or (isinstance(row[name], str) and row[name].strip() != "")
+        elif kind == "int":
+            assert isinstance(row[name], int) and row[name] >= 0
 
 
 def _iso_date(day: int) -> str:
