@@ -8,7 +8,7 @@ Run: .venv/bin/python -m bench.bench_sqlrunner   (BENCH_SQLRUNNER_EVENTS=200000 
   delimiter (the floor; it cannot stand in because one invalid UTF-8 byte fails a file).
   MB = uncompressed archive bytes / 10^6. Target: within 2x the floor.
 - transpile: parse + transform + generate of every sql/ file (Athena -> DuckDB), per file.
-- lake connect: `webevents.lake.connect` on a new lake (sql/ddl through the runner), and
+- lake connect: `webevents.engines.local.connect` on a new lake (sql/ddl through the runner), and
   again on the existing lake in the same process (cached DDL).
 """
 
@@ -26,9 +26,8 @@ from typing import Any
 import duckdb
 
 from webevents import SQL_DIR
-from webevents.engines.local import LocalEngine
+from webevents.engines.local import LocalEngine, connect
 from webevents.generate import generate_sample
-from webevents.lake import connect
 from webevents.sqlrunner import default_params, render
 from webevents.transpile import athena_only_reason, parse_athena, to_duckdb
 

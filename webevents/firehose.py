@@ -38,7 +38,8 @@ from typing import Any
 import duckdb
 
 from webevents import LAMBDA_DIR, clock, failpoints, ledger
-from webevents.lake import connect, resolve_lake
+from webevents.engines.local import connect
+from webevents.lake import resolve_lake
 
 LOCAL_STREAM_NAME = "webevents-local"
 LOCAL_LAMBDA_ARN = "arn:aws:lambda:local:000000000000:function:webevents-transform"

@@ -1,4 +1,8 @@
-"""The local lake: one folder holding a DuckDB database with the raw and analytics schemas."""
+"""The local lake: one folder holding a DuckDB database with the raw and analytics schemas.
+
+This module is storage only (the folder, its lock, its database file); the tables in it
+are the local engine's to create (webevents/engines/local.py: connect, ensure_tables).
+"""
 
 from __future__ import annotations
 
@@ -82,9 +86,9 @@ def database_path(lake: str | os.PathLike | None = None) -> Path:
     return resolve_lake(lake) / DATABASE_FILE
 
 
-def connect(lake: str | os.PathLike | None = None,
-            read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the lake's database with its tables in place (DuckDB allows one writer process).
+def open_database(lake: str | os.PathLike | None = None,
+                  read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the lake's database file as it is; the local engine puts the tables in place.
 
     read_only opens an existing lake for reading only: nothing is created or changed, and
     it works on a lake in a read-only folder too.
@@ -95,13 +99,4 @@ def connect(lake: str | os.PathLike | None = None,
             return duckdb.connect(str(path), read_only=True)
         except duckdb.IOException as error:
             raise LakeError(f"cannot open the lake {path.parent} for reading: {error}") from None
-    con = duckdb.connect(str(database_path(lake)))
-    ensure_tables(con)
-    return con
-
-
-def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the lake's schemas and tables by running sql/ddl/ on the local engine."""
-    from webevents.sqlrunner import run_ddl_locally
-
-    run_ddl_locally(con)
+    return duckdb.connect(str(database_path(lake)))

@@ -80,7 +80,7 @@ def _recorded_sample(lake: Path) -> dict | None:
 
 
 def _lake_holds_data(lake: Path) -> bool:
-    from webevents.lake import connect
+    from webevents.engines.local import connect
 
     con = connect(lake)
     try:
@@ -150,7 +150,7 @@ def start_over(lake: Path, say) -> None:
 
 def _seen_files(lake: Path, files: list[Path]) -> dict[Path, dict]:
     """The files whose content the lake's ledger already holds, with their ledger rows."""
-    from webevents.lake import connect
+    from webevents.engines.local import connect
 
     con = connect(lake)
     try:
@@ -363,7 +363,7 @@ def plan_code_rebuild(lake: Path, full_refresh: bool = False) -> rebuild.Plan:
     `full_refresh` first forgets every record (committed), so a forced run that is stopped
     still rebuilds everything when run again, with or without the flag.
     """
-    from webevents.lake import connect
+    from webevents.engines.local import connect
 
     sql = rebuild.sql_fingerprints(SQL_DIR)
     try:
@@ -383,7 +383,7 @@ def plan_code_rebuild(lake: Path, full_refresh: bool = False) -> rebuild.Plan:
 
 def record_built(lake: Path, kind: str, fingerprints: dict[str, str]) -> None:
     """Record the code a step just built the lake from (its work is committed already)."""
-    from webevents.lake import connect
+    from webevents.engines.local import connect
 
     con = connect(lake)
     try:
@@ -496,7 +496,7 @@ def lake_figures(lake: Path) -> dict[str, Any]:
 def build_summary(lake: Path, this_run: list[SourceFigures],
                   skipped: list[str]) -> dict[str, Any]:
     """The run's summary: the reconciliation and figures counted from the tables."""
-    from webevents.lake import connect
+    from webevents.engines.local import connect
     from webevents.reconcile import reconciliation
 
     con = connect(lake)
@@ -613,7 +613,7 @@ def _run_locked(lake: Path, inputs: list[str] | None, events: int, days: int, se
     from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from webevents.lake import connect
+    from webevents.engines.local import connect
     from webevents.reconcile import write_summary
     from webevents.report import SUMMARY_FILE, write_report
 
@@ -873,7 +873,7 @@ def build_models(lake: str | Path | None, selector: str | None, say) -> dict[str
 
 
 def _recorded_sql(lake: Path) -> dict[str, str]:
-    from webevents.lake import connect
+    from webevents.engines.local import connect
 
     con = connect(lake)
     try:

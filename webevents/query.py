@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from webevents.engines import EngineError, get_engine
+from webevents.lake import LakeError
 
 FORMATS = ("table", "csv", "json")
 
@@ -82,8 +83,6 @@ def query_command(args) -> int:
     query must not change the lake, and reading works on a lake another run is writing
     (DuckDB allows readers beside no writer only) or on a read-only copy.
     """
-    from webevents.lake import LakeError
-
     options = {"read_only": not args.write} if args.engine == "local" else {}
     try:
         engine = get_engine(args.engine, lake=args.lake, **options)

@@ -970,7 +970,8 @@ def replay(
     replay_id: str | None = None,
 ) -> ReplaySummary:
     """Replay Firehose error output from local files/folders or s3:// prefixes."""
-    from webevents.lake import DATABASE_FILE, connect, resolve_lake
+    from webevents.engines.local import connect
+    from webevents.lake import DATABASE_FILE, resolve_lake
 
     filters = filters or Filters()
     clients = clients or AwsClients()
@@ -1085,8 +1086,8 @@ def replay_rejects(
     from rejected to landed/dropped. A dry run does all of it and rolls back.
     """
     from webevents.backfill import date_ranges
-    from webevents.engines.local import LocalEngine
-    from webevents.lake import connect, resolve_lake
+    from webevents.engines.local import LocalEngine, connect
+    from webevents.lake import resolve_lake
     from webevents.sqlrunner import render
 
     now = (clock or webevents_clock.now)().replace(tzinfo=None)

@@ -29,6 +29,9 @@ from sqlglot.tokens import TokenType
 
 from webevents import SQL_DIR, clock, transpile
 from webevents.engines import Engine, EngineError, get_engine
+from webevents.lake import locked, resolve_lake
+from webevents.query import format_rows
+from webevents.windows import window_chunks
 
 DDL_DIR = SQL_DIR / "ddl"
 DATE_PARAMS = ("run_date", "date_from", "date_to", "event_date_from", "event_date_to")
@@ -199,7 +202,7 @@ def is_query(sql: str) -> bool:
     return first.token_type in _QUERY_STARTS or first.text.upper() in _QUERY_WORDS
 
 
-def _single_statement(path: Path, sql: str) -> str:
+def single_statement(path: Path, sql: str) -> str:
     # Counted on the text the engine receives: it is then tokenized only once.
     statement = sql.strip().rstrip(";").rstrip()
     count = transpile.count_statements(statement)
@@ -244,7 +247,7 @@ def run_files(
     results: list[StatementResult] = []
     try:
         for number, path, chunk, note in _statements(files, values):
-            sql = _single_statement(path, render(path, chunk))
+            sql = single_statement(path, render(path, chunk))
             started = time.perf_counter()
             try:
                 if is_query(sql):
@@ -284,8 +287,6 @@ def _statements(files: list[Path], values: dict[str, Any]):
     windows.MAX_WINDOW_DAYS would write over Athena's 100 partitions in one statement;
     it runs as consecutive shorter windows instead (webevents/windows.py).
     """
-    from webevents.windows import window_chunks
-
     for number, path in enumerate(files, start=1):
         chunks = [values]
         if "lookback_days" in values and _is_windowed_write(path, values):
@@ -325,35 +326,8 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-_DDL_CACHE: dict[tuple, list[str]] = {}
-
-
-def run_ddl_locally(con) -> None:
-    """Create the lake's schemas and tables by running sql/ddl/ on the local engine.
-
-    Every lake connection runs this, so the DuckDB statements are kept per process
-    (keyed by the files' names and modification times) after the first run.
-    """
-    from webevents.engines.local import LocalEngine
-
-    files = collect_files([DDL_DIR])
-    key = tuple((str(f), f.stat().st_mtime_ns) for f in files)
-    engine = LocalEngine(connection=con)
-    if key in _DDL_CACHE:
-        for duck_sql in _DDL_CACHE[key]:
-            con.execute(duck_sql)
-        return
-    values = default_params()
-    statements = [_single_statement(f, render(f, values)) for f in files]
-    run_files(files, engine=engine, echo=None)
-    _DDL_CACHE[key] = [engine.to_duckdb(sql) for sql in statements]
-
-
 def sql_command(args) -> int:
     """`webevents sql FILES... [--param name=value] [--engine ...] [--lake DIR]`."""
-    from webevents.lake import locked, resolve_lake
-    from webevents.query import format_rows
-
     try:
         params = parse_params(args.param)
         if args.engine == "local":  # a writer: hold the lake, as run and ingest do

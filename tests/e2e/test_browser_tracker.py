@@ -15,7 +15,7 @@ import pytest
 
 from bench.bench_ingest_cost import Session
 from tests.e2e.cdp import Chromium
-from webevents.lake import connect
+from webevents.engines.local import connect
 from webevents.serve import make_server
 
 CANVAS_CENTRE = "JSON.stringify((r => [r.x + r.width / 2, r.y + r.height / 2])" \

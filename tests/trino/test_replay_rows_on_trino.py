@@ -14,8 +14,7 @@ import duckdb
 import pytest
 
 from webevents import SQL_DIR
-from webevents.engines.local import LocalEngine
-from webevents.lake import ensure_tables
+from webevents.engines.local import LocalEngine, ensure_tables
 from webevents.sqlrunner import run_files
 
 pytestmark = pytest.mark.trino

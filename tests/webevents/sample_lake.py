@@ -10,9 +10,9 @@ from pathlib import Path
 import orjson
 
 from webevents.backfill import backfill_files
+from webevents.engines.local import connect
 from webevents.firehose import ingest_files
 from webevents.generate import generate_sample
-from webevents.lake import connect
 from webevents.reconcile import ARCHIVE, STREAM, reconciliation
 
 EVENTS, DAYS = 500, 5

@@ -230,7 +230,7 @@ def test_the_backfill_re_run_on_the_rewritten_archive_balances_and_brings_nothin
 
 
 def test_the_reconciliation_shows_the_erased_records_and_still_balances(forgotten):
-    from webevents.lake import connect
+    from webevents.engines.local import connect
     from webevents.reconcile import ARCHIVE, STREAM, reconciliation
 
     con = connect(forgotten["lake"])

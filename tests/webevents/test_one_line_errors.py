@@ -31,7 +31,7 @@ def truncated_gzip(path: Path) -> Path:
 
 
 def raw_rows(lake: Path) -> int:
-    from webevents.lake import connect
+    from webevents.engines.local import connect
 
     con = connect(lake)
     (count,) = con.execute("select count(*) from raw.web_events").fetchone()

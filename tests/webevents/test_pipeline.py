@@ -11,8 +11,8 @@ import pytest
 
 from webevents import ledger, pipeline
 from webevents.cli import main
+from webevents.engines.local import connect
 from webevents.firehose import IngestSummary
-from webevents.lake import connect
 
 
 def write_lines(path: Path, lines: list[str]) -> Path:

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from webevents.cli import main
-from webevents.lake import connect
+from webevents.engines.local import connect
 from webevents.query import format_rows
 
 QUERY = (

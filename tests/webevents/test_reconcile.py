@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from tests.webevents.sample_lake import check_against_the_tables, figures, load_sample
 from webevents import clock, ledger
+from webevents.engines.local import connect
 from webevents.firehose import ingest_files
-from webevents.lake import connect
 from webevents.reconcile import ARCHIVE, STREAM
 
 

@@ -349,7 +349,7 @@ def test_the_progress_bar_keeps_stdout_for_the_summary(tmp_path, throttled_batch
 
 def test_a_replay_is_its_own_input_in_the_reconciliation_counted_from_the_tables(
         lake_with_failures, throttled_batch):
-    from webevents.lake import connect
+    from webevents.engines.local import connect
     from webevents.reconcile import STREAM, reconciliation
 
     replay([str(throttled_batch)], lake=lake_with_failures, progress=False)

@@ -8,7 +8,7 @@ import urllib.request
 import pytest
 
 from tests.http_ingest_cases import REQUEST_CASES, case_id, expected_records, request_body
-from webevents.lake import connect
+from webevents.engines.local import connect
 from webevents.serve import make_server
 
 

@@ -10,14 +10,12 @@ import pytest
 
 from webevents import SQL_DIR, clock
 from webevents.cli import main
-from webevents.engines.local import LocalEngine
-from webevents.lake import connect
+from webevents.engines.local import LocalEngine, connect, ensure_tables
 from webevents.sqlrunner import (
     SqlRunError,
     default_params,
     parse_params,
     render,
-    run_ddl_locally,
     run_files,
 )
 
@@ -148,11 +146,11 @@ def test_missing_path_is_a_clear_error(tmp_path, engine):
 
 def test_sql_ddl_runs_locally_and_again_without_change(tmp_path):
     con = duckdb.connect(str(tmp_path / "lake.duckdb"))
-    run_ddl_locally(con)
+    ensure_tables(con)
     first = con.execute(
         "select schema_name, table_name from duckdb_tables() order by all"
     ).fetchall()
-    run_ddl_locally(con)
+    ensure_tables(con)
     second = con.execute(
         "select schema_name, table_name from duckdb_tables() order by all"
     ).fetchall()

@@ -8,8 +8,9 @@ from typing import Any
 import duckdb
 from sqlglot import exp
 
-from webevents import transpile
+from webevents import sqlrunner, transpile
 from webevents.engines import AthenaOnlyStatement, EngineError, statement_excerpt
+from webevents.lake import open_database
 
 _WRITES = (exp.Insert, exp.Update, exp.Delete, exp.Merge)
 _SCHEMA_CHANGES = (exp.Create, exp.Drop, exp.Alter)
@@ -30,8 +31,6 @@ class LocalEngine:
         **_options: Any,
     ):
         if connection is None:
-            from webevents.lake import connect
-
             connection = connect(lake, read_only=read_only)
             self._owns_connection = True
         else:
@@ -390,3 +389,37 @@ def _register_text_lines(connection: duckdb.DuckDBPyConnection) -> None:
         null_handling="special",
         side_effects=False,
     )
+
+
+def connect(lake: Any = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the lake's database with its tables in place (DuckDB allows one writer process).
+
+    read_only opens an existing lake for reading only: nothing is created or changed, and
+    it works on a lake in a read-only folder too.
+    """
+    con = open_database(lake, read_only=read_only)
+    if not read_only:
+        ensure_tables(con)
+    return con
+
+
+_DDL_CACHE: dict[tuple, list[str]] = {}
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the lake's schemas and tables by running sql/ddl/ on the local engine.
+
+    Every lake connection runs this, so the DuckDB statements are kept per process
+    (keyed by the files' names and modification times) after the first run.
+    """
+    files = sqlrunner.collect_files([sqlrunner.DDL_DIR])
+    key = tuple((str(f), f.stat().st_mtime_ns) for f in files)
+    engine = LocalEngine(connection=con)
+    if key in _DDL_CACHE:
+        for duck_sql in _DDL_CACHE[key]:
+            con.execute(duck_sql)
+        return
+    values = sqlrunner.default_params()
+    statements = [sqlrunner.single_statement(f, sqlrunner.render(f, values)) for f in files]
+    sqlrunner.run_files(files, engine=engine, echo=None)
+    _DDL_CACHE[key] = [engine.to_duckdb(sql) for sql in statements]

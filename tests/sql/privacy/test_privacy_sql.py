@@ -9,9 +9,8 @@ import pytest
 from tests.trino.rows import LANDING, insert_sql
 from tests.trino.test_merge_duplicates import landing_row
 from webevents import SQL_DIR
-from webevents.engines.local import LocalEngine
+from webevents.engines.local import LocalEngine, connect
 from webevents.erasure import Identifiers, sql_list
-from webevents.lake import connect
 from webevents.sqlrunner import run_files
 
 PRIVACY = SQL_DIR / "privacy"

@@ -14,8 +14,7 @@ import pytest
 from landing_contract import LANDING_COLUMN_NAMES
 
 from webevents import SQL_DIR
-from webevents.engines.local import LocalEngine
-from webevents.lake import ensure_tables
+from webevents.engines.local import LocalEngine, ensure_tables
 from webevents.sqlrunner import run_files
 
 REPLAY_SQL = SQL_DIR / "replay"
