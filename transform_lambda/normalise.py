@@ -279,12 +279,12 @@ def decode_record(
 
 
 # §3 identifier columns, looked up in payload, meta, record, context (in that order).
-IDENTIFIER_COLUMNS = (
-    ("anonymousId", "anonymous_id"),
-    ("userId", "user_id"),
-    ("sessionId", "session_id"),
-    ("appId", "app_id"),
-)
+_ID_COLUMNS = {
+    "anonymousId": "anonymous_id",
+    "userId": "user_id",
+    "sessionId": "session_id",
+    "appId": "app_id",
+}
 # Every text property with a column (§3, §6); coordinates is handled on its own (§5).
 _TEXT_PROPERTY_COLUMN = dict(
     PROPERTY_COLUMNS, url="page_url", path="page_path", referrer="page_referrer"
@@ -485,7 +485,6 @@ _UTM_PARAMETER = {
     for _, column in CAMPAIGN_COLUMNS
 }
 # §6 candidates: key -> the text column that may have taken it, per object.
-_ID_COLUMNS = dict(IDENTIFIER_COLUMNS)
 _PAYLOAD_COLUMNS = {
     "type": "event_type",
     "event": "event_name",

@@ -295,7 +295,7 @@ def _run_chunk(run, first: dt.date, last: dt.date) -> ChunkResult:
     ):
         run(name, **window)
     (dates_result,) = run("web_events_backfill_stage_event_dates.sql", **window)
-    event_dates = [_as_date(row[0]) for row in dates_result.rows]
+    event_dates = [clock.as_date(row[0]) for row in dates_result.rows]
     inserted = 0
     for range_from, range_to in date_ranges(event_dates):
         (insert_result,) = run(
@@ -332,10 +332,6 @@ def _run_chunk(run, first: dt.date, last: dt.date) -> ChunkResult:
             "see raw.web_events_backfill_stage for the chunk's lines"
         )
     return chunk
-
-
-def _as_date(value) -> dt.date:
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
 
 
 def backfill_command(args) -> int:

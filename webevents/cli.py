@@ -335,6 +335,8 @@ def main(argv: list[str] | None = None) -> int:
     module_name, function_name = COMMANDS[args.command].split(":")
     command = getattr(importlib.import_module(module_name), function_name)
     previous = signal.signal(signal.SIGTERM, _terminate)
+    # Here, not at the top: the lake loads DuckDB (~115 ms, python -X importtime) and
+    # `webevents --help` needs none of it.
     from webevents.lake import LakeError
 
     try:

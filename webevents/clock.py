@@ -31,6 +31,14 @@ def today() -> dt.date:
     return now().date()
 
 
+def as_date(value: dt.date | str) -> dt.date:
+    """A date cell as a date: DuckDB returns dates (or timestamps), Athena and Trino
+    return 'YYYY-MM-DD' text, with a time after it when the column is a timestamp."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+
+
 def epoch_millis() -> int:
     """`now()` in epoch milliseconds, as Firehose stamps approximateArrivalTimestamp."""
     return int(now().timestamp() * 1000)

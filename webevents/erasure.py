@@ -349,11 +349,11 @@ def plan(session: Session, ids: Identifiers, marts: bool) -> tuple[dict[str, int
     """Rows the request erases per table, and the event/session dates it touches."""
     params = ids.params()
     counts = {str(t): int(n) for t, n in session.run("erasure_rows_select.sql", params).rows}
-    dates = {_as_date(d) for (d,) in session.run("erasure_dates_select.sql", params).rows if d}
+    dates = {clock.as_date(d) for (d,) in session.run("erasure_dates_select.sql", params).rows if d}
     if marts:
         counts |= {str(t): int(n) for t, n in
                    session.run("erasure_rows_marts_select.sql", params).rows}
-        dates |= {_as_date(d) for (d,) in
+        dates |= {clock.as_date(d) for (d,) in
                   session.run("erasure_dates_marts_select.sql", params).rows if d}
     return counts, sorted(dates)
 
@@ -480,7 +480,7 @@ def dry_run(engine: str, lake: str | Path | None, subjects: list[tuple[str, str]
 def _rebuild(session: Session, dates: list[dt.date]) -> None:
     """`dbt run` with lookback_days reaching the earliest touched day, on the session's engine."""
     _, [(newest,)] = session.open().query("select max(event_date) from marts.fct_web_events")
-    newest_date = _as_date(newest) if newest else max(dates)
+    newest_date = clock.as_date(newest) if newest else max(dates)
     lookback = max((newest_date - min(dates)).days, 0) + 1
     engine = session.open()
     env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
@@ -690,12 +690,6 @@ def _utc_now() -> dt.datetime:
 
 def _ts(value: dt.datetime) -> str:
     return value.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
-
-
-def _as_date(value) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
 
 
 def _as_datetime(value) -> dt.datetime:

@@ -39,7 +39,7 @@ import duckdb
 
 from webevents import LAMBDA_DIR, clock, failpoints, ledger
 from webevents.engines.local import connect
-from webevents.lake import resolve_lake
+from webevents.lake import LakeError, locked, resolve_lake
 
 LOCAL_STREAM_NAME = "webevents-local"
 LOCAL_LAMBDA_ARN = "arn:aws:lambda:local:000000000000:function:webevents-transform"
@@ -591,6 +591,8 @@ def row_sink(con, scratch: Path) -> _RowSink:
 
 
 def _progress_bar():
+    # rich.progress and rich.table load in ~85 ms (python -X importtime); the
+    # spawned transform workers import this module, so only the summary pays for them.
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -614,6 +616,8 @@ def _progress_bar():
 
 def print_summary(summary: IngestSummary, lake: Path) -> None:
     """The summary table: in = ok + failed + dropped, by reason, and where things went."""
+    # rich.progress and rich.table load in ~85 ms (python -X importtime); the
+    # spawned transform workers import this module, so only the summary pays for them.
     from rich.console import Console
     from rich.table import Table
 
@@ -654,8 +658,6 @@ def print_summary(summary: IngestSummary, lake: Path) -> None:
 
 def ingest_command(args) -> int:
     """`webevents ingest FILES [--lake DIR] [--buffer-mb N]`."""
-    from webevents.lake import LakeError, locked
-
     buffer_mb = getattr(args, "buffer_mb", None) or DEFAULT_BUFFER_MB
     try:
         lake = resolve_lake(getattr(args, "lake", None))
@@ -670,6 +672,7 @@ def ingest_command(args) -> int:
         return 1
     print_summary(summary, lake)
     if getattr(args, "summary", None):
+        # Here, not at the top: the pipeline imports this module to run its ingest step.
         from webevents.pipeline import build_summary, stream_source_figures
         from webevents.reconcile import write_summary
 

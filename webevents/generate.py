@@ -29,6 +29,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import orjson
+from rich.console import Console
+from rich.progress import Progress
 
 from webevents import LAMBDA_DIR, clock
 
@@ -909,9 +911,6 @@ def _prepare_out(out: Path) -> None:
 
 def generate_command(args) -> int:
     """`webevents generate`: write the sample and print what it holds."""
-    from rich.console import Console
-    from rich.progress import Progress
-
     console = Console(stderr=True)
     try:
         end_date = date.fromisoformat(args.end_date) if args.end_date else None

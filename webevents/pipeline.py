@@ -250,7 +250,7 @@ def event_date_window(lake: Path) -> dict[str, str]:
     first, last = rows[0]
     if first is None:
         raise StepFailed("enrich", "raw.web_events is empty: nothing was landed")
-    first, last = _as_date(first), _as_date(last)
+    first, last = clock.as_date(first), clock.as_date(last)
     return {"run_date": last.isoformat(), "lookback_days": str((last - first).days)}
 
 
@@ -797,10 +797,6 @@ def run_command(args) -> int:
                       highlight=False, soft_wrap=True)
         return 1
     return 0
-
-
-def _as_date(value) -> dt.date:
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
 
 
 # ---- webevents build -----------------------------------------------------------------

@@ -26,8 +26,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import yaml
 
 from webevents import DBT_DIR, SQL_DIR, clock
 
@@ -146,8 +149,6 @@ def dbt_fingerprints(sql: dict[str, str], dbt_dir: Path = DBT_DIR,
     settings of dbt_project.yml, the project macros it calls, the vars it reads, the
     fingerprints of the models it refs and of the sql/ steps writing the sources it reads.
     """
-    import yaml
-
     project = yaml.safe_load((dbt_dir / "dbt_project.yml").read_text(encoding="utf-8")) or {}
     project_vars = project.get("vars") or {}
     settings = json.dumps({k: project.get(k) for k in ("models", "seeds")}, sort_keys=True,
@@ -268,8 +269,6 @@ def plan(recorded_sql: dict[str, str], recorded_dbt: dict[str, str], sql: dict[s
 def table_digests(con, names: list[str], schema: str = "marts") -> dict[str, dict[int, int]]:
     """Per table (views left out): row hash -> copies, without the run-time columns, so a
     rebuild's changed rows can be counted (an updated row is one removed and one added)."""
-    from collections import Counter
-
     digests: dict[str, dict[int, int]] = {}
     for name in names:
         columns = [column for (column,) in con.execute(
@@ -289,8 +288,6 @@ def table_digests(con, names: list[str], schema: str = "marts") -> dict[str, dic
 def rows_changed(before: dict[str, dict[int, int]],
                  after: dict[str, dict[int, int]]) -> dict[str, dict[str, int]]:
     """Per table: rows now, rows added and rows removed between two digests."""
-    from collections import Counter
-
     result = {}
     for name, now in after.items():
         then = Counter(before.get(name, {}))

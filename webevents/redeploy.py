@@ -22,6 +22,8 @@ import sys
 import tomllib
 from typing import Any
 
+import boto3
+
 from webevents.cfn_template import load_template
 from webevents.stack import SAMCONFIG, StackError
 
@@ -200,8 +202,6 @@ def create_import_change_set(
 
 def adopt_command(args: Any) -> int:
     """`webevents adopt-retained --stack NAME`: the IMPORT change set, to review and execute."""
-    import boto3
-
     cloudformation = boto3.session.Session(region_name=args.region).client("cloudformation")
     try:
         change_set, imports = create_import_change_set(

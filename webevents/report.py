@@ -196,7 +196,8 @@ def render_report(data: dict[str, Any], summary: dict) -> str:
     missing = data.get("missing") or {}
     if missing:
         items = "".join(
-            f"<li><code>{_e(name)}</code>: {_e(error)}</li>" for name, error in missing.items()
+            f"<li><code>{_html(name)}</code>: {_html(error)}</li>"
+            for name, error in missing.items()
         )
         sections.append(
             f'<section id="missing"><h2>Not shown</h2><ul class="missing">{items}</ul></section>'
@@ -205,9 +206,9 @@ def render_report(data: dict[str, Any], summary: dict) -> str:
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-        f"<title>Web events report, {_e(span)}</title><style>{css}</style></head><body>"
+        f"<title>Web events report, {_html(span)}</title><style>{css}</style></head><body>"
         f"<header><h1>Web events: traffic, journeys, 3D engagement, bots and quality</h1>"
-        f"<p>{_e(span)} &middot; lake {_e(summary.get('lake', ''))} &middot; "
+        f"<p>{_html(span)} &middot; lake {_html(summary.get('lake', ''))} &middot; "
         f"generated {generated}</p></header><main>{''.join(sections)}</main>"
         "<footer>Built by <code>webevents run</code> from the dbt marts in the local lake. "
         "Bots are excluded from sessions, funnel and heat maps.</footer></body></html>\n"
@@ -256,7 +257,7 @@ def _cards(totals: dict, summary: dict) -> str:
     figures = summary.get("headline") or headline(totals, summary)
     body = "".join(
         f'<div class="card" data-figure="{name}"><div class="value">'
-        f"{_e(headline_text(name, figures.get(name)))}</div>"
+        f"{_html(headline_text(name, figures.get(name)))}</div>"
         f'<div class="label">{label}</div></div>'
         for name, label in HEADLINE_LABELS.items()
     )
@@ -270,17 +271,17 @@ def _changes(summary: dict) -> str:
         return ""
     rebuilt = changes.get("rebuilt_models") or {}
     touched = {name: f for name, f in rebuilt.items() if f["added"] or f["removed"]}
-    models = ", ".join(f"{_e(name)} (+{_n(f['added'])} &minus;{_n(f['removed'])} rows)"
+    models = ", ".join(f"{_html(name)} (+{_figure(f['added'])} &minus;{_figure(f['removed'])} rows)"
                        for name, f in touched.items())
     unchanged = len(rebuilt) - len(touched)
     if unchanged:
         models += f"{'; ' if models else ''}{unchanged} rebuilt with no row changed"
     items = [
-        ("new events", _n(changes.get("new_events"))),
-        ("late events", _n(changes.get("late_events"))),
-        ("bots re-flagged", f"+{_n(changes.get('bots_flagged'))} / "
-                            f"&minus;{_n(changes.get('bots_unflagged'))}"),
-        ("models rebuilt from scratch", _n(len(changes.get("models_rebuilt_from_scratch")
+        ("new events", _figure(changes.get("new_events"))),
+        ("late events", _figure(changes.get("late_events"))),
+        ("bots re-flagged", f"+{_figure(changes.get('bots_flagged'))} / "
+                            f"&minus;{_figure(changes.get('bots_unflagged'))}"),
+        ("models rebuilt from scratch", _figure(len(changes.get("models_rebuilt_from_scratch")
                                                or []))),
     ]
     cells = "".join(f'<div><b>{value}</b> <span>{label}</span></div>' for label, value in items)
@@ -291,7 +292,7 @@ def _changes(summary: dict) -> str:
         f'<p class="note"><b>New events</b>: events added to analytics.web_events by this run; '
         "<b>late</b>: those dated before the newest day the lake already held; <b>bots "
         "re-flagged</b>: events whose bot flag the rules set (+) or cleared (&minus;); "
-        f"<b>code</b>: {_e(code)}.{' Rebuilt: ' + models + '.' if models else ''}</p>"
+        f"<b>code</b>: {_html(code)}.{' Rebuilt: ' + models + '.' if models else ''}</p>"
         "</section>"
     )
 
@@ -335,7 +336,7 @@ def _section_funnel(data: dict) -> str:
         '<section id="funnel"><h2>Journey funnel</h2>'
         '<p class="note">Human sessions reaching each stage (each stage needs the ones '
         "before it); percentages are conversion from the previous stage. "
-        f"{_n(referral)} sessions ({_pct(referral / row['entry'] if row['entry'] else None)})"
+        f"{_figure(referral)} sessions ({_pct(referral / row['entry'] if row['entry'] else None)})"
         " arrived from an external referrer.</p>"
         f"{chart}</section>"
     )
@@ -349,12 +350,12 @@ def _section_bots(data: dict, totals: dict) -> str:
     items = [(row["bot_reason"], row["events"] or 0) for row in reasons]
     chart = horizontal_bars(
         items, "var(--bot)", chart_id="chart-bots",
-        value_label=lambda v: f"{_n(v)} ({_pct(v / events if events else None)})",
+        value_label=lambda v: f"{_figure(v)} ({_pct(v / events if events else None)})",
         whole=events or None,
     )
     return (
         '<section id="bots"><h2>Bot traffic by reason</h2>'
-        f'<p class="note">{_n(totals.get("bot_events"))} of {_n(events)} events '
+        f'<p class="note">{_figure(totals.get("bot_events"))} of {_figure(events)} events '
         f"({_pct((totals.get('bot_events') or 0) / events if events else None)}) are flagged.</p>"
         f"{chart}"
         '<p class="def"><b>Bar</b>: events a rule of sql/bots flagged, as a share of all '
@@ -371,11 +372,12 @@ def _section_spatial(data: dict) -> str:
     levels = exploration_bars(rooms, chart_id="chart-exploration") if rooms else ""
     table_rows = "".join(
         "<tr>"
-        f"<td>{_e(row['room_name'] or row['room_id'])}<br>"
-        f"<small>{_e(row['space_name'])}</small></td>"
-        f"<td>{_n(row['views'])}</td><td>{_n(row['sessions'])}</td>"
-        f"<td>{_f((row['dwell_seconds'] or 0) / 60, 1)}</td>"
-        f"<td>{_f((row['dwell_seconds'] or 0) / row['views'], 1) if row['views'] else 'n/a'}</td>"
+        f"<td>{_html(row['room_name'] or row['room_id'])}<br>"
+        f"<small>{_html(row['space_name'])}</small></td>"
+        f"<td>{_figure(row['views'])}</td><td>{_figure(row['sessions'])}</td>"
+        f"<td>{_fixed((row['dwell_seconds'] or 0) / 60, 1)}</td>"
+        f"<td>{_fixed((row['dwell_seconds'] or 0) / row['views'], 1) if row['views'] else 'n/a'}"
+        "</td>"
         f"<td>{_pct(row['coverage'])}</td></tr>"
         for row in rooms[:8]
     )
@@ -399,9 +401,9 @@ def _section_spatial(data: dict) -> str:
     peak = max((v for room in by_room.values() for v in room["cells"].values()), default=0)
     maps = "".join(
         '<div class="heatmap">'
-        f"<h3>{_e(room['room_name'])}</h3><p>{_e(room['space_name'])} &middot; "
-        f"{_n(sum(room['cells'].values()))} human views with a view direction"
-        + (f" (the table's {_n(room['table_views'])} views also count bots and views "
+        f"<h3>{_html(room['room_name'])}</h3><p>{_html(room['space_name'])} &middot; "
+        f"{_figure(sum(room['cells'].values()))} human views with a view direction"
+        + (f" (the table's {_figure(room['table_views'])} views also count bots and views "
            "without one)" if room["table_views"] is not None else "")
         + f"</p>{heatmap(room['cells'], chart_id=f'heatmap-{index}', peak=peak)}</div>"
         for index, room in enumerate(by_room.values())
@@ -437,13 +439,13 @@ def _section_quality(data: dict) -> str:
     totals = {label: sum(row[column] or 0 for row in quality)
               for label, column, _ in QUALITY_BUCKETS}
     buckets = quality_chart(quality, chart_id="chart-quality")
-    legend = _legend([(f"{label}: {_n(totals[label])} "
+    legend = _legend([(f"{label}: {_figure(totals[label])} "
                        f"({_pct(totals[label] / events if events else None)})", color)
                       for label, _, color in QUALITY_BUCKETS]
                      + [("average score (right axis)", "var(--accent)")])
     bucket_rows = "".join(
         f'<tr><td><span class="swatch" style="--swatch:{color}"></span>{label}</td>'
-        f"<td>{_n(totals[label])}</td>"
+        f"<td>{_figure(totals[label])}</td>"
         f"<td>{_pct(totals[label] / events if events else None)}</td></tr>"
         for label, _, color in QUALITY_BUCKETS)
     bucket_table = (f'<table class="buckets"><tr><th>score bucket</th><th>events</th>'
@@ -452,7 +454,8 @@ def _section_quality(data: dict) -> str:
     check_chart = (
         horizontal_bars([(row["check_name"], row["events"]) for row in checks], "var(--bad)",
                         chart_id="chart-checks", whole=events or None,
-                        value_label=lambda v: f"{_n(v)} ({_pct(v / events if events else None)})")
+                        value_label=lambda v: (
+                            f"{_figure(v)} ({_pct(v / events if events else None)})"))
         + '<p class="def"><b>Bar</b>: events failing a check of the rubric, as a share of all '
         "events (axis in %); an event can fail several.</p>"
         if checks else "<p class=\"note\">No check failed.</p>"
@@ -500,12 +503,12 @@ def quality_chart(quality: list[dict], chart_id: str, width: int = 560,
         for (name, _, color), h, count in zip(QUALITY_BUCKETS, heights, counts, strict=True):
             y -= h
             parts.append(f'<rect class="bar" x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" '
-                         f'height="{h:.1f}" fill="{color}"><title>{_e(labels[i])} {name}: '
-                         f"{_n(count)} events ({_pct(count / total)})</title></rect>")
+                         f'height="{h:.1f}" fill="{color}"><title>{_html(labels[i])} {name}: '
+                         f"{_figure(count)} events ({_pct(count / total)})</title></rect>")
         if i % math.ceil(len(labels) / (width / 55)) == 0:
             parts.append(f'<text class="axis" x="{left + i * step + step / 2:.1f}" '
                          f'y="{top + plot_h + 16}" text-anchor="middle" font-size="11">'
-                         f"{_e(_short_day(labels[i]))}</text>")
+                         f"{_html(_short_day(labels[i]))}</text>")
     scores = [float(row["avg_score"] or 0) for row in quality]
     low, high = _fitted_range(scores)
     for k in range(5):
@@ -520,7 +523,7 @@ def quality_chart(quality: list[dict], chart_id: str, width: int = 560,
                  'stroke-width="2.5" stroke-linejoin="round"/>')
     for (x, y), label, v in zip(points, labels, scores, strict=True):
         parts.append(f'<circle class="point" cx="{x:.1f}" cy="{y:.1f}" r="3.5" '
-                     f'fill="var(--accent)"><title>{_e(label)} average score: {v:.3f}</title>'
+                     f'fill="var(--accent)"><title>{_html(label)} average score: {v:.3f}</title>'
                      "</circle>")
     parts.append("</svg>")
     return "".join(parts)
@@ -551,15 +554,15 @@ def _section_reconciliation(summary: dict) -> str:
             + source.get("erased", 0)))
         name = "all inputs" if total else source["name"]
         rows += (
-            f'<tr class="{"total" if total else ""}"><td>{_e(name)}</td>'
-            f"<td>{_n(source['records_in'])}</td><td>{_n(source['landed'])}</td>"
-            f"<td>{_n(source.get('skipped', 0))}</td>"
-            f"<td>{_n(source['failed'])}</td><td>{_n(source['dropped'])}</td>"
+            f'<tr class="{"total" if total else ""}"><td>{_html(name)}</td>'
+            f"<td>{_figure(source['records_in'])}</td><td>{_figure(source['landed'])}</td>"
+            f"<td>{_figure(source.get('skipped', 0))}</td>"
+            f"<td>{_figure(source['failed'])}</td><td>{_figure(source['dropped'])}</td>"
             f'<td class="{"ok" if balanced else "bad"}">{"balanced" if balanced else "OFF"}</td>'
             "</tr>"
         )
     reasons = summary.get("failed_by_reason") or {}
-    reason_text = ", ".join(f"{_e(k)} {_n(v)}" for k, v in sorted(reasons.items()))
+    reason_text = ", ".join(f"{_html(k)} {_figure(v)}" for k, v in sorted(reasons.items()))
     skipped = summary.get("skipped_files") or []
     return (
         '<section id="reconciliation"><h2>Reconciliation</h2>'
@@ -571,9 +574,9 @@ def _section_reconciliation(summary: dict) -> str:
         "<th>rejected</th>"
         f"<th>dropped</th><th>check</th></tr>{rows}</table>"
         f'<p class="note" style="margin-top:10px">Rejected by reason: {reason_text or "none"}. '
-        f"Raw rows {_n(summary.get('raw_rows'))} &rarr; analytics events "
-        f"{_n(summary.get('analytics_rows'))} after removing "
-        f"{_n(summary.get('duplicates_removed'))} duplicate copies."
+        f"Raw rows {_figure(summary.get('raw_rows'))} &rarr; analytics events "
+        f"{_figure(summary.get('analytics_rows'))} after removing "
+        f"{_figure(summary.get('duplicates_removed'))} duplicate copies."
         + (f" Skipped {len(skipped)} input file(s) already ingested." if skipped else "")
         + "</p></section>"
     )
@@ -582,8 +585,8 @@ def _section_reconciliation(summary: dict) -> str:
 def _empty(section_id: str, title: str, query: str, data: dict) -> str:
     why = (data.get("missing") or {}).get(query, "no rows")
     return (
-        f'<section id="{section_id}"><h2>{_e(title)}</h2>'
-        f'<p class="missing">Not available: {_e(why)}</p></section>'
+        f'<section id="{section_id}"><h2>{_html(title)}</h2>'
+        f'<p class="missing">Not available: {_html(why)}</p></section>'
     )
 
 
@@ -610,18 +613,18 @@ def stacked_bars_with_line(
             y -= h
             parts.append(
                 f'<rect class="bar" x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" '
-                f'height="{h:.1f}" fill="{color}"><title>{_e(label)} {_e(name)}: '
-                f"{_n(series[i])}</title></rect>"
+                f'height="{h:.1f}" fill="{color}"><title>{_html(label)} {_html(name)}: '
+                f"{_figure(series[i])}</title></rect>"
             )
         if i % math.ceil(len(labels) / (width / 55)) == 0:  # room for every label, or some
             parts.append(
                 f'<text class="axis" x="{left + i * step + step / 2:.1f}" y="{top + plot_h + 16}" '
-                f'text-anchor="middle" font-size="11">{_e(_short_day(label))}</text>'
+                f'text-anchor="middle" font-size="11">{_html(_short_day(label))}</text>'
             )
     if line:
         name, values, color = line
         l_max = line_max or _nice_max(max(values, default=0))
-        fmt = line_format or _n
+        fmt = line_format or _figure
         parts.append(_y_axis(left, top, plot_w, plot_h, l_max, side="right", fmt=fmt))
         points = [
             (left + i * step + step / 2, top + plot_h - (plot_h * v / l_max if l_max else 0))
@@ -632,7 +635,8 @@ def stacked_bars_with_line(
                      'stroke-width="2.5" stroke-linejoin="round"/>')
         for (x, y), label, v in zip(points, labels, values, strict=True):
             parts.append(f'<circle class="point" cx="{x:.1f}" cy="{y:.1f}" r="3.5" '
-                         f'fill="{color}"><title>{_e(label)} {_e(name)}: {fmt(v)}</title></circle>')
+                         f'fill="{color}"><title>{_html(label)} {_html(name)}: {fmt(v)}</title>'
+                         "</circle>")
     parts.append("</svg>")
     return "".join(parts)
 
@@ -650,12 +654,12 @@ def funnel_chart(stages: list[tuple[str, float]], chart_id: str) -> str:
         y = i * row_h + 22
         shade = ["#1f5fc9", "#2f6fdf", "#5a8ee6", "#8db0ee"][i % 4]
         parts.append(f'<rect class="stage" x="{x:.1f}" y="{y}" width="{bar_w:.1f}" height="30" '
-                     f'rx="4" fill="{shade}"><title>{_e(name)}: {_n(value)}</title></rect>')
+                     f'rx="4" fill="{shade}"><title>{_html(name)}: {_figure(value)}</title></rect>')
         rate = "" if previous is None else (
             f" &middot; {_pct(value / previous if previous else None)} of previous"
         )
         parts.append(f'<text x="{width / 2}" y="{y - 6}" text-anchor="middle" font-size="12.5">'
-                     f"<tspan font-weight=\"600\">{_e(name)}</tspan> {_n(value)} "
+                     f"<tspan font-weight=\"600\">{_html(name)}</tspan> {_figure(value)} "
                      f"({_pct(value / first)}){rate}</text>")
         previous = value
     parts.append("</svg>")
@@ -671,7 +675,7 @@ def horizontal_bars(items: list[tuple[str, float]], color: str, chart_id: str,
     height = row_h * len(items) + 10 + axis_h
     top_value = max((v for _, v in items), default=0) or 1
     scale_max = _nice_share(top_value / whole) if whole else top_value
-    value_label = value_label or _n
+    value_label = value_label or _figure
     plot_w = width - label_w - 140
     parts = [_svg_open(chart_id, width, height)]
     if whole:
@@ -682,10 +686,10 @@ def horizontal_bars(items: list[tuple[str, float]], color: str, chart_id: str,
         share = (value / whole) if whole else value
         bar_w = plot_w * share / scale_max
         parts.append(f'<text x="{label_w - 8}" y="{y + 15}" text-anchor="end" font-size="12">'
-                     f"{_e(name)}</text>")
+                     f"{_html(name)}</text>")
         parts.append(f'<rect class="bar" x="{label_w}" y="{y}" width="{max(bar_w, 1):.1f}" '
-                     f'height="18" rx="3" fill="{color}"><title>{_e(name)}: {_n(value)}</title>'
-                     "</rect>")
+                     f'height="18" rx="3" fill="{color}"><title>{_html(name)}: '
+                     f"{_figure(value)}</title></rect>")
         parts.append(f'<text class="axis" x="{label_w + bar_w + 6:.1f}" y="{y + 14}" '
                      f'font-size="11">{value_label(value)}</text>')
     parts.append("</svg>")
@@ -750,18 +754,18 @@ def exploration_bars(rooms: list[dict], chart_id: str) -> str:
         name = f"{room_name}, {space_name}"
         lines = _wrap(room_name, 40, 2)
         label = "".join(
-            f'<tspan x="{label_w - 8}" dy="{0 if k == 0 else 12}">{_e(line)}</tspan>'
+            f'<tspan x="{label_w - 8}" dy="{0 if k == 0 else 12}">{_html(line)}</tspan>'
             for k, line in enumerate(lines))
         label += (f'<tspan x="{label_w - 8}" dy="12" class="sub" fill="#616e7c">'
-                  f"{_e(_clip(space_name, 44))}</tspan>")
+                  f"{_html(_clip(space_name, 44))}</tspan>")
         parts.append(f'<text x="{label_w - 8}" y="{y + 10}" text-anchor="end" font-size="11">'
-                     f"{label}<title>{_e(name)}</title></text>")
+                     f"{label}<title>{_html(name)}</title></text>")
         for level, color in EXPLORATION_COLORS:
             w = plot_w * (room[level] or 0) / total
             parts.append(f'<rect class="bar" x="{x:.1f}" y="{y + 4}" width="{w:.1f}" '
-                         f'height="22" fill="{color}"><title>{_e(name)} {level}: '
-                         f"{_n(room[level])} views ({_pct((room[level] or 0) / total)})</title>"
-                         "</rect>")
+                         f'height="22" fill="{color}"><title>{_html(name)} {level}: '
+                         f"{_figure(room[level])} views ({_pct((room[level] or 0) / total)})"
+                         "</title></rect>")
             x += w
     axis_y = row_h * len(rows) + 18
     parts.append(_percent_axis(label_w, plot_w, axis_y, 4))
@@ -791,7 +795,7 @@ def heat_scale(peak: int) -> str:
         f'fill="{_heat_color((i + 0.5) / steps)}"/>' for i in range(steps))
     ticks = "".join(
         f'<text class="axis" x="{8 + (width - 16) * math.sqrt(v / peak) if peak else 8:.1f}" '
-        f'y="{bar_h + 20}" text-anchor="middle" font-size="10">{_n(v)}</text>'
+        f'y="{bar_h + 20}" text-anchor="middle" font-size="10">{_figure(v)}</text>'
         for v in sorted({0, round(peak / 4), round(peak / 2), peak}) if peak)
     return (f'<svg id="heat-scale" class="scale" xmlns="http://www.w3.org/2000/svg" '
             f'viewBox="0 0 {width} 54" width="{width}" height="54" role="img">'
@@ -820,7 +824,7 @@ def heatmap(cells: dict[tuple[int, int], int], chart_id: str, peak: int | None =
         pitch = pitch_cell * PITCH_BIN - 90
         parts.append(f'<rect class="cell" x="{x}" y="{y}" width="{cell}" height="{cell}" '
                      f'fill="{color}"><title>yaw {yaw}..{yaw + YAW_BIN}&deg;, pitch '
-                     f"{pitch}..{pitch + PITCH_BIN}&deg;: {_n(views)} views</title></rect>")
+                     f"{pitch}..{pitch + PITCH_BIN}&deg;: {_figure(views)} views</title></rect>")
     for yaw in (-180, -90, 0, 90, 180):
         x = left + (yaw + 180) / YAW_BIN * cell
         parts.append(f'<text class="axis" x="{x}" y="{height - 6}" text-anchor="middle" '
@@ -851,7 +855,7 @@ def _svg_open(chart_id: str, width: float, height: float, css_class: str = "char
 
 
 def _y_axis(left, top, plot_w, plot_h, y_max, side: str, fmt=None) -> str:
-    fmt = fmt or _n
+    fmt = fmt or _figure
     parts = ['<g class="grid">' if side == "left" else "<g>"]
     for k in range(5):
         value = y_max * k / 4
@@ -868,7 +872,8 @@ def _y_axis(left, top, plot_w, plot_h, y_max, side: str, fmt=None) -> str:
 
 
 def _legend(items: list[tuple[str, str]]) -> str:
-    spans = "".join(f'<span style="--swatch:{color}">{_e(label)}</span>' for label, color in items)
+    spans = "".join(f'<span style="--swatch:{color}">{_html(label)}</span>'
+                    for label, color in items)
     return f'<div class="legend">{spans}</div>'
 
 
@@ -893,11 +898,13 @@ def _clip(text: str, length: int) -> str:
     return text if len(text) <= length else text[: length - 1] + "\u2026"
 
 
-def _e(value: Any) -> str:
+def _html(value: Any) -> str:
+    """The value as HTML text (None as empty)."""
     return html.escape(str(value if value is not None else ""))
 
 
-def _n(value: Any) -> str:
+def _figure(value: Any) -> str:
+    """A count or figure for a reader: thousands separated, millions as 1.2M, None as n/a."""
     if value is None:
         return "n/a"
     if isinstance(value, float) and not value.is_integer():
@@ -908,7 +915,8 @@ def _n(value: Any) -> str:
     return f"{number:,}"
 
 
-def _f(value: Any, digits: int) -> str:
+def _fixed(value: Any, digits: int) -> str:
+    """The value with `digits` decimals, None as n/a."""
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from webevents import PROJECT_ROOT, collector
+from webevents.firehose import ingest_files
 from webevents.lake import LakeError, locked, resolve_lake
 
 DEMO_DIR = Path(__file__).parent / "demo"
@@ -69,8 +70,6 @@ class Collector:
         Answers as Kinesis would, so the same `collector.answer` maps it; a failure of the
         local put is a whole-call ServiceUnavailable (the tracker retries the batch).
         """
-        from webevents.firehose import ingest_files
-
         with self.lock, tempfile.TemporaryDirectory(prefix="webevents-serve-") as scratch:
             path = Path(scratch) / "records.jsonl"
             path.write_bytes(b"\n".join(records) + b"\n")

@@ -37,7 +37,20 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from webevents import PROJECT_ROOT
+import boto3
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from webevents.engines.athena import AthenaEngine
+from webevents.smoke_scratch import (
+    ENRICH_SQL,
+    ScratchError,
+    ScratchScope,
+    check_dbt_model,
+    enrich_params,
+    error_text,
+)
+from webevents.sqlrunner import render
 from webevents.stack import Stack, StackError, describe
 
 # Template defaults, used when the stack does not report a parameter (older template).
@@ -45,7 +58,6 @@ DEFAULT_PROCESSOR_INTERVAL = 60
 DEFAULT_DELIVERY_INTERVAL = 300
 # The error output's own buffer (template: S3Configuration.BufferingHints.IntervalInSeconds).
 ERROR_OUTPUT_INTERVAL = 300
-ENRICH_SQL = PROJECT_ROOT / "sql" / "enrich" / "analytics_web_events_merge.sql"
 RUNBOOK = "docs/operations.md"
 ENRICH_HOP = "enrich analytics.web_events"
 
@@ -121,8 +133,6 @@ class SmokeClients:
 
     @classmethod
     def for_region(cls, region: str | None) -> SmokeClients:
-        import boto3
-
         session = boto3.session.Session(region_name=region)
         names = ("cloudformation", "firehose", "kinesis", "s3", "athena")
         return cls(*(session.client(name) for name in names), glue=session.client("glue"))
@@ -207,8 +217,6 @@ class SmokeRun:
     def run(self) -> list[HopResult]:
         started = self.clock.now()
         if self.dbt_model:
-            from webevents.smoke_scratch import ScratchError, check_dbt_model
-
             try:  # refused before anything is sent: a typo costs nothing
                 check_dbt_model(self.dbt_model)
             except ScratchError as error:
@@ -236,8 +244,6 @@ class SmokeRun:
         if self.enrich and all(r.ok for r in self.results):
             self._enrich(stack, expected)
         if (self.scratch or self.dbt_model) and all(r.ok for r in self.results):
-            from webevents.smoke_scratch import ScratchScope
-
             ScratchScope(self, stack, self._sent_day).run(expected)
         return self.results
 
@@ -268,7 +274,7 @@ class SmokeRun:
                 )
                 failed = [r for r in response["RequestResponses"] if r.get("ErrorCode")]
         except Exception as error:  # botocore ClientError / EndpointConnectionError
-            self._fail(f"send ({entry})", started, _error_text(error), "send")
+            self._fail(f"send ({entry})", started, error_text(error), "send")
             return []
         if failed:
             first = failed[0]
@@ -327,7 +333,7 @@ class SmokeRun:
                     try:
                         landed = self._landed(engine, expected, started)
                     except Exception as error:  # AthenaQueryError, ClientError
-                        land_error, land_done = _error_text(error), True
+                        land_error, land_done = error_text(error), True
                         failed = f"Athena query failed: {land_error}"
                         self._fail("raw.web_events", started, failed, "athena")
                     else:
@@ -367,8 +373,6 @@ class SmokeRun:
             self._fail("error output", started, late, "errors")
 
     def _engine(self, stack: Stack, timeout: float, commit_retries: int = 1):
-        from webevents.engines.athena import AthenaEngine
-
         return AthenaEngine(
             client=self.clients.athena,
             sleep=self.clock.sleep,
@@ -405,15 +409,13 @@ class SmokeRun:
     # enrich -------------------------------------------------------------------------------
 
     def _enrich(self, stack: Stack, expected: list[str]) -> None:
-        from webevents.sqlrunner import render
-
         started = self.clock.now()
         engine = self._engine(stack, timeout=3600, commit_retries=6)
         try:
             engine.execute(render(ENRICH_SQL, enrich_params(started.date())))
             _, rows = engine.query(enriched_query(self.tag, started))
         except Exception as error:
-            self._fail(ENRICH_HOP, started, _error_text(error), "enrich")
+            self._fail(ENRICH_HOP, started, error_text(error), "enrich")
             return
         found = {row[0] for row in rows} & set(expected)
         if found == set(expected):
@@ -455,11 +457,6 @@ def enriched_query(tag: str, started: dt.datetime) -> str:
     )
 
 
-def enrich_params(day: dt.date) -> dict[str, str]:
-    """Today only: the MERGE touches one analytics partition, which the daily run redoes."""
-    return {"run_date": day.isoformat(), "lookback_days": "0"}
-
-
 def error_prefixes(kind: str, started: dt.datetime, now: dt.datetime) -> list[str]:
     """errors/<kind>/dt=YYYY-MM-DD/ for each UTC day from start to now (the template's prefix)."""
     days = sorted({started.date(), now.date()})
@@ -488,21 +485,10 @@ def _number(value: str | None, default: float) -> float:
         return float(default)
 
 
-def _error_text(error: BaseException) -> str:
-    response = getattr(error, "response", None)
-    if isinstance(response, dict) and "Error" in response:
-        error_part = response["Error"]
-        return f"{error_part.get('Code', '')}: {error_part.get('Message', '')}".strip()
-    return str(error).splitlines()[0] if str(error) else type(error).__name__
-
-
 class _WaitProgress:
     """A rich progress bar over the wait bound (quiet when the console is not a terminal)."""
 
     def __init__(self, console: Any, total: float):
-        from rich.console import Console
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
         self.progress = Progress(
             TextColumn("waiting for the tagged events"),
             BarColumn(),

@@ -17,6 +17,7 @@ database of its own, `<MartsDatabaseName>_smoke_<tag>`, so no production table i
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import subprocess
@@ -28,6 +29,8 @@ from sqlglot import exp
 from sqlglot.tokens import TokenType
 
 from webevents import PROJECT_ROOT, transpile
+from webevents.sqlrunner import render
+from webevents.stack import StackError
 
 ANALYTICS_DDL = PROJECT_ROOT / "sql" / "ddl" / "20_analytics_web_events_create.sql"
 DBT_MODELS = PROJECT_ROOT / "dbt" / "models"
@@ -35,9 +38,15 @@ DBT_MODELS = PROJECT_ROOT / "dbt" / "models"
 DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 DEFAULT_DBT_MODEL = "int_session_boundaries"
 SCRATCH_TABLE = "web_events"
+ENRICH_SQL = PROJECT_ROOT / "sql" / "enrich" / "analytics_web_events_merge.sql"
 _REF = re.compile(r"""\bref\(\s*['"]([A-Za-z0-9_]+)['"]\s*\)""")
 
 DbtRunner = Callable[[list[str], Mapping[str, str], Path], tuple[int, str]]
+
+
+def enrich_params(day: dt.date) -> dict[str, str]:
+    """Today only: the MERGE touches one analytics partition, which the daily run redoes."""
+    return {"run_date": day.isoformat(), "lookback_days": "0"}
 
 
 class ScratchError(ValueError):
@@ -211,8 +220,6 @@ class ScratchScope:
     # each hop --------------------------------------------------------------------------------
 
     def _create(self) -> bool:
-        from webevents.stack import StackError
-
         run, started = self.run_, self.run_.clock.now()
         try:
             name = scratch_database_name(self.stack.output("MartsDatabaseName"), run.tag)
@@ -227,15 +234,13 @@ class ScratchScope:
             run._fail("scratch database", started, str(error), "scratch_db")
             return False
         except Exception as error:  # ClientError, e.g. AccessDenied / AlreadyExists
-            run._fail("scratch database", started, _text(error), "scratch_db")
+            run._fail("scratch database", started, error_text(error), "scratch_db")
             return False
         self.database = name
         run._pass("scratch database", started, f"Glue database {name} created")
         return True
 
     def _table(self) -> bool:
-        from webevents.sqlrunner import render
-
         run, started = self.run_, self.run_.clock.now()
         location = f"{self.prefix}/{SCRATCH_TABLE}/"
         try:
@@ -243,16 +248,13 @@ class ScratchScope:
             self.engine = run._engine(self.stack, timeout=3600, commit_retries=6)
             self.engine.execute(ddl)
         except Exception as error:
-            run._fail("scratch table", started, _text(error), "scratch_table")
+            run._fail("scratch table", started, error_text(error), "scratch_table")
             return False
         run._pass("scratch table", started,
                   f"{self.database}.{SCRATCH_TABLE} created with analytics.web_events' columns")
         return True
 
     def _merge(self, expected: list[str]) -> None:
-        from webevents.smoke import ENRICH_SQL, enrich_params
-        from webevents.sqlrunner import render
-
         run, started = self.run_, self.run_.clock.now()
         target = f"{self.database}.{SCRATCH_TABLE}"
         try:
@@ -261,7 +263,7 @@ class ScratchScope:
             self.engine.execute(merge)
             _, rows = self.engine.query(scratch_enriched_query(target, run.tag, self.day))
         except Exception as error:
-            run._fail("scratch enrich", started, _text(error), "scratch_merge")
+            run._fail("scratch enrich", started, error_text(error), "scratch_merge")
             return
         found = {row[0] for row in rows} & set(expected)
         if found == set(expected):
@@ -312,7 +314,7 @@ class ScratchScope:
                     break
         except Exception as error:
             run._fail("scratch cleanup", started, f"cannot list the tables of {database} "
-                      f"({_text(error)}); left: database {database}", "cleanup")
+                      f"({error_text(error)}); left: database {database}", "cleanup")
             return
         engine = getattr(self, "engine", None) or run._engine(self.stack, timeout=3600)
         for table in tables:
@@ -335,7 +337,7 @@ class ScratchScope:
             glue.delete_database(Name=database)
         except Exception as error:
             run._fail("scratch cleanup", started, f"left: empty database {database} "
-                      f"({_text(error)})", "cleanup")
+                      f"({error_text(error)})", "cleanup")
             return
         dropped = f"{len(tables)} table(s) dropped" if tables else "no tables"
         run._pass("scratch cleanup", started, f"{dropped}, database {database} deleted")
@@ -349,7 +351,10 @@ def scratch_enriched_query(table: str, tag: str, day) -> str:
     )
 
 
-def _text(error: BaseException) -> str:
-    from webevents.smoke import _error_text
-
-    return _error_text(error)
+def error_text(error: BaseException) -> str:
+    """One line for a failed hop: an AWS error's code and message, else the first line."""
+    response = getattr(error, "response", None)
+    if isinstance(response, dict) and "Error" in response:
+        error_part = response["Error"]
+        return f"{error_part.get('Code', '')}: {error_part.get('Message', '')}".strip()
+    return str(error).splitlines()[0] if str(error) else type(error).__name__

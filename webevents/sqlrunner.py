@@ -25,6 +25,7 @@ from typing import Any
 import jinja2
 import jinja2.meta
 import jinja2.nodes
+from sqlglot.errors import TokenError
 from sqlglot.tokens import TokenType
 
 from webevents import SQL_DIR, clock, transpile
@@ -194,7 +195,7 @@ def is_query(sql: str) -> bool:
     """Whether the statement returns rows (SELECT / WITH / VALUES / SHOW ...)."""
     try:
         tokens = transpile.tokenize_athena(sql)
-    except Exception:
+    except TokenError:  # an untokenizable text is no query; the engine reports why
         return False
     if not tokens:
         return False

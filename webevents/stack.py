@@ -55,6 +55,8 @@ class Stack:
 
 def describe(cloudformation: Any, name: str) -> Stack:
     """The stack's outputs and parameters; a one-line StackError if it is not usable."""
+    # boto3/botocore load in ~150 ms (python -X importtime); `python -m webevents.stack ENV`
+    # only reads samconfig.toml and must stay quick.
     from botocore.exceptions import ClientError
 
     try:
@@ -102,7 +104,7 @@ def upload_source(s3: Any, stack: Stack, zip_path: Path) -> str:
 
 def upload_source_command(args: Any) -> int:
     """`webevents upload-source --stack NAME ZIP`: the daily job's source, to its bucket."""
-    import boto3
+    import boto3  # lazily, as describe() above
 
     session = boto3.session.Session(region_name=args.region)
     try:

@@ -18,7 +18,10 @@ import re
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import ParseError
+from sqlglot.errors import ParseError, TokenError
+from sqlglot.optimizer.annotate_types import annotate_types
+from sqlglot.optimizer.qualify import qualify
+from sqlglot.schema import MappingSchema
 from sqlglot.tokens import Token, TokenType
 
 READ_DIALECT = "athena"
@@ -75,7 +78,7 @@ def count_statements(sql: str) -> int:
     """Statements in `sql` by the Athena tokenizer (comments and a final `;` do not count)."""
     try:
         tokens = _athena_tokens(sql)
-    except Exception:  # an untokenizable text still counts as one statement for the engine
+    except TokenError:  # an untokenizable text still counts as one statement for the engine
         return 1 if sql.strip() else 0
     count, pending = 0, False
     for token in tokens:
@@ -423,130 +426,245 @@ def _string_value_when_quoted(text: exp.Expression, extracted: exp.Expression) -
 
 
 def _rewrite_expression(node: exp.Expression, date_columns: frozenset[str]) -> exp.Expression:
-    """One node: Athena semantics expressed in DuckDB terms."""
-    if isinstance(node, exp.Table) and node.args.get("catalog"):
-        # Athena names catalogs (AwsDataCatalog, "s3tablescatalog/<bucket>"); the lake is one.
-        node = node.copy()
-        node.set("catalog", None)
+    """One node: Athena semantics expressed in DuckDB terms (_REWRITES, by node type)."""
+    for node_type in type(node).__mro__:  # a subclass (TryCast) takes its parent's rewrite
+        rewrite = _REWRITES.get(node_type)
+        if rewrite is not None:
+            return rewrite(node, date_columns)
+    return node
+
+
+def _drop_catalog(node: exp.Table, _dates: frozenset[str]) -> exp.Expression:
+    """Athena names catalogs (AwsDataCatalog, "s3tablescatalog/<bucket>"); the lake is one."""
+    if not node.args.get("catalog"):
         return node
-    if isinstance(node, exp.ParseDatetime | exp.StrToTime) and node.args.get("format"):
-        fmt = node.args["format"]
-        if isinstance(node, exp.ParseDatetime) and fmt.is_string:
-            return _function("strptime", node.this, exp.Literal.string(joda_to_strftime(fmt.name)))
+    node = node.copy()
+    node.set("catalog", None)
+    return node
+
+
+def _parse_datetime(node: exp.ParseDatetime, _dates: frozenset[str]) -> exp.Expression:
+    """parse_datetime(text, joda) -> strptime(text, strftime pattern)."""
+    fmt = node.args.get("format")
+    if fmt is None or not fmt.is_string:
         return node
-    if isinstance(node, exp.Anonymous):
-        name = node.name.upper()
-        args = node.expressions
-        if name == "FORMAT_DATETIME" and len(args) == 2 and args[1].is_string:
-            # Athena formats timestamp with time zone in its own zone; ours are UTC.
-            return _function(
-                "strftime", args[0], exp.Literal.string(joda_to_strftime(args[1].name))
-            )
-        if name == "AT_TIMEZONE" and len(args) == 2:
-            # Athena: the same instant seen in `zone`; a plain timestamp counts as UTC.
-            return _function("timezone", args[1], _cast(args[0], "timestamptz"))
-        if name == "WITH_TIMEZONE" and len(args) == 2:
-            # Athena: the wall-clock timestamp read as local time in `zone`.
-            return _function("timezone", args[1], _cast(args[0], "timestamp"))
-        if name in _URL_PATTERNS and len(args) == 1:
-            pattern, null_if_empty = _URL_PATTERNS[name]
-            extracted = _function(
-                "regexp_extract", args[0], exp.Literal.string(pattern), exp.Literal.number(1)
-            )
-            if null_if_empty:
-                extracted = _function("nullif", extracted, exp.Literal.string(""))
-            return exp.If(this=exp.Is(this=args[0], expression=exp.Null()).not_(), true=extracted)
-        if name == "MAP_FILTER" and len(args) == 2 and isinstance(args[1], exp.Lambda):
-            return _rewrite_tree(_map_filter(args[0], args[1]), date_columns)
-        if name == "IS_FINITE" and len(args) == 1:
-            return _function("isfinite", args[0])
-        return node
-    if isinstance(node, exp.Decode) and str(node.text("charset")).lower() in {"utf-8", "utf8"}:
-        # Athena's from_utf8 replaces invalid sequences (with U+FFFD by default);
-        # DuckDB's decode raises. Valid input takes DuckDB's fast path.
-        replacement = node.args.get("replace") or exp.Literal.string("\ufffd")
-        decoded = _function("try", _function("decode", node.this.copy()))
-        return exp.Coalesce(
-            this=decoded,
-            expressions=[_function("athena_from_utf8", node.this.copy(), replacement)],
+    return _function("strptime", node.this, exp.Literal.string(joda_to_strftime(fmt.name)))
+
+
+def _format_datetime(args: list[exp.Expression], _dates: frozenset[str]) -> exp.Expression | None:
+    # Athena formats timestamp with time zone in its own zone; ours are UTC.
+    if len(args) != 2 or not args[1].is_string:
+        return None
+    return _function("strftime", args[0], exp.Literal.string(joda_to_strftime(args[1].name)))
+
+
+def _at_timezone_call(args: list[exp.Expression], _dates: frozenset[str]) -> exp.Expression | None:
+    # Athena: the same instant seen in `zone`; a plain timestamp counts as UTC.
+    if len(args) != 2:
+        return None
+    return _function("timezone", args[1], _cast(args[0], "timestamptz"))
+
+
+def _with_timezone(args: list[exp.Expression], _dates: frozenset[str]) -> exp.Expression | None:
+    # Athena: the wall-clock timestamp read as local time in `zone`.
+    if len(args) != 2:
+        return None
+    return _function("timezone", args[1], _cast(args[0], "timestamp"))
+
+
+def _url_extract(name: str):
+    """url_extract_host/path/query/...: a regexp_extract, null for a null URL."""
+    pattern, null_if_empty = _URL_PATTERNS[name]
+
+    def rewrite(args: list[exp.Expression], _dates: frozenset[str]) -> exp.Expression | None:
+        if len(args) != 1:
+            return None
+        extracted = _function(
+            "regexp_extract", args[0], exp.Literal.string(pattern), exp.Literal.number(1)
         )
-    if isinstance(node, exp.Avg) and not isinstance(node.parent, exp.Window):
-        decimal = _decimal_type(node.this)
-        if decimal:
-            return _decimal_avg(node, *decimal)
-    if isinstance(node, exp.Length) and isinstance(node.this, exp.Encode):
-        # Athena: length(to_utf8(s)) is the byte length of s.
-        return _function("octet_length", node.this)
-    if isinstance(node, exp.AtTimeZone):
-        # Athena converts the instant; DuckDB would read a plain timestamp as local to `zone`.
-        return _function("timezone", node.args["zone"], _cast(node.this, "timestamptz"))
-    if isinstance(node, exp.JSONFormat) and _is_duckdb_written_json(node.this):
-        # DuckDB wrote this JSON text itself (minified, as to_json would): json_format
-        # need not parse and re-serialise it. (Measured: ~14% of the backfill stage.)
-        return _cast(_rewrite_tree(node.this, date_columns), "varchar")
-    if (
-        isinstance(node, exp.Try)
-        and isinstance(node.this, exp.Cast)
+        if null_if_empty:
+            extracted = _function("nullif", extracted, exp.Literal.string(""))
+        return exp.If(this=exp.Is(this=args[0], expression=exp.Null()).not_(), true=extracted)
+
+    return rewrite
+
+
+def _map_filter_call(args: list[exp.Expression], dates: frozenset[str]) -> exp.Expression | None:
+    if len(args) != 2 or not isinstance(args[1], exp.Lambda):
+        return None
+    return _rewrite_tree(_map_filter(args[0], args[1]), dates)
+
+
+def _is_finite(args: list[exp.Expression], _dates: frozenset[str]) -> exp.Expression | None:
+    return _function("isfinite", args[0]) if len(args) == 1 else None
+
+
+def _named_function(node: exp.Anonymous, date_columns: frozenset[str]) -> exp.Expression:
+    """Athena functions sqlglot does not know by type, by name (_FUNCTION_REWRITES)."""
+    rewrite = _FUNCTION_REWRITES.get(node.name.upper())
+    rewritten = rewrite(node.expressions, date_columns) if rewrite else None
+    return node if rewritten is None else rewritten
+
+
+def _from_utf8(node: exp.Decode, _dates: frozenset[str]) -> exp.Expression:
+    """Athena's from_utf8 replaces invalid sequences (with U+FFFD by default); DuckDB's
+    decode raises. Valid input takes DuckDB's fast path."""
+    if str(node.text("charset")).lower() not in {"utf-8", "utf8"}:
+        return node
+    replacement = node.args.get("replace") or exp.Literal.string("\ufffd")
+    decoded = _function("try", _function("decode", node.this.copy()))
+    return exp.Coalesce(
+        this=decoded,
+        expressions=[_function("athena_from_utf8", node.this.copy(), replacement)],
+    )
+
+
+def _average(node: exp.Avg, _dates: frozenset[str]) -> exp.Expression:
+    """avg of a decimal keeps Athena's decimal result (not inside a window)."""
+    if isinstance(node.parent, exp.Window):
+        return node
+    decimal = _decimal_type(node.this)
+    return _decimal_avg(node, *decimal) if decimal else node
+
+
+def _byte_length(node: exp.Length, _dates: frozenset[str]) -> exp.Expression:
+    """Athena: length(to_utf8(s)) is the byte length of s."""
+    if not isinstance(node.this, exp.Encode):
+        return node
+    return _function("octet_length", node.this)
+
+
+def _at_time_zone(node: exp.AtTimeZone, _dates: frozenset[str]) -> exp.Expression:
+    """Athena converts the instant; DuckDB would read a plain timestamp as local to `zone`."""
+    return _function("timezone", node.args["zone"], _cast(node.this, "timestamptz"))
+
+
+def _json_format(node: exp.JSONFormat, date_columns: frozenset[str]) -> exp.Expression:
+    """DuckDB wrote this JSON text itself (minified, as to_json would): json_format need
+    not parse and re-serialise it. (Measured: ~14% of the backfill stage.)"""
+    if not _is_duckdb_written_json(node.this):
+        return node
+    return _cast(_rewrite_tree(node.this, date_columns), "varchar")
+
+
+def _try_json_map(node: exp.Try, date_columns: frozenset[str]) -> exp.Expression:
+    """try(cast(json as map(varchar, json))): Trino gives NULL for a non-object or an
+    object with duplicate keys. DuckDB's cast raises there, and TRY then redoes the whole
+    vector row by row; json_transform returns NULL for exactly those cases."""
+    if not (
+        isinstance(node.this, exp.Cast)
         and node.this.to.sql(WRITE_DIALECT).upper() in _JSON_MAP_TYPES
     ):
-        # try(cast(json as map(varchar, json))): Trino gives NULL for a non-object or an
-        # object with duplicate keys. DuckDB's cast raises there, and TRY then redoes the
-        # whole vector row by row; json_transform returns NULL for exactly those cases.
-        source = node.this.this
-        if isinstance(source, exp.ParseJSON):
-            source = source.this  # json_transform parses VARCHAR itself
-        return exp.Try(
-            this=_function(
-                "json_transform",
-                _rewrite_tree(source, date_columns),
-                exp.Literal.string('"MAP(VARCHAR, JSON)"'),
-            )
+        return node
+    source = node.this.this
+    if isinstance(source, exp.ParseJSON):
+        source = source.this  # json_transform parses VARCHAR itself
+    return exp.Try(
+        this=_function(
+            "json_transform",
+            _rewrite_tree(source, date_columns),
+            exp.Literal.string('"MAP(VARCHAR, JSON)"'),
         )
-    if (
-        isinstance(node, exp.Is)
-        and isinstance(node.expression, exp.Null)
+    )
+
+
+def _invalid_json(node: exp.Is, date_columns: frozenset[str]) -> exp.Expression:
+    """try(json_parse(x)) is null: only validity matters, json_valid skips building the
+    parsed value (and TRY's row-by-row retry of vectors with a bad line)."""
+    if not (
+        isinstance(node.expression, exp.Null)
         and isinstance(node.this, exp.Try)
         and isinstance(node.this.this, exp.ParseJSON)
     ):
-        # try(json_parse(x)) is null: only validity matters, json_valid skips building
-        # the parsed value (and TRY's row-by-row retry of vectors with a bad line).
-        valid = _function("json_valid", _rewrite_tree(node.this.this.this, date_columns))
-        return exp.Not(this=exp.Coalesce(this=valid, expressions=[exp.false()]))
-    if (
-        isinstance(node, exp.RegexpReplace)
-        and isinstance(node.this, exp.Column)
-        and _trimmed_characters(node) is not None
-    ):
-        return _trim_when_needed(node, _trimmed_characters(node))
-    if isinstance(node, exp.JSONExtractScalar):
-        extracted = _json_function("athena_json_extract_scalar", node, date_columns)
-        text = extracted.expressions[0]
-        if _is_cheap_text(text) and _json_path_literal(node.expression).name == "$":
-            return _string_value_when_quoted(text, extracted)
-        return extracted
-    if isinstance(node, exp.JSONExtract) and not node.args.get("expressions"):
-        return _json_function("athena_json_extract", node, date_columns)
-    if (
-        isinstance(node, exp.Cast)
-        and isinstance(node.this, exp.JSONExtract | exp.ParseJSON)
+        return node
+    valid = _function("json_valid", _rewrite_tree(node.this.this.this, date_columns))
+    return exp.Not(this=exp.Coalesce(this=valid, expressions=[exp.false()]))
+
+
+def _trim_pattern(node: exp.RegexpReplace, _dates: frozenset[str]) -> exp.Expression:
+    """regexp_replace(column, '^[ ...]+|[ ...]+$', '') is a trim of those characters."""
+    if not isinstance(node.this, exp.Column):
+        return node
+    characters = _trimmed_characters(node)
+    return node if characters is None else _trim_when_needed(node, characters)
+
+
+def _json_extract_scalar(node: exp.JSONExtractScalar, date_columns: frozenset[str]
+                         ) -> exp.Expression:
+    extracted = _json_function("athena_json_extract_scalar", node, date_columns)
+    text = extracted.expressions[0]
+    if _is_cheap_text(text) and _json_path_literal(node.expression).name == "$":
+        return _string_value_when_quoted(text, extracted)
+    return extracted
+
+
+def _json_extract(node: exp.JSONExtract, date_columns: frozenset[str]) -> exp.Expression:
+    if node.args.get("expressions"):
+        return node
+    return _json_function("athena_json_extract", node, date_columns)
+
+
+def _json_as_text(node: exp.Cast, _dates: frozenset[str]) -> exp.Expression:
+    """cast(json as varchar): Athena's text of the JSON value."""
+    if not (
+        isinstance(node.this, exp.JSONExtract | exp.ParseJSON)
         and node.to.is_type(*exp.DataType.TEXT_TYPES)
     ):
-        return _function("athena_json_to_varchar", node.this)
-    if isinstance(node, exp.DateAdd | exp.DateSub):
-        unit = node.args.get("unit")
-        if (unit is None or unit.name.upper() in _DATE_UNITS) and _date_operand(node, date_columns):
-            # Athena: date_add on a date is a date; DuckDB's date + interval is a timestamp.
-            return _cast(node, "date")
         return node
-    if isinstance(node, exp.Add | exp.Sub) and isinstance(node.expression, exp.Interval):
-        unit = node.expression.args.get("unit")
-        if (
-            unit is not None
-            and unit.name.upper() in _DATE_UNITS
-            and _date_operand(node, date_columns)
-        ):
-            return _cast(node, "date")
+    return _function("athena_json_to_varchar", node.this)
+
+
+def _date_add(node: exp.DateAdd | exp.DateSub, date_columns: frozenset[str]) -> exp.Expression:
+    """Athena: date_add on a date is a date; DuckDB's date + interval is a timestamp."""
+    unit = node.args.get("unit")
+    if (unit is None or unit.name.upper() in _DATE_UNITS) and _date_operand(node, date_columns):
+        return _cast(node, "date")
     return node
+
+
+def _date_plus_interval(node: exp.Add | exp.Sub, date_columns: frozenset[str]
+                        ) -> exp.Expression:
+    """date +/- interval 'n' day stays a date, as in Athena."""
+    if not isinstance(node.expression, exp.Interval):
+        return node
+    unit = node.expression.args.get("unit")
+    if unit is not None and unit.name.upper() in _DATE_UNITS and _date_operand(node, date_columns):
+        return _cast(node, "date")
+    return node
+
+
+# Athena functions that reach sqlglot as exp.Anonymous: upper-case name -> rewrite of its
+# arguments (None when the call is not the form rewritten).
+_FUNCTION_REWRITES = {
+    "FORMAT_DATETIME": _format_datetime,
+    "AT_TIMEZONE": _at_timezone_call,
+    "WITH_TIMEZONE": _with_timezone,
+    "MAP_FILTER": _map_filter_call,
+    "IS_FINITE": _is_finite,
+    **{name: _url_extract(name) for name in _URL_PATTERNS},
+}
+
+# Node type -> its rewrite; a node of any other type is left as it is.
+_REWRITES = {
+    exp.Table: _drop_catalog,
+    exp.ParseDatetime: _parse_datetime,
+    exp.Anonymous: _named_function,
+    exp.Decode: _from_utf8,
+    exp.Avg: _average,
+    exp.Length: _byte_length,
+    exp.AtTimeZone: _at_time_zone,
+    exp.JSONFormat: _json_format,
+    exp.Try: _try_json_map,
+    exp.Is: _invalid_json,
+    exp.RegexpReplace: _trim_pattern,
+    exp.JSONExtractScalar: _json_extract_scalar,
+    exp.JSONExtract: _json_extract,
+    exp.Cast: _json_as_text,
+    exp.DateAdd: _date_add,
+    exp.DateSub: _date_add,
+    exp.Add: _date_plus_interval,
+    exp.Sub: _date_plus_interval,
+}
 
 
 # --- DDL ---------------------------------------------------------------------------------
@@ -684,10 +802,6 @@ def _typed_rewrites(tree: exp.Expression, schema: dict | None) -> exp.Expression
     integer_divisions: set[int] = set()
     date_arithmetic: set[int] = set()
     try:
-        from sqlglot.optimizer.annotate_types import annotate_types
-        from sqlglot.optimizer.qualify import qualify
-        from sqlglot.schema import MappingSchema
-
         mapping = MappingSchema(schema or {}, dialect=WRITE_DIALECT, normalize=False)
         typed = annotate_types(
             qualify(

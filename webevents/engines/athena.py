@@ -27,6 +27,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
 from sqlglot import exp
 from sqlglot.tokens import TokenType
 
@@ -138,9 +141,6 @@ class AthenaEngine:
         del lake  # Athena has no local lake
         self.settings = AthenaSettings.from_env(**settings)
         if client is None:
-            import boto3
-            from botocore.config import Config
-
             client = boto3.client(
                 "athena",
                 region_name=self.settings.region,
@@ -242,8 +242,6 @@ class AthenaEngine:
         raise AssertionError("unreachable")
 
     def _start(self, statement: str, context: dict[str, str]) -> str:
-        from botocore.exceptions import ClientError
-
         request: dict[str, Any] = {
             "QueryString": statement,
             "QueryExecutionContext": context,

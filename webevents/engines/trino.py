@@ -23,9 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import sqlglot
+import trino
 from sqlglot import exp
 
 from webevents.engines import EngineError, statement_excerpt
+from webevents.trino_server import running_developer_server
 
 DEFAULT_CATALOG = "lake"
 HIVE_CATALOG_SUFFIX = "_hive"
@@ -73,8 +75,6 @@ class TrinoEngine:
         s3_root: str | os.PathLike | None = None,
         **_options: Any,
     ):
-        import trino
-
         self.catalog = catalog or os.environ.get("TRINO_CATALOG") or DEFAULT_CATALOG
         self.hive_catalog = self.catalog + HIVE_CATALOG_SUFFIX
         self.s3_root = s3_root or os.environ.get("WEBEVENTS_TRINO_S3_ROOT")
@@ -360,8 +360,6 @@ class TrinoEngine:
     # --- running ----------------------------------------------------------------------------
 
     def _run(self, trino_sql: str, sql: str):
-        import trino
-
         self.last_trino_sql = trino_sql
         cursor = self.connection.cursor()
         try:
@@ -398,8 +396,6 @@ _NOT_A_COMMAND = object()
 
 def _developer_port() -> int | None:
     """The port of the server started by `python -m webevents.trino_server start`, if any."""
-    from webevents.trino_server import running_developer_server
-
     server = running_developer_server()
     return server.port if server else None
 
