@@ -14,11 +14,8 @@ Target: 90-day / 30-day ratio <= 1.3.
 
 from __future__ import annotations
 
-import json
 import os
 import resource
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import date, timedelta
@@ -26,13 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from tests.dbt import lake_fixture
-from webevents import DBT_DIR
+from webevents import dbt_runner
 
 VISITORS = int(os.environ.get("BENCH_DBT_VISITORS", "200"))
 LAST_DAY = date(2026, 11, 20)
 COMMAND = ".venv/bin/python -m bench.bench_dbt"
 TARGET_RATIO = 1.3
-DBT = Path(sys.executable).with_name("dbt")
 
 
 def _children_cpu() -> float:
@@ -42,19 +38,14 @@ def _children_cpu() -> float:
 
 def run_dbt(args: list[str], work: Path, lake: Path) -> tuple[float, float, float]:
     """Wall seconds, CPU seconds and summed model execution seconds of `dbt <args>`."""
-    env = {**os.environ, "DBT_PROFILES_DIR": str(DBT_DIR), "WEBEVENTS_LAKE": str(lake)}
     cpu_before = _children_cpu()
     started = time.perf_counter()
-    completed = subprocess.run(
-        [str(DBT), *args, "--target", "local", "--project-dir", str(DBT_DIR),
-         "--target-path", str(work / "target"), "--log-path", str(work / "logs")],
-        cwd=work, env=env, capture_output=True, text=True,
-    )
+    completed = dbt_runner.run_dbt([*args, "--target", "local"], work, lake=lake)
     if completed.returncode != 0:
-        raise RuntimeError(f"dbt {' '.join(args)} failed:\n{completed.stdout[-4000:]}")
+        raise RuntimeError(f"dbt {' '.join(args)} failed:\n{completed.output[-4000:]}")
     wall = time.perf_counter() - started
     cpu = _children_cpu() - cpu_before
-    results = json.loads((work / "target" / "run_results.json").read_text())["results"]
+    results = completed.artifact("run_results.json")["results"]
     models = sum(r["execution_time"] for r in results if r["unique_id"].startswith("model."))
     return wall, cpu, models
 

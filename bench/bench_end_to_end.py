@@ -36,7 +36,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from webevents import DBT_DIR, PROJECT_ROOT
+from webevents import PROJECT_ROOT
+from webevents.dbt_runner import dbt_command, dbt_environment
 
 EVENTS = int(os.environ.get("BENCH_E2E_EVENTS", "1000000"))
 DAYS = 14
@@ -85,14 +86,10 @@ def _run_measured(command: list[str], env: dict | None = None) -> tuple[float, f
 
 def dbt_parse_seconds(lake: Path) -> float:
     """Wall seconds of `dbt parse` on the run's project and target folder (partial parse)."""
-    dbt = Path(sys.executable).with_name("dbt")
     work = lake.resolve() / "dbt"
-    env = {**os.environ, "WEBEVENTS_LAKE": str(lake.resolve()), "DBT_TARGET": "local",
-           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     seconds, _, _ = _run_measured(
-        [str(dbt), "--no-use-colors", "parse", "--target", "local",
-         "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
-         "--target-path", str(work / "target"), "--log-path", str(work / "logs")], env=env)
+        dbt_command(["parse", "--target", "local"], work),
+        env=dbt_environment(lake, {"DBT_TARGET": "local"}))
     return seconds
 
 

@@ -31,7 +31,6 @@ import json
 import os
 import re
 import secrets
-import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterable
@@ -40,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from webevents import DBT_DIR, SQL_DIR, clock
+from webevents.dbt_runner import run_dbt
 
 PRIVACY_DIR = SQL_DIR / "privacy"
 KEY_ENV = "WEBEVENTS_ERASURE_KEY"
@@ -508,15 +508,11 @@ def _dbt_work(session: Session) -> Path:
 
 def run_dbt_models(target: str, lookback_days: int, env: dict[str, str], work: Path) -> None:
     """dbt run (models only) re-deriving `lookback_days` back from the newest built day."""
-    dbt = Path(sys.executable).with_name("dbt")
-    command = [str(dbt), "--no-use-colors", "run", "--target", target,
-               "--vars", json.dumps({"lookback_days": lookback_days}),
-               "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
-               "--target-path", str(work / "target"), "--log-path", str(work / "logs")]
-    completed = subprocess.run(command, env=env, capture_output=True, text=True,
-                               cwd=str(DBT_DIR))
+    completed = run_dbt(["run", "--target", target,
+                         "--vars", json.dumps({"lookback_days": lookback_days})],
+                        work, env=env, cwd=DBT_DIR)
     if completed.returncode != 0:
-        tail = (completed.stdout + completed.stderr).strip().splitlines()[-15:]
+        tail = completed.output.strip().splitlines()[-15:]
         raise ErasureError("re-deriving the marts failed (`dbt run`):\n" + "\n".join(tail))
 
 

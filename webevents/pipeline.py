@@ -25,12 +25,10 @@ import ctypes
 import ctypes.util
 import datetime as dt
 import json
-import os
 import re
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from webevents import DBT_DIR, SQL_DIR, clock, failpoints, ledger, rebuild
+from webevents.dbt_runner import DBT_EXECUTABLE, dbt_command, dbt_environment
 
 SAMPLE_DIR = "sample"
 SAMPLE_PARAMS_FILE = "sample-params.json"  # inside the sample (older lakes: beside it)
@@ -302,20 +301,16 @@ def run_dbt(lake: Path, say, advance: Callable[[int, int], None] | None = None,
 def _dbt_build(lake: Path, arguments: list[str],
                advance: Callable[[int, int], None] | None) -> str:
     """One `dbt build` with these extra arguments; returns dbt's PASS=... line."""
-    dbt = Path(sys.executable).with_name("dbt")
-    if not dbt.exists():
-        raise StepFailed("dbt", f"{dbt} not found; run `make venv`")
+    if not DBT_EXECUTABLE.exists():
+        raise StepFailed("dbt", f"{DBT_EXECUTABLE} not found; run `make venv`")
     work = lake.resolve() / "dbt"
-    env = {**os.environ, "DBT_PROFILES_DIR": str(DBT_DIR), "WEBEVENTS_LAKE": str(lake.resolve()),
-           "DBT_TARGET": "local", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    env = dbt_environment(lake, {"DBT_TARGET": "local"})
     # Unit tests have static inputs and belong to development and CI (tests/dbt runs them);
     # dbt recommends leaving them out of production builds
     # (https://docs.getdbt.com/docs/build/unit-tests), and on a new lake they cannot run
     # before their incremental model exists.
-    command = [str(dbt), "--no-use-colors", "build", "--target", "local",
-               "--exclude-resource-type", "unit_test", "--project-dir", str(DBT_DIR),
-               "--profiles-dir", str(DBT_DIR), "--target-path", str(work / "target"),
-               "--log-path", str(work / "logs"), *arguments]
+    command = dbt_command(["build", "--target", "local", "--exclude-resource-type", "unit_test",
+                           *arguments], work)
     shown = " ".join(["dbt build --target local", *arguments])
     progress = re.compile(r"\b(\d+) of (\d+) (OK|PASS|ERROR|FAIL|WARN|SKIP)")
     failures: list[str] = []

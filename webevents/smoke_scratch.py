@@ -21,21 +21,19 @@ import datetime as dt
 import os
 import re
 import subprocess
-import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from sqlglot import exp
 from sqlglot.tokens import TokenType
 
-from webevents import PROJECT_ROOT, transpile
+from webevents import PROJECT_ROOT, dbt_runner, transpile
 from webevents.sqlrunner import render
 from webevents.stack import StackError
 
 ANALYTICS_DDL = PROJECT_ROOT / "sql" / "ddl" / "20_analytics_web_events_create.sql"
 DBT_MODELS = PROJECT_ROOT / "dbt" / "models"
-# The dbt of this interpreter's environment (.venv/bin/dbt, as buildspec.yml runs it).
-DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
+DBT_EXECUTABLE = str(dbt_runner.DBT_EXECUTABLE)
 DEFAULT_DBT_MODEL = "int_session_boundaries"
 SCRATCH_TABLE = "web_events"
 ENRICH_SQL = PROJECT_ROOT / "sql" / "enrich" / "analytics_web_events_merge.sql"

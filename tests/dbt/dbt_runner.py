@@ -1,19 +1,16 @@
-"""Run dbt as a subprocess on a lake under a temporary folder, never writing into the repo tree."""
+"""dbt for the tests: the project's runner (webevents/dbt_runner.py) on a lake under a
+temporary folder, never writing into the repo tree; a failed run fails the test."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from webevents import DBT_DIR
+from webevents import dbt_runner
+from webevents.dbt_runner import DbtResult
 
-DBT = Path(sys.executable).with_name("dbt")
+__all__ = ["DUMMY_PROD_ENV", "DbtResult", "run_dbt"]
 
 # dbt-athena renders these at parse time; dummy values keep `dbt parse` offline.
 DUMMY_PROD_ENV = {
@@ -26,35 +23,10 @@ DUMMY_PROD_ENV = {
 }
 
 
-@dataclass
-class DbtResult:
-    returncode: int
-    output: str
-    target_path: Path
-
-    def artifact(self, name: str) -> dict:
-        return json.loads((self.target_path / name).read_text())
-
-
 def run_dbt(args: list[str], work: Path, lake: Path | None = None, env: dict | None = None,
             check: bool = True) -> DbtResult:
     """`dbt <args>` on the repo's project; artifacts and logs go under `work`."""
-    work.mkdir(parents=True, exist_ok=True)
-    target_path = work / "target"
-    environment = {
-        **os.environ,
-        "DBT_PROFILES_DIR": str(DBT_DIR),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        **(env or {}),
-    }
-    if lake is not None:
-        environment["WEBEVENTS_LAKE"] = str(lake)
-    completed = subprocess.run(
-        [str(DBT), *args, "--project-dir", str(DBT_DIR), "--target-path", str(target_path),
-         "--log-path", str(work / "logs")],
-        cwd=work, env=environment, capture_output=True, text=True, timeout=300,
-    )
-    result = DbtResult(completed.returncode, completed.stdout + completed.stderr, target_path)
-    if check and completed.returncode != 0:
+    result = dbt_runner.run_dbt(args, work, lake=lake, env=env, timeout=300)
+    if check and result.returncode != 0:
         pytest.fail(f"dbt {' '.join(args)} failed:\n{result.output[-6000:]}")
     return result

@@ -111,7 +111,7 @@ def test_daily_marts_add_up_to_the_events(built):
     assert query(lake, "select sum(event_count) from marts.data_quality_daily") == [(events,)]
     reasons = query(lake, "select bot_reason, sum(reason_event_count) "
                           "from marts.bot_traffic_daily group by 1 order by 1")
-    assert reasons == [("session_duration", bots), ("user_agent_pattern", bots)]
+    assert reasons == [("many_pages_per_session", bots), ("ua_crawler", bots)]
 
 
 def test_spatial_and_funnel_figures_are_within_their_ranges(built):

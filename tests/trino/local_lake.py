@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from webevents import DBT_DIR, SQL_DIR
+from webevents import SQL_DIR, dbt_runner
 
 # Small but with every anomaly the generator makes (bots, duplicates, late, malformed).
 SAMPLE = {"events": 3000, "days": 4, "seed": 23, "end_date": dt.date(2026, 11, 24)}
@@ -64,35 +64,10 @@ def build_local_lake(root: Path) -> LocalLake:
 
 def run_dbt(args: list[str], work: Path, env: dict[str, str]) -> str:
     """dbt on the repo's project with artifacts under `work`; fails with dbt's output."""
-    import subprocess
-    import sys
-
-    work.mkdir(parents=True, exist_ok=True)
-    dbt = Path(sys.executable).with_name("dbt")
-    completed = subprocess.run(
-        [
-            str(dbt),
-            "--no-use-colors",
-            *args,
-            "--project-dir",
-            str(DBT_DIR),
-            "--profiles-dir",
-            str(DBT_DIR),
-            "--target-path",
-            str(work / "target"),
-            "--log-path",
-            str(work / "logs"),
-        ],
-        cwd=work,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **env},
-    )
-    output = completed.stdout + completed.stderr
-    if completed.returncode != 0:
-        raise AssertionError(f"dbt {' '.join(args)} failed:\n{output[-8000:]}")
-    return output
+    result = dbt_runner.run_dbt(args, work, env=env, timeout=900)
+    if result.returncode != 0:
+        raise AssertionError(f"dbt {' '.join(args)} failed:\n{result.output[-8000:]}")
+    return result.output
 
 
 def _date(value) -> dt.date:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import duckdb
 import pytest
 import sqlglot
 from sqlglot import exp
 
+from tests.sql.sql_cases import case_files, load_case
 from webevents import SQL_DIR
 from webevents.engines import AthenaOnlyStatement
 from webevents.engines.local import LocalEngine
@@ -21,110 +20,15 @@ PARAMS = {
     "as_of_timestamp": "2024-05-10 06:00:00 UTC",
     "snapshot_id": "4417180931405546745",
 }
-COLUMNS = (
-    "event_id, event_date, anonymous_id, session_id, space_id, space_name, room_id, "
-    "room_name, is_bot, bot_reasons, data_quality_score, quality_issues"
-)
-# (event_id, day, visitor, session, room, is_bot, bot_reasons, score, quality_issues)
-EVENTS = [
-    ("e1", "2024-05-08", "v1", "s1", "r1", False, [], 1.0, []),
-    ("e2", "2024-05-08", "v1", "s1", "r2", False, [], 0.5, ["missing_user_agent"]),
-    ("e3", "2024-05-09", "v2", "s2", "r1", False, [], 1.0, []),
-    (
-        "e4",
-        "2024-05-09",
-        "b1",
-        "s3",
-        "r1",
-        True,
-        ["declared_crawler", "event_rate"],
-        0.8,
-        ["missing_page_url"],
-    ),
-    (
-        "e5",
-        "2024-05-10",
-        "b1",
-        "s3",
-        "r1",
-        True,
-        ["event_rate"],
-        0.5,
-        ["missing_page_url", "missing_user_agent"],
-    ),
-    ("e6", "2024-05-07", "v3", "s4", "r1", False, [], 1.0, []),  # before the window
-]
-
-
-def sql_array(values: list[str]) -> str:
-    return (
-        "cast(array[] as array(varchar))"
-        if not values
-        else ("array[" + ", ".join(f"'{v}'" for v in values) + "]")
-    )
+# The local queries' cases are data: tests/sql/analysis/cases/*.yml (tests/sql/test_sql_cases.py).
 
 
 @pytest.fixture
 def engine():
     local = LocalEngine(connection=duckdb.connect())
     run_files([SQL_DIR / "ddl"], engine=local, echo=None)
-    rows = ", ".join(
-        f"('{e}', date '{day}', '{visitor}', '{session}', 'sp1', 'Loft', '{room}', "
-        f"'Room {room}', {str(bot).lower()}, {sql_array(reasons)}, {score}, {sql_array(issues)})"
-        for e, day, visitor, session, room, bot, reasons, score, issues in EVENTS
-    )
-    local.execute(f"insert into analytics.web_events ({COLUMNS}) values {rows}")
-    local.execute(
-        "insert into raw.web_events_backfill_loads values "
-        "(date '2024-05-01', date '2024-05-07', 100, 90, 8, 2, timestamp '2024-05-11 02:00:00'), "
-        "(date '2024-05-08', date '2024-05-10', 50, 45, 3, 0, timestamp '2024-05-11 02:05:00')"
-    )
     yield local
     local.connection.close()
-
-
-def run(engine: LocalEngine, name: str):
-    (result,) = run_files([ANALYSIS / name], engine=engine, params=PARAMS, echo=None)
-    return result.columns, result.rows
-
-
-def test_daily_summary(engine):
-    columns, rows = run(engine, "web_events_daily_summary.sql")
-    assert columns[:4] == ["event_date", "events", "anonymous_visitors", "sessions"]
-    assert rows == [
-        (dt.date(2024, 5, 8), 2, 1, 1, 0.0, 0.75),
-        (dt.date(2024, 5, 9), 2, 2, 2, 0.5, 0.9),
-        (dt.date(2024, 5, 10), 1, 1, 1, 1.0, 0.5),
-    ]
-
-
-def test_top_rooms_count_humans_in_the_window(engine):
-    _, rows = run(engine, "web_events_top_rooms.sql")
-    assert rows == [
-        ("sp1", "Loft", "r1", "Room r1", 2, 2, 2),
-        ("sp1", "Loft", "r2", "Room r2", 1, 1, 1),
-    ]
-
-
-def test_bot_reasons(engine):
-    _, rows = run(engine, "web_events_bot_reasons.sql")
-    assert rows == [("event_rate", 2, 1), ("declared_crawler", 1, 1)]
-
-
-def test_quality_issues(engine):
-    _, rows = run(engine, "web_events_quality_issues.sql")
-    assert rows == [
-        ("missing_page_url", 2, pytest.approx(0.4)),
-        ("missing_user_agent", 2, pytest.approx(0.4)),
-    ]
-
-
-def test_backfill_reconciliation(engine):
-    _, rows = run(engine, "raw_web_events_backfill_reconciliation.sql")
-    assert [(r[0], r[-2], r[-1]) for r in rows] == [
-        (dt.date(2024, 5, 1), 0, True),
-        (dt.date(2024, 5, 8), 2, False),
-    ]
 
 
 def test_backfill_totals_count_every_archive_line_from_the_tables():
@@ -241,6 +145,9 @@ def test_athena_only_queries_say_so_on_the_local_engine(engine, name):
 
 
 def test_every_analysis_file_is_covered_here():
+    """Here, or by a case in cases/ naming it."""
+    cases = {load_case(path).sql.name for path in case_files()
+             if load_case(path).sql.parent == ANALYSIS}
     local = {
         "web_events_daily_summary.sql",
         "web_events_top_rooms.sql",
@@ -249,4 +156,5 @@ def test_every_analysis_file_is_covered_here():
         "raw_web_events_backfill_reconciliation.sql",
         "raw_web_events_backfill_totals.sql",
     }
+    assert local - {"raw_web_events_backfill_totals.sql"} <= cases
     assert {p.name for p in ANALYSIS.glob("*.sql")} == local | ATHENA_ONLY
