@@ -47,12 +47,13 @@ def dbt_command(args: Sequence[str], work: Path | None = None,
 
 
 def dbt_environment(lake: Path | str | None = None, extra: Mapping[str, str] | None = None,
-                    base: Mapping[str, str] | None = None) -> dict[str, str]:
+                    base: Mapping[str, str] | None = None,
+                    project_dir: Path | str = DBT_DIR) -> dict[str, str]:
     """The process environment dbt runs with: no usage statistics sent, the profiles in
-    dbt/, WEBEVENTS_LAKE for the local target's DuckDB file, then `extra`."""
+    project folder, WEBEVENTS_LAKE for the local target's DuckDB file, then `extra`."""
     environment = {
         **(os.environ if base is None else base),
-        "DBT_PROFILES_DIR": str(DBT_DIR),
+        "DBT_PROFILES_DIR": str(project_dir),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
     if lake is not None:

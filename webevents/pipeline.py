@@ -304,13 +304,13 @@ def _dbt_build(lake: Path, arguments: list[str],
     if not DBT_EXECUTABLE.exists():
         raise StepFailed("dbt", f"{DBT_EXECUTABLE} not found; run `make venv`")
     work = lake.resolve() / "dbt"
-    env = dbt_environment(lake, {"DBT_TARGET": "local"})
+    env = dbt_environment(lake, {"DBT_TARGET": "local"}, project_dir=DBT_DIR)
     # Unit tests have static inputs and belong to development and CI (tests/dbt runs them);
     # dbt recommends leaving them out of production builds
     # (https://docs.getdbt.com/docs/build/unit-tests), and on a new lake they cannot run
     # before their incremental model exists.
     command = dbt_command(["build", "--target", "local", "--exclude-resource-type", "unit_test",
-                           *arguments], work)
+                           *arguments], work, project_dir=DBT_DIR)
     shown = " ".join(["dbt build --target local", *arguments])
     progress = re.compile(r"\b(\d+) of (\d+) (OK|PASS|ERROR|FAIL|WARN|SKIP)")
     failures: list[str] = []

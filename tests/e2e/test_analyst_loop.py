@@ -1,4 +1,4 @@
-"""The analyst's loop: the README's commands run as written (every shell block between the
+"""The analyst's loop: docs/analyst-loop.md's commands run as written (every shell block between the
 `analyst-loop` markers, in a folder laid out as the project, on a lake made that day by the
 clock the code reads, no date written in them), and the report they leave reads right in
 headless Chromium at 1400 and 800 px, its headline equal to the summary JSON and the
@@ -35,7 +35,7 @@ def loop_blocks(readme: str) -> list[str]:
 
 
 def test_the_loop_has_commands_and_no_fixed_date():
-    blocks = loop_blocks((PROJECT_ROOT / "README.md").read_text())
+    blocks = loop_blocks((PROJECT_ROOT / "docs" / "analyst-loop.md").read_text())
     assert blocks and any("webevents run" in block for block in blocks)
     assert any("webevents build" in block for block in blocks)
     for block in blocks:
@@ -44,7 +44,7 @@ def test_the_loop_has_commands_and_no_fixed_date():
 
 @pytest.fixture(scope="module")
 def loop(tmp_path_factory):
-    """A project-shaped folder with a small lake made today, after the README's loop."""
+    """A project-shaped folder with a small lake made today, after docs/analyst-loop.md."""
     folder = tmp_path_factory.mktemp("analyst_loop") / "project"
     folder.mkdir()
     for name in ("sql", "dbt"):
@@ -59,7 +59,7 @@ def loop(tmp_path_factory):
     assert made.returncode == 0, made.stderr[-2000:]
     results = [(block, subprocess.run(["bash", "-euo", "pipefail", "-c", block], cwd=folder,
                                       env=env, capture_output=True, text=True, timeout=900))
-               for block in loop_blocks((PROJECT_ROOT / "README.md").read_text())]
+               for block in loop_blocks((PROJECT_ROOT / "docs" / "analyst-loop.md").read_text())]
     return folder, results
 
 
