@@ -39,7 +39,7 @@ import firehose_records  # noqa: E402
 import orjson  # noqa: E402
 from firehose_records import Codec, transform_batch  # noqa: E402
 
-# A realistic batch whose every record lands: with the 39-column rows of issue 19 the
+# A realistic batch whose every record lands: with the 39-column lossless rows the
 # realistic stream grows 2.32x, so a 3 MB batch (Firehose's largest processor buffer) would
 # answer half its records response_too_large and time the cheap failure path instead
 # (docs/lambda.md, "The 6 MB response limit"; the largest that fits is ~2.47 MB).
@@ -258,7 +258,7 @@ GROWTH_CASES: dict[str, bytes] = {
     "type copied to event_type + event_name, lower() grows": (
         '{"sentAt":946684800000,"type":"' + "\u0130" * 300 + '"}'
     ).encode(),
-    # Issue 19: a URL lands three times (page_url, utm_source, and context.page, kept whole
+    # Lossless landing: a URL lands three times (page_url, utm_source, and context.page, kept whole
     # because of its title), its quotes escaped twice inside the context JSON.
     "URL in page_url + utm_source + context.page (quotes)": (
         b'{"type":"","sentAt":946684800000,"context":{"page":{"title":"","url":"/?utm_source='

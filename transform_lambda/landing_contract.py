@@ -39,7 +39,7 @@ _FIRST_LANDING_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("load_source", "string", "firehose or backfill"),
 )
 
-# Issue 19, lossless landing (docs/landing-normalisation.md §6-§7). Appended, never
+# Lossless landing (D-LANDING-1, docs/landing-normalisation.md §6-§7). Appended, never
 # inserted: `ALTER TABLE ... ADD COLUMNS` on a deployed table appends at the end, and
 # `webevents migrate` adds exactly the columns a live table lacks, in this order.
 LOSSLESS_COLUMNS: tuple[tuple[str, str, str], ...] = (

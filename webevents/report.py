@@ -413,7 +413,7 @@ def _section_spatial(data: dict) -> str:
         '<section id="spatial"><h2>3D engagement per room</h2>'
         '<p class="note">Where people look inside each room of the virtual tours.</p>'
         f'<div class="grid2"><div>{levels}<p class="def"><b>Exploration level</b> of each '
-        "view, as a share of the room's views (people and bots): the seed's rule, "
+        "view, as a share of the room's views (people and bots): the architecture guide's rule, "
         "|pitch| &gt; 45&deg; high, |pitch| &gt; 15&deg; or |yaw| &gt; 90&deg; medium, else "
         "low; no 3D data: the view had no direction.</p></div>"
         f"<div>{table}</div></div>"

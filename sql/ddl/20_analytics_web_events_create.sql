@@ -1,6 +1,6 @@
 -- One row per event_id: deduplicated, quality-scored, bot-flagged (sql/enrich MERGE).
 -- Columns = landing_contract.py ANALYTICS_COLUMNS; partitioned by event_date and
--- space_type as the seed's primary table is.
+-- space_type as the architecture guide's primary table is.
 create table if not exists analytics.web_events (
     -- identity and time
     event_id string,

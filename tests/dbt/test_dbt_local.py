@@ -18,7 +18,7 @@ pytestmark = pytest.mark.xdist_group("dbt_incremental")
 LAST_DAY = date(2026, 11, 20)
 HISTORY_DAYS = 5
 
-# seed model name -> model in this project (README "dbt models")
+# the architecture guide's model name -> model in this project (docs/dbt.md, "Models")
 SEED_MODELS = {
     "stg_raw_web_events": "stg_analytics__web_events",
     "int_session_boundaries": "int_session_boundaries",

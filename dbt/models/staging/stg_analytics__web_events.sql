@@ -10,7 +10,7 @@ source as (
 
 renamed as (
 
-    -- columns grouped by topic (STYLE.md)
+    -- columns grouped by topic (CONTRIBUTING.md)
     select  -- noqa: ST06
 
         ----------  ids

@@ -12,7 +12,7 @@
     )
 }}
 
--- The journey funnel per day of session start (the seed's
+-- The journey funnel per day of session start (the architecture guide's
 -- user_journey_analysis_iceberg; milestones per event are
 -- fct_web_events.journey_milestone): entry -> space view -> room exploration
 -- -> engaged exit, for human sessions (bots excluded), with the share of

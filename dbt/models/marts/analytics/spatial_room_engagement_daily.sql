@@ -12,8 +12,8 @@
     )
 }}
 
--- 3D-tour engagement per space, room and day (the seed's
--- spatial_analytics_iceberg): views, dwell time, the seed's exploration
+-- 3D-tour engagement per space, room and day (the architecture guide's
+-- spatial_analytics_iceberg): views, dwell time, the architecture guide's exploration
 -- levels, where people look (circular mean and spread of yaw, pitch range)
 -- and the share of the sphere their views covered given each view's hfov.
 -- Events in a space without a room are reported with room_id null.

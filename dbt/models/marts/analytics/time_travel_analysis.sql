@@ -1,6 +1,6 @@
 {{ config(enabled=target.type in ['athena', 'trino']) }}
 
--- Time travel over analytics.web_events (the seed's time_travel_analysis):
+-- Time travel over analytics.web_events (the architecture guide's time_travel_analysis):
 -- every snapshot still in the table's history, what it did (append,
 -- overwrite for MERGE, delete), the records Iceberg counted, and for the
 -- newest snapshots the rows actually visible `for version as of` it and the

@@ -9,8 +9,8 @@
     )
 }}
 
--- One row per event (the seed's fct_web_events_iceberg) with its session and
--- identity keys, the seed's spatial exploration level and journey milestone.
+-- One row per event (the architecture guide's fct_web_events_iceberg) with its session and
+-- identity keys, the architecture guide's spatial exploration level and journey milestone.
 -- Incremental runs rewrite every event of the sessions re-derived by
 -- int_session_boundaries, so session-level columns stay exact.
 
@@ -149,7 +149,7 @@ classified as (
 ),
 
 -- Angular movement within the view: the events of one session in one room
--- (else space, else page). The seed's level compares single angles with
+-- (else space, else page). The architecture guide's level compares single angles with
 -- fixed bounds (abs(yaw) > 180 never fires for yaw in (-180, 180], and yaw 0
 -- is wherever the tour's author put it); how far the viewer turned does not
 -- depend on either: circular spread of yaw, range of pitch and of hfov.
@@ -258,7 +258,7 @@ final as (
         is_cut_session,
         dwell_seconds,
 
-        ----------  the seed's classifications
+        ----------  the architecture guide's classifications
         case
             when not has_3d_view then 'no_3d_data'
             when abs(view_pitch) > 45 or abs(view_yaw) > 180
