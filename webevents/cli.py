@@ -148,7 +148,7 @@ def _describe(commands) -> None:
 
 
 def _add_build_command(commands) -> None:
-    """`webevents build`: the analyst's quick loop over dbt models (README, the loop)."""
+    """`webevents build`: the analyst's quick loop over dbt models (docs/analyst-loop.md)."""
     build = commands.add_parser(
         "build",
         help="rebuild a dbt model and everything below it, then the report",
