@@ -11,6 +11,7 @@ import datetime as dt
 import html
 import json
 import math
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -710,8 +711,6 @@ EXPLORATION_COLORS = (("high", "#7b4fd6"), ("medium", "#2f6fdf"), ("low", "#9ec5
 
 def _wrap(text: str, width: int, lines: int) -> list[str]:
     """Words on up to `lines` lines of about `width` characters (the last one clipped)."""
-    import textwrap
-
     wrapped = textwrap.wrap(text, width) or [""]
     if len(wrapped) > lines:
         wrapped = wrapped[: lines - 1] + [_clip(" ".join(wrapped[lines - 1:]), width)]
