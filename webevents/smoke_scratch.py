@@ -29,7 +29,7 @@ from sqlglot.tokens import TokenType
 
 from webevents import PROJECT_ROOT, transpile
 
-ANALYTICS_DDL = PROJECT_ROOT / "sql" / "ddl" / "20_analytics_web_events_create.sql"
+ANALYTICS_DDL = PROJECT_ROOT / "sql" / "ddl" / "analytics_web_events_create.sql"
 DBT_MODELS = PROJECT_ROOT / "dbt" / "models"
 # The dbt of this interpreter's environment (.venv/bin/dbt, as buildspec.yml runs it).
 DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
