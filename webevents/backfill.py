@@ -187,7 +187,7 @@ def backfill_files(
 ) -> BackfillSummary:
     """Backfill archive `files` (days from..to) into the lake; raises BackfillError on mismatch."""
     from webevents.engines import get_engine
-    from webevents.sqlrunner import SqlRunError, run_files
+    from webevents.sqlrunner import SqlRunError, run_files, run_order
 
     paths = [Path(f) for f in files]
     folders = [str(p) for p in paths if p.is_dir()]
@@ -233,12 +233,17 @@ def backfill_files(
                         raise BackfillError(broken) from None
                     raise BackfillError(str(error)) from error
 
-            run("archive_database_create.sql")
-            run("web_events_archive_create.sql")
+            try:
+                once, per_chunk = (run_order(BACKFILL_SQL, "once"),
+                                   run_order(BACKFILL_SQL, "per_chunk"))
+            except SqlRunError as error:
+                raise BackfillError(str(error)) from None
+            for path in once:
+                run(path.name)
             chunks = month_chunks(archive_day(p) for p in chosen)
             for number, (first, last) in enumerate(chunks, start=1):
                 files = [p for p in chosen if first <= archive_day(p) <= last]
-                chunk = _run_chunk_committed(run, first, last, files, engine)
+                chunk = _run_chunk_committed(run, first, last, files, engine, per_chunk)
                 summary.chunks.append(chunk)
                 say(
                     f"chunk {number}/{len(chunks)} {first}..{last}: "
@@ -261,7 +266,7 @@ def _lake_connection(engine):
 
 
 def _run_chunk_committed(run, first: dt.date, last: dt.date, files: list[Path],
-                         engine) -> ChunkResult:
+                         engine, per_chunk: list[Path]) -> ChunkResult:
     """A chunk and its files' ledger rows in one transaction on the local engine.
 
     Killed part-way, the lake keeps none of the chunk, and a re-run starts it again. On
@@ -270,10 +275,10 @@ def _run_chunk_committed(run, first: dt.date, last: dt.date, files: list[Path],
     a killed backfill resumable there.
     """
     if _lake_connection(engine) is None or not hasattr(engine, "transaction"):
-        return _run_chunk(run, first, last)
+        return _run_chunk(run, first, last, per_chunk)
     ledger.ensure(engine.connection)
     with engine.transaction():
-        chunk = _run_chunk(run, first, last)
+        chunk = _run_chunk(run, first, last, per_chunk)
         for path in files:
             digest = ledger.file_sha256(path)
             ledger.forget(engine.connection, digest)
@@ -283,34 +288,41 @@ def _run_chunk_committed(run, first: dt.date, last: dt.date, files: list[Path],
     return chunk
 
 
-def _run_chunk(run, first: dt.date, last: dt.date) -> ChunkResult:
-    """One chunk through sql/backfill, then its reconciliation check."""
+def _run_chunk(run, first: dt.date, last: dt.date, per_chunk: list[Path]) -> ChunkResult:
+    """One chunk through sql/backfill's per_chunk files, then its reconciliation check."""
     started = time.perf_counter()
     window = {"date_from": first.isoformat(), "date_to": last.isoformat()}
-    for name in (
-        "web_events_backfill_stage_delete.sql",
-        "web_events_backfill_stage_insert.sql",
-        "web_events_backfill_rejects_delete.sql",
-        "web_events_backfill_rejects_insert.sql",
-    ):
-        run(name, **window)
-    (dates_result,) = run("web_events_backfill_stage_event_dates.sql", **window)
-    event_dates = [clock.as_date(row[0]) for row in dates_result.rows]
-    inserted = 0
-    for range_from, range_to in date_ranges(event_dates):
-        (insert_result,) = run(
-            "web_events_insert.sql",
-            **window,
-            event_date_from=range_from.isoformat(),
-            event_date_to=range_to.isoformat(),
-        )
-        inserted += insert_result.row_count or 0
-    span = {
-        "event_date_from": (min(event_dates) if event_dates else first).isoformat(),
-        "event_date_to": (max(event_dates) if event_dates else last).isoformat(),
-    }
-    run("web_events_backfill_loads_merge.sql", **window, **span)
-    (check,) = run("web_events_backfill_loads_check.sql", **window)
+    params = dict(window)  # the files after the event dates query also get their span
+    event_dates: list[dt.date] = []
+    inserted, check = 0, None
+    # sql/backfill/run_order.yml's per_chunk list, in its order; three files have their own
+    # handling here, every other runs once with the chunk's parameters.
+    for path in per_chunk:
+        name = path.name
+        if name == "web_events_backfill_stage_event_dates.sql":
+            (dates_result,) = run(name, **params)
+            event_dates = [clock.as_date(row[0]) for row in dates_result.rows]
+            params |= {
+                "event_date_from": (min(event_dates) if event_dates else first).isoformat(),
+                "event_date_to": (max(event_dates) if event_dates else last).isoformat(),
+            }
+        elif name == "web_events_insert.sql":
+            # one insert per run of consecutive event dates (each prunes its partitions)
+            for range_from, range_to in date_ranges(event_dates):
+                (insert_result,) = run(
+                    name,
+                    **window,
+                    event_date_from=range_from.isoformat(),
+                    event_date_to=range_to.isoformat(),
+                )
+                inserted += insert_result.row_count or 0
+        elif name == "web_events_backfill_loads_check.sql":
+            (check,) = run(name, **params)
+        else:
+            run(name, **params)
+    if check is None:
+        raise BackfillError("sql/backfill/run_order.yml: per_chunk has no "
+                            "web_events_backfill_loads_check.sql")
     if len(check.rows) != 1:
         raise BackfillError(f"chunk {first}..{last}: no reconciliation row in the load log")
     row = dict(zip(check.columns, check.rows[0], strict=True))

@@ -206,7 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_summary(backfill)
 
     sql = commands.add_parser("sql", help="run Athena-dialect SQL files, in order")
-    sql.add_argument("files", nargs="+", help="sql/ files (or folders, run in name order)")
+    sql.add_argument("files", nargs="+",
+                     help="sql/ files (or folders, run in their run_order.yml order)")
     sql.add_argument(
         "--param",
         action="append",

@@ -56,32 +56,8 @@ LANDED_TABLES = (
     "raw.web_events_backfill_stage",
     "raw.web_events_backfill_rejects",
 )
-# Deletes in order: the marts that name the person's events through fct_web_events first.
-SOURCE_DELETES = (
-    "raw_web_events_delete.sql",
-    "analytics_web_events_delete.sql",
-    "raw_web_events_backfill_stage_delete.sql",
-    "raw_web_events_backfill_rejects_delete.sql",
-    # the chunks' reconciliation, so `webevents backfill` still balances on the rewritten archive
-    "raw_web_events_backfill_loads_erased_merge.sql",
-)
-MART_DELETES = (
-    "marts_int_session_boundaries_delete.sql",
-    "marts_fct_sessions_delete.sql",
-    "marts_fct_web_events_delete.sql",
-    "marts_dim_identity_ranges_delete.sql",
-)
-# Per-event marts whose touched days are rewritten after the delete (Athena OPTIMIZE), so the
-# person's rows leave the data files and the next VACUUM deletes the old files.
-OPTIMIZED_MARTS = ("int_session_boundaries", "fct_web_events", "fct_sessions")
-DAILY_MARTS = (
-    "bot_traffic_daily",
-    "daily_kpis",
-    "data_quality_checks_daily",
-    "data_quality_daily",
-    "journey_funnel_daily",
-    "spatial_room_engagement_daily",
-)
+# The deletes, in order, are lists of sql/privacy/run_order.yml (read when a request is
+# applied): mart_deletes, source_deletes, erased_days_deletes, erased_days_optimizes.
 
 
 class ErasureError(RuntimeError):
@@ -112,7 +88,7 @@ DEFAULT_SNAPSHOT_HOURS = 120
 UNREFERENCED_DAYS = 3
 NONCURRENT_DAYS = 3
 MAINTENANCE_LAG_DAYS = 1
-MARTS_SNAPSHOT_DAYS = 14  # sql/maintenance/marts_*_00_retention_set.sql
+MARTS_SNAPSHOT_DAYS = 14  # sql/maintenance/marts_retention_set.sql
 MARTS_NONCURRENT_DAYS = 7  # template.yaml MartsBucket
 ERROR_OUTPUT_DAYS = 20  # template.yaml DeliveryErrorBucket
 ERROR_OUTPUT_NONCURRENT_DAYS = 5
@@ -387,18 +363,25 @@ def apply_request(session: Session, request: Request, key: bytes, now: Callable[
         # per input kind, for the lake's reconciliation (webevents/reconcile.py: erased)
         rows |= {f"{ERASED_FROM_RAW}{source}": int(n) for source, n in session.run(
             "erasure_raw_rows_by_load_source_select.sql", params).rows}
-    for name in (MART_DELETES if marts else ()) + SOURCE_DELETES:
+    def privacy_files(step: str) -> list[str]:
+        from webevents.sqlrunner import run_order
+
+        return [path.name for path in run_order(PRIVACY_DIR, step)]
+
+    for name in (privacy_files("mart_deletes") if marts else []) + privacy_files(
+            "source_deletes"):
         session.run(name, params)
     if marts and dates:
         date_list = ", ".join(f"date '{d.isoformat()}'" for d in dates)
-        for mart in DAILY_MARTS:
-            result = session.run(f"marts_{mart}_erased_days_delete.sql", {"date_list": date_list})
+        for name in privacy_files("erased_days_deletes"):
+            result = session.run(name, {"date_list": date_list})
+            mart = name.removeprefix("marts_").removesuffix("_erased_days_delete.sql")
             rows[f"marts.{mart} (days re-derived)"] = int(result.row_count or 0)
         if rebuild is not None:
             rebuild(session, dates)
         if session.name != "local":  # DuckDB rewrites in place; Iceberg DELETE does not
-            for mart in OPTIMIZED_MARTS:
-                session.run(f"marts_{mart}_erased_days_optimize.sql", {"date_list": date_list})
+            for name in privacy_files("erased_days_optimizes"):
+                session.run(name, {"date_list": date_list})
     applied_at = now()
     outcome = Outcome(request, ids, rows, dates, applied_at,
                       last_copy_dates(applied_at.date(), session.name),

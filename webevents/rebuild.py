@@ -33,6 +33,7 @@ from pathlib import Path
 import yaml
 
 from webevents import DBT_DIR, SQL_DIR, clock
+from webevents.sqlrunner import collect_files
 
 TABLE = "ledger.built_code"
 # the sql/ steps `webevents run` re-runs over every event date, and the tables they write
@@ -101,8 +102,8 @@ def _sha(*parts: str) -> str:
 
 
 def sql_step_fingerprint(step: str, sql_dir: Path = SQL_DIR) -> str:
-    """The hash of a sql/ step's files (names and contents, in run order)."""
-    files = sorted((sql_dir / step).glob("*.sql"))
+    """The hash of a sql/ step's files (names and contents, in run order: run_order.yml)."""
+    files = collect_files([sql_dir / step])
     return _sha(*(f"{path.name}\n{path.read_text(encoding='utf-8')}" for path in files))
 
 

@@ -781,7 +781,7 @@ def insert_rows_with_athena(rows: list[Prepared], target: Target, replay_id: str
     from webevents.backfill import date_ranges
     from webevents.engines import EngineError
     from webevents.engines.athena import AthenaEngine
-    from webevents.sqlrunner import SqlRunError, run_files
+    from webevents.sqlrunner import SqlRunError, run_files, run_order
 
     needed = ("AthenaOutputLocation", "AthenaWorkGroupName", "ArchiveDatabaseName",
               "S3TablesCatalog")
@@ -807,17 +807,16 @@ def insert_rows_with_athena(rows: list[Prepared], target: Target, replay_id: str
     dates = sorted({dt.date.fromisoformat(json.loads(p.record.data)["event_date"])
                     for p in rows})
     try:
-        run_files([REPLAY_SQL / "web_events_replay_rows_create.sql"], engine=engine,
-                  params=params, echo=None)
+        # sql/replay/run_order.yml's `rows`: the scratch table, its insert, its drop
+        create, insert, drop = run_order(REPLAY_SQL, "rows")
+        run_files([create], engine=engine, params=params, echo=None)
         try:
             for first, last in date_ranges(dates):
-                run_files([REPLAY_SQL / "raw_web_events_replay_rows_insert.sql"],
-                          engine=engine, echo=None, params={
-                              **params, "event_date_from": first.isoformat(),
-                              "event_date_to": last.isoformat()})
+                run_files([insert], engine=engine, echo=None, params={
+                    **params, "event_date_from": first.isoformat(),
+                    "event_date_to": last.isoformat()})
         finally:
-            run_files([REPLAY_SQL / "web_events_replay_rows_drop.sql"], engine=engine,
-                      params=params, echo=None)
+            run_files([drop], engine=engine, params=params, echo=None)
     except (SqlRunError, EngineError) as error:
         raise ReplayError(f"Athena insert of {len(rows)} landing row(s): "
                           f"{str(error).splitlines()[0]}") from None

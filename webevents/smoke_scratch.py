@@ -31,7 +31,7 @@ from webevents import PROJECT_ROOT, dbt_runner, transpile
 from webevents.sqlrunner import render
 from webevents.stack import StackError
 
-ANALYTICS_DDL = PROJECT_ROOT / "sql" / "ddl" / "20_analytics_web_events_create.sql"
+ANALYTICS_DDL = PROJECT_ROOT / "sql" / "ddl" / "analytics_web_events_create.sql"
 DBT_MODELS = PROJECT_ROOT / "dbt" / "models"
 DBT_EXECUTABLE = str(dbt_runner.DBT_EXECUTABLE)
 DEFAULT_DBT_MODEL = "int_session_boundaries"

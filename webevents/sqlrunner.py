@@ -5,13 +5,15 @@ Python API (what `webevents sql` and the pipeline use):
     from webevents.sqlrunner import run_files
     results = run_files(["sql/enrich"], engine="local", params={"run_date": "2026-11-24"})
 
-Files run in the order given; a folder runs its *.sql files (recursively) in path order.
-Each file holds one Athena-dialect statement. Parameters are Jinja variables rendered with
+Files run in the order given; a folder runs in the order its `run_order.yml` lists (every
+sql/ folder has one: see docs/sql-runner.md, "Run order"), a folder without one in path
+order. Each file holds one Athena-dialect statement. Parameters are Jinja variables rendered with
 StrictUndefined: a missing one is an error naming the file and the parameter.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import os
 import re
@@ -25,6 +27,7 @@ from typing import Any
 import jinja2
 import jinja2.meta
 import jinja2.nodes
+import yaml
 from sqlglot.errors import TokenError
 from sqlglot.tokens import TokenType
 
@@ -58,6 +61,8 @@ class StatementResult:
     columns: list[str] = field(default_factory=list)
     rows: list[tuple] = field(default_factory=list)
     skipped: str | None = None
+    # The row of the folder's `for_each` table this statement ran for ({} = none).
+    bindings: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_query(self) -> bool:
@@ -127,21 +132,139 @@ def _check_params(params: Mapping[str, Any]) -> None:
                               "(YYYY-MM-DD HH:MM:SS, optionally with UTC)")
 
 
-def collect_files(paths: Iterable[str | Path]) -> list[Path]:
-    """Files as given, folders expanded to their *.sql files in path order."""
-    files: list[Path] = []
+ORDER_FILE = "run_order.yml"
+# run_order.yml keys that are not lists of files: the table `run` repeats for, and the
+# command that runs a folder with no `run` list.
+_ORDER_SETTINGS = ("for_each", "runs_through")
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One file to run, with the parameters of its `for_each` table row (if any)."""
+
+    path: Path
+    bindings: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def label(self) -> str:
+        """What the progress line and errors call it: the file, plus its row."""
+        if not self.bindings:
+            return _display(self.path)
+        row = ", ".join(f"{name}={value}" for name, value in self.bindings)
+        return f"{_display(self.path)} ({row})"
+
+
+def _read_order(folder: Path) -> dict[str, Any]:
+    manifest = folder / ORDER_FILE
+    try:
+        order = yaml.safe_load(manifest.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise SqlRunError(f"{manifest}: not valid YAML ({str(error).splitlines()[0]})") from None
+    if not isinstance(order, dict) or not order:
+        raise SqlRunError(f"{manifest}: expected named lists of .sql files, e.g. run: [a.sql]")
+    return order
+
+
+def run_order(folder: Path, sequence: str = "run") -> list[Path]:
+    """The files of `sequence` in `folder`'s run_order.yml, in order, each checked to exist.
+
+    Every .sql file of the folder must be named exactly once in the manifest (over all of
+    its lists), so a new file cannot be left out of the run by accident.
+    """
+    folder = Path(folder)
+    manifest = folder / ORDER_FILE
+    order = _read_order(folder)
+    listed: list[str] = []
+    for name, files in order.items():
+        if name in _ORDER_SETTINGS:
+            continue
+        if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+            raise SqlRunError(f"{manifest}: {name} must be a list of .sql file names")
+        listed += files
+    twice = sorted({f for f in listed if listed.count(f) > 1})
+    if twice:
+        raise SqlRunError(f"{manifest}: {', '.join(twice)} listed more than once")
+    present = {p.relative_to(folder).as_posix() for p in folder.rglob("*.sql")}
+    missing = sorted(set(listed) - present)
+    if missing:
+        raise SqlRunError(f"{manifest}: lists {', '.join(missing)}, which the folder "
+                          "does not hold")
+    unlisted = sorted(present - set(listed))
+    if unlisted:
+        raise SqlRunError(f"{manifest}: does not list {', '.join(unlisted)}; add each file "
+                          "on the line where it should run")
+    if sequence not in order:
+        lists = ", ".join(n for n in order if n not in _ORDER_SETTINGS)
+        raise SqlRunError(f"{folder}: {ORDER_FILE} has no `{sequence}` list (it has {lists}); "
+                          f"{order.get('runs_through', 'its own command')} runs this folder")
+    return [folder / name for name in order[sequence]]
+
+
+def for_each_rows(folder: Path) -> list[dict[str, str]]:
+    """The rows of the CSV table named by `for_each` in the folder's run_order.yml.
+
+    Each row's columns become parameters of every file of the `run` list, run once per
+    row; values are SQL identifiers (table and column names), checked here.
+    """
+    folder = Path(folder)
+    order = _read_order(folder)
+    table = folder / str(order["for_each"])
+    try:
+        lines = table.read_text(encoding="utf-8").splitlines()
+    except OSError as error:
+        raise SqlRunError(f"{folder / ORDER_FILE}: for_each table {table.name}: "
+                          f"{error.strerror}") from None
+    reader = csv.reader(line for line in lines if line.strip() and not line.startswith("#"))
+    header = next(reader, None)
+    if not header:
+        raise SqlRunError(f"{table}: no header row")
+    rows = []
+    for number, values in enumerate(reader, start=2):
+        if len(values) != len(header):
+            raise SqlRunError(f"{table}: row {number} has {len(values)} values, the header "
+                              f"{len(header)}")
+        bad = [v for v in values if not _IDENTIFIER.fullmatch(v.strip())]
+        if bad:
+            raise SqlRunError(f"{table}: row {number}: {bad[0]!r} is not a lowercase SQL "
+                              "name (letters, digits, _)")
+        rows.append({k.strip(): v.strip() for k, v in zip(header, values, strict=True)})
+    if not rows:
+        raise SqlRunError(f"{table}: the table has no rows")
+    return rows
+
+
+def collect_steps(paths: Iterable[str | Path | Step]) -> list[Step]:
+    """Files as given; folders expanded to their run order (run_order.yml's `run` list, per
+    `for_each` row when it names a table), or to their *.sql files in path order."""
+    steps: list[Step] = []
     for raw in paths:
+        if isinstance(raw, Step):
+            steps.append(raw)
+            continue
         path = Path(raw)
-        if path.is_dir():
+        if path.is_dir() and (path / ORDER_FILE).is_file():
+            files = run_order(path)
+            if "for_each" in _read_order(path):
+                steps += [Step(f, tuple(row.items())) for row in for_each_rows(path)
+                          for f in files]
+            else:
+                steps += [Step(f) for f in files]
+        elif path.is_dir():
             found = sorted(path.rglob("*.sql"), key=lambda p: p.relative_to(path).as_posix())
             if not found:
                 raise SqlRunError(f"{path}: folder holds no .sql files")
-            files += found
+            steps += [Step(f) for f in found]
         elif path.is_file():
-            files.append(path)
+            steps.append(Step(path))
         else:
             raise SqlRunError(f"{path}: no such file or folder")
-    return files
+    return steps
+
+
+def collect_files(paths: Iterable[str | Path]) -> list[Path]:
+    """The files collect_steps runs, in order (a `for_each` file once per row)."""
+    return [step.path for step in collect_steps(paths)]
 
 
 _JINJA = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
@@ -228,7 +351,7 @@ def _describe(result: StatementResult) -> str:
 
 
 def run_files(
-    paths: Iterable[str | Path],
+    paths: Iterable[str | Path | Step],
     engine: str | Engine = "local",
     params: Mapping[str, Any] | None = None,
     lake: Any = None,
@@ -242,12 +365,13 @@ def run_files(
     """
     values: dict[str, Any] = {**default_params(), **(params or {})}
     _check_params(values)
-    files = collect_files(paths)
+    files = collect_steps(paths)
     owns_engine = isinstance(engine, str)
     active = get_engine(engine, lake=lake, **engine_options) if owns_engine else engine
     results: list[StatementResult] = []
     try:
-        for number, path, chunk, note in _statements(files, values):
+        for number, step, chunk, note in _statements(files, values):
+            path = step.path
             sql = single_statement(path, render(path, chunk))
             started = time.perf_counter()
             try:
@@ -264,12 +388,13 @@ def run_files(
                         skipped=getattr(active, "last_skip_reason", None),
                     )
             except EngineError as error:
-                raise SqlRunError(f"{path} failed on {active.name}:\n{error}") from error
+                raise SqlRunError(f"{step.label} failed on {active.name}:\n{error}") from error
             result.seconds = time.perf_counter() - started
+            result.bindings = dict(step.bindings)
             results.append(result)
             if echo:
                 echo(
-                    f"[{number}/{len(files)}] {_display(path)}{note}  {result.seconds:.2f} s  "
+                    f"[{number}/{len(files)}] {step.label}{note}  {result.seconds:.2f} s  "
                     f"{_describe(result)}"
                 )
     finally:
@@ -281,18 +406,20 @@ def run_files(
 _WRITES = {TokenType.MERGE, TokenType.INSERT}
 
 
-def _statements(files: list[Path], values: dict[str, Any]):
-    """(number, file, params, note) per statement: a windowed write runs once per chunk.
+def _statements(files: list[Step], values: dict[str, Any]):
+    """(number, step, params, note) per statement: a windowed write runs once per chunk.
 
     A MERGE / INSERT over [run_date - lookback_days, run_date] longer than
     windows.MAX_WINDOW_DAYS would write over Athena's 100 partitions in one statement;
     it runs as consecutive shorter windows instead (webevents/windows.py).
     """
-    for number, path in enumerate(files, start=1):
-        chunks = [values]
-        if "lookback_days" in values and _is_windowed_write(path, values):
+    for number, step in enumerate(files, start=1):
+        path = step.path
+        values_here = {**values, **dict(step.bindings)}
+        chunks = [values_here]
+        if "lookback_days" in values and _is_windowed_write(path, values_here):
             try:
-                chunks = window_chunks(values)
+                chunks = window_chunks(values_here)
             except ValueError as error:
                 raise SqlRunError(f"{path}: {error}") from None
         for index, chunk in enumerate(chunks, start=1):
@@ -302,7 +429,7 @@ def _statements(files: list[Path], values: dict[str, Any]):
                     days=int(chunk["lookback_days"])
                 )
                 note = f" (window {index}/{len(chunks)}: {first}..{chunk['run_date']})"
-            yield number, path, chunk, note
+            yield number, step, chunk, note
 
 
 def _is_windowed_write(path: Path, values: Mapping[str, Any]) -> bool:

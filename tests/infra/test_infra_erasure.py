@@ -56,7 +56,7 @@ def test_the_report_uses_the_templates_bucket_lifecycles(template):
 
 
 def test_every_mart_vacuum_keeps_snapshots_no_longer_than_the_report_says():
-    files = sorted((SQL_DIR / "maintenance").glob("marts_*_00_retention_set.sql"))
+    files = sorted((SQL_DIR / "maintenance").glob("*retention_set.sql"))
     assert files
     for path in files:
         seconds = re.search(r"'vacuum_max_snapshot_age_seconds' = '(\d+)'", path.read_text())

@@ -34,11 +34,18 @@ def test_no_cast_to_millisecond_timestamp(path):
     assert bare == [], f"{relative(path)}: cast to bare timestamp; use timestamp(6)"
 
 
-OPTIMIZE_FILES = sorted((SQL_DIR / "maintenance").glob("*_optimize.sql"))
+def _optimize_steps():
+    from webevents.sqlrunner import collect_steps
+
+    steps = collect_steps([SQL_DIR / "maintenance"])
+    return [step for step in steps if step.path.name.endswith("_optimize.sql")]
 
 
-@pytest.mark.parametrize("path", OPTIMIZE_FILES, ids=relative)
-def test_optimize_filters_only_on_identity_partition_columns_of_the_athena_table(path):
+OPTIMIZE_STEPS = _optimize_steps()
+
+
+@pytest.mark.parametrize("step", OPTIMIZE_STEPS, ids=lambda step: dict(step.bindings)["mart"])
+def test_optimize_filters_only_on_identity_partition_columns_of_the_athena_table(step):
     """Athena's OPTIMIZE WHERE takes partition columns only, not a hidden month()'s source.
 
     https://docs.aws.amazon.com/athena/latest/ug/optimize-statement.html
@@ -48,7 +55,8 @@ def test_optimize_filters_only_on_identity_partition_columns_of_the_athena_table
 
     from webevents.sqlrunner import render
 
-    sql = render(path, {"run_date": "2026-11-24", "lookback_days": "3"})
+    path = step.path
+    sql = render(path, {"run_date": "2026-11-24", "lookback_days": "3", **dict(step.bindings)})
     found = re.search(r"optimize\s+marts\.(\w+)\s+rewrite data using bin_pack\s+(where .*)",
                       sql, flags=re.IGNORECASE | re.DOTALL)
     assert found, f"{relative(path)}: no bounded OPTIMIZE of a marts table"

@@ -12,8 +12,10 @@ from webevents import SQL_DIR, clock
 from webevents.cli import main
 from webevents.engines.local import LocalEngine, connect, ensure_tables
 from webevents.sqlrunner import (
+    ORDER_FILE,
     SqlRunError,
     default_params,
+    for_each_rows,
     parse_params,
     render,
     run_files,
@@ -191,3 +193,67 @@ def test_cli_sql_says_when_a_statement_needs_athena(tmp_path, capsys):
     code = main(["sql", str(path), "--lake", str(tmp_path / "lake")])
     assert code == 1
     assert "runs on Athena/Trino only" in capsys.readouterr().err
+
+
+# ---- run_order.yml: a folder's order, and its for_each table (docs/sql-runner.md) ----
+def test_a_folder_runs_in_its_manifest_order_not_name_order(tmp_path, engine):
+    engine.connection.execute("create table steps (name varchar)")
+    write(tmp_path, "a_insert.sql", "insert into steps values ('a')")
+    write(tmp_path, "b_insert.sql", "insert into steps values ('b')")
+    write(tmp_path, ORDER_FILE, "run:\n  - b_insert.sql\n  - a_insert.sql\n")
+    run_files([tmp_path], engine=engine, echo=None)
+    _, rows = engine.query("select name from steps")
+    assert [name for (name,) in rows] == ["b", "a"]
+
+
+def test_a_file_left_out_of_the_manifest_stops_the_run_before_anything_runs(tmp_path, engine):
+    engine.connection.execute("create table steps (name varchar)")
+    write(tmp_path, "a_insert.sql", "insert into steps values ('a')")
+    write(tmp_path, "new_insert.sql", "insert into steps values ('new')")
+    write(tmp_path, ORDER_FILE, "run:\n  - a_insert.sql\n")
+    with pytest.raises(SqlRunError, match="does not list new_insert.sql"):
+        run_files([tmp_path], engine=engine, echo=None)
+    assert engine.query("select count(*) from steps")[1] == [(0,)]
+
+
+@pytest.mark.parametrize(("manifest", "message"), [
+    ("run:\n  - a_insert.sql\n  - a_insert.sql\n", "a_insert.sql listed more than once"),
+    ("run:\n  - a_insert.sql\n  - gone.sql\n", "lists gone.sql, which the folder does not hold"),
+    ("run: a_insert.sql\n", "run must be a list of .sql file names"),
+    ("- a_insert.sql\n", "expected named lists of .sql files"),
+    ("run: [a_insert.sql\n", "not valid YAML"),
+])
+def test_a_broken_manifest_is_a_one_line_error(tmp_path, engine, manifest, message):
+    engine.connection.execute("create table steps (name varchar)")
+    write(tmp_path, "a_insert.sql", "insert into steps values ('a')")
+    write(tmp_path, ORDER_FILE, manifest)
+    with pytest.raises(SqlRunError, match=message) as raised:
+        run_files([tmp_path], engine=engine, echo=None)
+    assert "\n" not in str(raised.value)
+
+
+def test_for_each_runs_the_list_once_per_row_with_its_columns(tmp_path, engine):
+    engine.connection.execute("create table steps (name varchar)")
+    write(tmp_path, "one_insert.sql", "insert into steps values ('{{ table }}-1')")
+    write(tmp_path, "two_insert.sql", "insert into steps values ('{{ table }}-2')")
+    write(tmp_path, "tables.csv", "# comment lines are skipped\ntable\nx\ny\n")
+    write(tmp_path, ORDER_FILE,
+          "for_each: tables.csv\nrun:\n  - one_insert.sql\n  - two_insert.sql\n")
+    lines = []
+    results = run_files([tmp_path], engine=engine, echo=lines.append)
+    _, rows = engine.query("select name from steps")
+    assert [name for (name,) in rows] == ["x-1", "x-2", "y-1", "y-2"]
+    assert [r.bindings for r in results] == [{"table": "x"}] * 2 + [{"table": "y"}] * 2
+    assert "one_insert.sql (table=y)" in lines[2]
+
+
+@pytest.mark.parametrize(("table", "message"), [
+    ("table\nx; drop table steps\n", "is not a lowercase SQL name"),
+    ("table,column\nx\n", "row 2 has 1 values, the header 2"),
+    ("table\n", "the table has no rows"),
+])
+def test_a_bad_for_each_table_is_refused(tmp_path, table, message):
+    write(tmp_path, "tables.csv", table)
+    write(tmp_path, ORDER_FILE, "for_each: tables.csv\nrun: []\n")
+    with pytest.raises(SqlRunError, match=message):
+        for_each_rows(tmp_path)

@@ -13,9 +13,9 @@ from sqlglot import exp
 
 from webevents import SQL_DIR
 from webevents.engines.local import LocalEngine
-from webevents.sqlrunner import run_files
+from webevents.sqlrunner import collect_files, run_files
 
-DDL_FILES = sorted((SQL_DIR / "ddl").glob("*.sql"))
+DDL_FILES = collect_files([SQL_DIR / "ddl"])  # in run order (sql/ddl/run_order.yml)
 
 
 def parse(path: Path) -> exp.Create:

@@ -2,7 +2,9 @@
 
 They run for real only on Athena (Trino has no OPTIMIZE/VACUUM statements of this form),
 so these tests check what each statement does: which table, which partition filter,
-which retention, in which order, and that both engines route them correctly.
+which retention, in which order, and that both engines route them correctly. The
+statements are the folder's three files rendered once per mart of marts.csv, as
+`webevents sql sql/maintenance` runs them (run_order.yml).
 """
 
 from __future__ import annotations
@@ -19,11 +21,24 @@ from sqlglot import exp
 from webevents import DBT_DIR, SQL_DIR
 from webevents.engines.athena import AthenaEngine
 from webevents.engines.local import LocalEngine
-from webevents.sqlrunner import SqlRunError, collect_files, render, run_files
+from webevents.sqlrunner import SqlRunError, Step, collect_steps, render, run_files
 
 MAINTENANCE = SQL_DIR / "maintenance"
 PARAMS = {"run_date": "2024-05-10", "lookback_days": "3"}
-FILES = sorted(MAINTENANCE.glob("*.sql"))
+STEPS = collect_steps([MAINTENANCE])
+
+
+def mart(step: Step) -> str:
+    return dict(step.bindings)["mart"]
+
+
+def action(step: Step) -> str:
+    """retention_set, optimize or vacuum: the file's action."""
+    return step.path.stem.removeprefix("marts_")
+
+
+def steps(kind: str) -> list[Step]:
+    return [step for step in STEPS if action(step) == kind]
 
 
 def incremental_models() -> dict[str, tuple[str, str | None]]:
@@ -37,25 +52,28 @@ def incremental_models() -> dict[str, tuple[str, str | None]]:
     return models
 
 
-def statement(path) -> str:
-    return render(path, PARAMS)
+def statement(step: Step) -> str:
+    return render(step.path, {**PARAMS, **dict(step.bindings)})
 
 
 def test_every_incremental_mart_gets_retention_optimize_and_vacuum():
     expected = {
-        f"marts_{model}_{step}.sql"
+        (model, step)
         for model in incremental_models()
-        for step in ("00_retention_set", "10_optimize", "20_vacuum")
+        for step in ("retention_set", "optimize", "vacuum")
     }
-    assert expected and {p.name for p in FILES} == expected
+    assert expected and {(mart(step), action(step)) for step in STEPS} == expected
 
 
-@pytest.mark.parametrize(
-    "path", [p for p in FILES if p.name.endswith("_optimize.sql")], ids=lambda p: p.name
-)
-def test_optimize_bin_packs_only_the_lookback_window(path):
-    model = path.name.removeprefix("marts_").removesuffix("_10_optimize.sql")
-    sql = statement(path)
+def test_the_folder_holds_three_files_whatever_the_number_of_marts():
+    assert sorted(p.name for p in MAINTENANCE.glob("*.sql")) == [
+        "marts_optimize.sql", "marts_retention_set.sql", "marts_vacuum.sql"]
+
+
+@pytest.mark.parametrize("step", steps("optimize"), ids=mart)
+def test_optimize_bin_packs_only_the_lookback_window(step):
+    model = mart(step)
+    sql = statement(step)
     tree = sqlglot.parse_one(sql, read="athena")
     assert isinstance(tree, exp.Command) and tree.name.upper() == "OPTIMIZE"
     text = " ".join(sql.split())
@@ -67,7 +85,10 @@ def test_optimize_bin_packs_only_the_lookback_window(path):
     project = yaml.safe_load((DBT_DIR / "dbt_project.yml").read_text())["vars"]
     extra = math.ceil((project["session_gap_minutes"] + project["session_max_minutes"]) / 1440)
     assert extra == 1
-    window_start = f"DATE_ADD('DAY', -{3 + extra}, CAST('2024-05-10' AS DATE))"
+    # and dbt's window start is the newest day it built before this run (the previous
+    # daily run's run_date, one day before this one's) less lookback_days
+    anchor = 1
+    window_start = f"DATE_ADD('DAY', -{3 + extra + anchor}, CAST('2024-05-10' AS DATE))"
     # identity partitions only: Athena's OPTIMIZE WHERE takes no hidden-partition source
     assert transform is None
     if partition.endswith("_month"):
@@ -76,22 +97,18 @@ def test_optimize_bin_packs_only_the_lookback_window(path):
     assert bound.sql("athena") == window_start
 
 
-@pytest.mark.parametrize(
-    "path", [p for p in FILES if p.name.endswith("_vacuum.sql")], ids=lambda p: p.name
-)
-def test_vacuum_names_one_mart(path):
-    model = path.name.removeprefix("marts_").removesuffix("_20_vacuum.sql")
-    tree = sqlglot.parse_one(statement(path), read="athena")
+@pytest.mark.parametrize("step", steps("vacuum"), ids=mart)
+def test_vacuum_names_one_mart(step):
+    model = mart(step)
+    tree = sqlglot.parse_one(statement(step), read="athena")
     assert isinstance(tree, exp.Command) and tree.name.upper() == "VACUUM"
     assert tree.expression.name.strip() == f"marts.{model}"
 
 
-@pytest.mark.parametrize(
-    "path", [p for p in FILES if p.name.endswith("_retention_set.sql")], ids=lambda p: p.name
-)
-def test_retention_keeps_two_weeks_and_ten_snapshots(path):
-    model = path.name.removeprefix("marts_").removesuffix("_00_retention_set.sql")
-    tree = sqlglot.parse_one(statement(path), read="athena")
+@pytest.mark.parametrize("step", steps("retention_set"), ids=mart)
+def test_retention_keeps_two_weeks_and_ten_snapshots(step):
+    model = mart(step)
+    tree = sqlglot.parse_one(statement(step), read="athena")
     assert isinstance(tree, exp.Alter)
     assert (tree.this.db, tree.this.name) == ("marts", model)
     properties = {p.name: p.text("value") for p in tree.find_all(exp.Property)}
@@ -102,17 +119,16 @@ def test_retention_keeps_two_weeks_and_ten_snapshots(path):
 
 
 def test_folder_order_is_retention_then_optimize_then_vacuum_per_table():
-    names = [p.name for p in collect_files([MAINTENANCE])]
     for model in incremental_models():
-        steps = [n for n in names if n.startswith(f"marts_{model}_")]
-        assert [s.removeprefix(f"marts_{model}_")[:2] for s in steps] == ["00", "10", "20"]
+        ordered = [action(step) for step in STEPS if mart(step) == model]
+        assert ordered == ["retention_set", "optimize", "vacuum"]
 
 
 def test_the_local_engine_refuses_each_statement_clearly():
     engine = LocalEngine(connection=duckdb.connect())
-    for path in FILES:
+    for step in STEPS:
         with pytest.raises(SqlRunError, match="runs on Athena/Trino only"):
-            run_files([path], engine=engine, params=PARAMS, echo=None)
+            run_files([step], engine=engine, params=PARAMS, echo=None)
 
 
 def test_athena_runs_them_in_the_marts_glue_database():
@@ -121,8 +137,8 @@ def test_athena_runs_them_in_the_marts_glue_database():
         s3_tables_catalog="s3tablescatalog/webevents",
         schema_names={"marts": "webevents_dev_marts"},
     )
-    for path in FILES:
-        sql = statement(path)
+    for step in STEPS:
+        sql = statement(step)
         assert engine.context_for(sql) == {
             "Catalog": "AwsDataCatalog",
             "Database": "webevents_dev_marts",

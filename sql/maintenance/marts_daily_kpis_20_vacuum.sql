@@ -1,6 +1,0 @@
--- sqlfluff:ignore:parsing
--- (sqlfluff's athena dialect has no OPTIMIZE/VACUUM grammar; Athena runs them.)
--- Expire old snapshots of marts.daily_kpis and delete the files only they used.
--- Keeps what the table properties set by marts_daily_kpis_00_retention_set.sql allow.
--- Athena only. https://docs.aws.amazon.com/athena/latest/ug/vacuum-statement.html
-vacuum marts.daily_kpis
