@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 import orjson
 from landing_contract import DENIED_KEYS, LANDING_COLUMN_NAMES
-from privacy import Privacy, pseudonymise_ip, settings, strip_pii_query
+from privacy import Privacy, pseudonymise_ip, scrub_json, settings, strip_pii_query
 
 # §6b: read once, at cold start; a bad IP_HANDLING, or hashing without a key, stops the
 # function here (no record lands with its IP whole). Tests replace it.
@@ -442,6 +442,7 @@ def normalise(
 
 _IPS: dict[tuple[str, Privacy], tuple[str | None, int]] = {}
 _IPS_MAX = 4096
+_JSON_COLUMNS = ("properties", "context", "traits", "extra")
 
 
 def _pseudonymise(row: dict) -> None:
@@ -466,6 +467,13 @@ def _pseudonymise(row: dict) -> None:
             _IPS[key] = found
         row["ip_address"], count = found
         removed += count
+    # The copies inside the JSON columns: the same rules (a context.page kept whole for its
+    # title, a URL-valued property, metadata's ip when context's took the column, ...).
+    for column in _JSON_COLUMNS:
+        value = row[column]
+        if "?" in value or '"ip":' in value:
+            row[column], count = scrub_json(value, PRIVACY, text)
+            removed += count
     if removed:
         row["redacted_field_count"] += removed
 

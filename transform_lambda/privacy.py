@@ -3,7 +3,8 @@
 The client IP is truncated (default), dropped or keyed-hashed, and query parameters that
 commonly carry personal data are removed from page URLs, before a row lands. The backfill
 SQL (sql/backfill/web_events_backfill_stage_insert.sql) implements the same rules;
-tests/sql/backfill/test_lambda_parity.py proves both give the same row.
+tests/sql/backfill/test_lambda_parity.py and test_privacy_parity.py prove both give the
+same row. The copies inside the JSON columns get the same rules (scrub_json).
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ import hmac
 import ipaddress
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
+import orjson
 from landing_contract import IP_HANDLINGS, PII_QUERY_PARAMETERS
 
 IP_HANDLING_ENV = "IP_HANDLING"
@@ -94,3 +96,48 @@ def strip_pii_query(url: str | None) -> tuple[str | None, int]:
     if not removed:
         return url, 0
     return base + ("?" + "&".join(kept) if kept else "") + (fragment or ""), removed
+
+
+# A compact JSON text as tokens, the same pattern as the backfill SQL's: an `ip` member with
+# its string or number value; a string (a key when its ':' follows); a number; anything else
+# (punctuation, true/false/null). Strings are consumed whole, so nothing inside one is read
+# as a key; the tokens put back together are the text.
+JSON_TOKEN = re.compile(
+    r'"ip":(?:"(?:[^"\\]|\\.)*"|-?[0-9][0-9.eE+-]*)'
+    r'|"(?:[^"\\]|\\.)*":?|-?[0-9][0-9.eE+-]*|[^"0-9-]+'
+)
+
+
+def scrub_json(
+    text: str, privacy: Privacy, text_value: Callable[[object], str | None]
+) -> tuple[str, int]:
+    """(a JSON column's compact text with §6b applied to the copies inside it, removals).
+
+    Every `ip` member at any depth holding a string or a number is the IP rule's result,
+    like ip_address: truncated, hashed or null (a number, or a string that is no address,
+    is null and counted). Every other string value at any depth loses its PII query
+    parameters, like page_url (each counted). Keys and the rest stay as they are. Worked on
+    the escaped text: the characters the rules split on (? & = #) are never escaped.
+    """
+    removed = 0
+    parts = []
+    for token in JSON_TOKEN.findall(text):
+        if token.startswith('"ip":') and len(token) > 5:  # not the key of an object or array
+            value = token[5:]
+            if value[0] == '"':
+                sent = text_value(orjson.loads(value))
+                if sent is None:  # empty or blank: nothing to pseudonymise
+                    parts.append(token)
+                    continue
+                landed, count = pseudonymise_ip(sent, privacy)
+            else:
+                landed, count = None, 1
+            removed += count
+            parts.append('"ip":' + ("null" if landed is None else f'"{landed}"'))
+        elif token[0] == '"' and "?" in token and token[-1] == '"':
+            kept, count = strip_pii_query(token[1:-1])
+            removed += count
+            parts.append(f'"{kept}"' if count else token)
+        else:
+            parts.append(token)
+    return "".join(parts), removed
