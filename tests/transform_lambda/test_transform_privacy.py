@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from pathlib import Path
 
 import normalise
 import orjson
@@ -13,7 +14,14 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from normalise import OK, normalise_bytes, text
-from privacy import Privacy, pseudonymise_ip, settings, strip_pii_query
+from privacy import (
+    JSON_STRING_OR_IP,
+    Privacy,
+    pseudonymise_ip,
+    scrub_json,
+    settings,
+    strip_pii_query,
+)
 
 from tests.landing.strategies import legacy_events, nested_events
 
@@ -265,3 +273,54 @@ def test_no_json_column_holds_an_ip_or_a_pii_parameter_as_sent(event, privacy):
                 assert is_pseudonymised(value, privacy), (column, value)
             elif isinstance(value, str):
                 assert strip_pii_query(value)[1] == 0, (column, value)
+
+
+SQL_FILE = Path(__file__).resolve().parents[2] / "sql/backfill/web_events_backfill_stage_insert.sql"
+
+
+def sql_json_tokens() -> re.Pattern:
+    """The backfill SQL's json_tokens pattern (its string literals joined by ||)."""
+    sql = SQL_FILE.read_text()
+    start = sql.index("{%- macro json_tokens(j) -%}")
+    body = sql[start : sql.index("{%- endmacro -%}", start)]
+    return re.compile("".join(re.findall(r"'([^']*)'", body)))
+
+
+@hypothesis_settings(max_examples=300, deadline=None, database=None)
+@given(st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8) | st.sampled_from(['a"b?email=1', "x\\?token", "ip", '"ip":"1.2.3.4"']),
+    lambda children: st.lists(children, max_size=3)
+    | st.dictionaries(st.sampled_from(["ip", "url", "a?email=1", 'k"ip":']), children, max_size=3),
+    max_leaves=12,
+))
+def test_the_lambda_reads_the_same_strings_and_ip_members_as_the_sql(value):
+    text_ = orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    tokens = [m.group() for m in sql_json_tokens().finditer(text_)]
+    assert "".join(tokens) == text_  # the SQL's tokens cover the text
+    starts, at = [], 0
+    for token in tokens:
+        if token.startswith('"'):  # a string, a key with its ':', an ip member with its value
+            starts.append(at)
+        at += len(token)
+    # the same places in the Lambda, and the same ip members (with their values)
+    found = list(JSON_STRING_OR_IP.finditer(text_))
+    assert [m.start() for m in found] == starts
+    assert [m.group() for m in found if m.group().startswith('"ip":')] == [
+        t for t in tokens if t.startswith('"ip":') and len(t) > 5
+    ]
+
+
+def test_scrub_json_leaves_member_names_escapes_and_non_ip_members_alone():
+    ip_rule = lambda ip: pseudonymise_ip(ip, TRUNCATE)  # noqa: E731
+    sent = orjson.dumps({
+        "a?email=1": "b?email=1&c=2", "q": 'say "ip":"203.0.113.9"', "ipx": "203.0.113.9",
+        "x": [{"ip": "203.0.113.9"}, {"ip": -1}],
+    }).decode()
+    scrubbed, removed = scrub_json(sent, ip_rule, text)
+    assert orjson.loads(scrubbed) == {
+        "a?email=1": "b?c=2", "q": 'say "ip":"203.0.113.9"', "ipx": "203.0.113.9",
+        "x": [{"ip": "203.0.113.0"}, {"ip": None}],
+    }
+    assert removed == 2
