@@ -16,7 +16,14 @@ from typing import Any, NamedTuple
 
 import orjson
 from landing_contract import DENIED_KEYS, LANDING_COLUMN_NAMES
-from privacy import Privacy, pseudonymise_ip, settings, strip_pii_query
+from privacy import (
+    MAY_HOLD_PII,
+    Privacy,
+    pseudonymise_ip,
+    scrub_json,
+    settings,
+    strip_pii_query,
+)
 
 # §6b: read once, at cold start; a bad IP_HANDLING, or hashing without a key, stops the
 # function here (no record lands with its IP whole). Tests replace it.
@@ -442,6 +449,21 @@ def normalise(
 
 _IPS: dict[tuple[str, Privacy], tuple[str | None, int]] = {}
 _IPS_MAX = 4096
+_JSON_COLUMNS = ("properties", "context", "traits", "extra")
+
+
+def _ip_rule(ip: str) -> tuple[str | None, int]:
+    """pseudonymise_ip under PRIVACY, cached: a batch repeats a few hundred addresses, and
+    parsing one costs more than the rest of the row; bounded like _URL_PATHS. Keyed by the
+    setting too (tests change it)."""
+    key = (ip, PRIVACY)
+    found = _IPS.get(key)
+    if found is None:
+        found = pseudonymise_ip(ip, PRIVACY)
+        if len(_IPS) >= _IPS_MAX:
+            _IPS.clear()
+        _IPS[key] = found
+    return found
 
 
 def _pseudonymise(row: dict) -> None:
@@ -455,17 +477,15 @@ def _pseudonymise(row: dict) -> None:
             removed += count
     ip = row["ip_address"]
     if ip is not None:
-        # A batch repeats a few hundred addresses, and parsing one costs more than the rest
-        # of the row; bounded like _URL_PATHS. Keyed by the setting too (tests change it).
-        key = (ip, PRIVACY)
-        found = _IPS.get(key)
-        if found is None:
-            found = pseudonymise_ip(ip, PRIVACY)
-            if len(_IPS) >= _IPS_MAX:
-                _IPS.clear()
-            _IPS[key] = found
-        row["ip_address"], count = found
+        row["ip_address"], count = _ip_rule(ip)
         removed += count
+    # The copies inside the JSON columns: the same rules (a context.page kept whole for its
+    # title, a URL-valued property, metadata's ip when context's took the column, ...).
+    for column in _JSON_COLUMNS:
+        value = row[column]
+        if '"ip":' in value or ("?" in value and MAY_HOLD_PII.search(value) is not None):
+            row[column], count = scrub_json(value, _ip_rule, text)
+            removed += count
     if removed:
         row["redacted_field_count"] += removed
 

@@ -3,7 +3,8 @@
 The client IP is truncated (default), dropped or keyed-hashed, and query parameters that
 commonly carry personal data are removed from page URLs, before a row lands. The backfill
 SQL (sql/backfill/web_events_backfill_stage_insert.sql) implements the same rules;
-tests/sql/backfill/test_lambda_parity.py proves both give the same row.
+tests/sql/backfill/test_lambda_parity.py and test_privacy_parity.py prove both give the
+same row. The copies inside the JSON columns get the same rules (scrub_json).
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ import hmac
 import ipaddress
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
+import orjson
 from landing_contract import IP_HANDLINGS, PII_QUERY_PARAMETERS
 
 IP_HANDLING_ENV = "IP_HANDLING"
@@ -94,3 +96,67 @@ def strip_pii_query(url: str | None) -> tuple[str | None, int]:
     if not removed:
         return url, 0
     return base + ("?" + "&".join(kept) if kept else "") + (fragment or ""), removed
+
+
+# In a compact JSON text: an `ip` member with its string or number value, or a string. A
+# string is consumed whole, so nothing inside one is read as a member; what lies between
+# two matches (punctuation, numbers, true/false/null) is never rewritten. These are the
+# strings and members of the backfill SQL's tokens (its json_tokens macro).
+_STRING = r'"[^"\\]*(?:\\.[^"\\]*)*"'
+JSON_STRING_OR_IP = re.compile(r'"ip":(?:' + _STRING + r"|-?[0-9][0-9.eE+-]*)|" + _STRING)
+# A cheap superset of "holds a PII query parameter": one of the names right after ? or &,
+# ending the name. Only what it finds goes through strip_pii_query.
+MAY_HOLD_PII = re.compile(
+    r"[?&](?:" + "|".join(re.escape(name) for name in PII_QUERY_PARAMETERS) + r")(?=[=&#]|$)",
+    re.IGNORECASE,
+)
+
+
+def scrub_json(
+    text: str,
+    ip_rule: Callable[[str], tuple[str | None, int]],
+    text_value: Callable[[object], str | None],
+) -> tuple[str, int]:
+    """(a JSON column's compact text with §6b applied to the copies inside it, removals).
+
+    Every `ip` member at any depth holding a string or a number is what ip_rule (the
+    setting's pseudonymise_ip) lands for it, as ip_address: truncated, hashed or null (a
+    number, or a string that is no address, is null and counted). Every other string value
+    at any depth loses its PII query parameters, like page_url (each counted). Keys and the
+    rest stay as they are. Worked on the escaped text: the characters the rules split on
+    (? & = #) are never escaped in JSON.
+    """
+    removed = 0
+    parts = []
+    done = 0
+    for match in JSON_STRING_OR_IP.finditer(text):
+        token = match.group()
+        if token.startswith('"ip":'):
+            value = token[5:]
+            if value[0] == '"':
+                sent = text_value(orjson.loads(value))
+                if sent is None:  # empty or blank: nothing to pseudonymise
+                    continue
+                landed, count = ip_rule(sent)
+            else:
+                landed, count = None, 1
+            replacement = '"ip":' + ("null" if landed is None else f'"{landed}"')
+        elif (
+            "?" in token
+            and MAY_HOLD_PII.search(token) is not None
+            and text[match.end() : match.end() + 1] != ":"  # a value, not a member's name
+        ):
+            kept, count = strip_pii_query(token[1:-1])
+            if not count:
+                continue
+            replacement = f'"{kept}"'
+        else:
+            continue
+        removed += count
+        parts.append(text[done : match.start()])
+        parts.append(replacement)
+        done = match.end()
+    if not parts:
+        return text, 0
+    parts.append(text[done:])
+    return "".join(parts), removed

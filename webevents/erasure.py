@@ -314,11 +314,14 @@ def resolve(session: Session, request: Request, marts: bool) -> Identifiers:
 
 ERASED_FROM_RAW = "raw.web_events from "  # + load_source: an audit key of local erasures
 ERASED_ERROR_OUTPUT = "Firehose error output (records)"
+# Of the rows under ERASED_FROM_RAW, those a replay of error output had landed (local).
+ERASED_REPLAYED = "raw.web_events_replay_records (replayed, then erased)"
 
 
 def _counted_once(key: str) -> bool:
     """Audit keys that are not a second view of rows counted under another key."""
-    return "days re-derived" not in key and not key.startswith(ERASED_FROM_RAW)
+    return ("days re-derived" not in key and not key.startswith(ERASED_FROM_RAW)
+            and key != ERASED_REPLAYED)
 
 
 def plan(session: Session, ids: Identifiers, marts: bool) -> tuple[dict[str, int], list[dt.date]]:
@@ -363,6 +366,8 @@ def apply_request(session: Session, request: Request, key: bytes, now: Callable[
         # per input kind, for the lake's reconciliation (webevents/reconcile.py: erased)
         rows |= {f"{ERASED_FROM_RAW}{source}": int(n) for source, n in session.run(
             "erasure_raw_rows_by_load_source_select.sql", params).rows}
+        rows[ERASED_REPLAYED] = mark_replayed_erased(session, params)
+
     def privacy_files(step: str) -> list[str]:
         from webevents.sqlrunner import run_order
 
@@ -500,6 +505,25 @@ def run_dbt_models(target: str, lookback_days: int, env: dict[str, str], work: P
 
 
 # ---- local copies outside the tables ---------------------------------------------------
+def mark_replayed_erased(session: Session, params: dict[str, str]) -> int:
+    """Replayed records whose row this request erases become 'erased' in the local replay
+    bookkeeping (before the delete), so the replay still balances; how many."""
+    from webevents.replay import ERASED, LANDED, RECORDS_TABLE, REJECTS_SOURCE, _table_exists
+
+    con = session.open().connection
+    if not _table_exists(con, RECORDS_TABLE):
+        return 0
+    event_ids = [str(e) for (e,) in session.run(
+        "erasure_raw_replayed_event_ids_select.sql", params).rows]
+    if not event_ids:
+        return 0
+    (marked,) = con.execute(
+        f"update {RECORDS_TABLE} set outcome = ? where outcome = ? and source_kind != ? "
+        "and event_id in (select unnest(?::varchar[]))",
+        [ERASED, LANDED, REJECTS_SOURCE, event_ids]).fetchone()
+    return int(marked)
+
+
 def rewrite_local_files(session: Session, ids: Identifiers,
                         params: dict[str, str]) -> dict[str, int]:
     """Archive files and Firehose error output without the person's lines (local lake)."""

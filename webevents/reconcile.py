@@ -13,7 +13,8 @@ dropped, and each figure is read from where the records are, not from a command'
                                   the published error output
     replays of error output       per record in raw.web_events_replay_records (written with
                                   the rows); landed is checked against raw: a replayed event
-                                  whose event_id is not there leaves it unbalanced. Replayed
+                                  whose event_id is not there leaves it unbalanced, unless an
+                                  erasure removed it (outcome 'erased', counted). Replayed
                                   backfill rejects are not a separate input: they move from
                                   the archive's failed to its landed in its own tables.
 
@@ -102,7 +103,8 @@ def replay_sources(con) -> list[dict[str, Any]]:
     return [
         _source(f"replay of {figures.source_object}", records_in=figures.records_in,
                 landed=figures.landed, failed=figures.failed_again, dropped=figures.dropped,
-                failed_by_reason=figures.failed_again_by_reason, checks_pass=missing == 0)
+                erased=figures.erased, failed_by_reason=figures.failed_again_by_reason,
+                checks_pass=missing == 0)
         for figures in replay_figures(con) if figures.source_kind != REJECTS_SOURCE
     ]
 
@@ -127,9 +129,10 @@ def erased_stream_records(con) -> int:
     """Stream records a local erasure removed (its rows and its error output), as audited.
 
     The erasure deletes from raw and rewrites the error output but the ledger keeps what
-    came in, so without this column an erased person's records would read as lost.
+    came in, so without this column an erased person's records would read as lost. A row a
+    replay had landed is the replay's, not the stream's: it is counted as erased there.
     """
-    from webevents.erasure import ERASED_ERROR_OUTPUT, ERASED_FROM_RAW
+    from webevents.erasure import ERASED_ERROR_OUTPUT, ERASED_FROM_RAW, ERASED_REPLAYED
 
     audits = con.execute(
         "select rows_removed from raw.erasure_audit where engine = 'local'").fetchall()
@@ -138,6 +141,7 @@ def erased_stream_records(con) -> int:
         counts = json.loads(removed or "{}")
         erased += int(counts.get(f"{ERASED_FROM_RAW}firehose", 0))
         erased += int(counts.get(ERASED_ERROR_OUTPUT, 0))
+        erased -= int(counts.get(ERASED_REPLAYED, 0))
     return erased
 
 

@@ -57,8 +57,9 @@ RUNS_TABLE = "raw.web_events_replay_runs"
 LANDING_TABLE = "raw.web_events"
 MANIFEST_FOLDER = "_replay"  # S3 manifests; Firehose never writes keys starting with _
 
-# Outcomes of one record.
-LANDED, FAILED_AGAIN, DROPPED = "landed", "failed_again", "dropped"
+# Outcomes of one record. ERASED: it landed, then an erasure request removed its row
+# (webevents/erasure.py); settled like LANDED, so it is never replayed back.
+LANDED, FAILED_AGAIN, DROPPED, ERASED = "landed", "failed_again", "dropped", "erased"
 
 # The two kinds of error record, by what their rawData holds.
 ORIGINAL_EVENT = "processing-failed"
@@ -400,7 +401,7 @@ class LakeBookkeeping:
             return {}
         rows = self.con.execute(
             f"select record_key, outcome from {RECORDS_TABLE} "
-            "where object_key = ? and outcome in (?, ?)", [object_key, LANDED, DROPPED]
+            "where object_key = ? and outcome in (?, ?, ?)", [object_key, LANDED, DROPPED, ERASED]
         ).fetchall()
         return dict(rows)
 
@@ -503,10 +504,11 @@ class ReplayFigures:
     failed_again: int
     dropped: int
     failed_again_by_reason: dict[str, int] = field(default_factory=dict)
+    erased: int = 0  # landed, then removed by an erasure request
 
     @property
     def adds_up(self) -> bool:
-        return self.records_in == self.landed + self.failed_again + self.dropped
+        return self.records_in == self.landed + self.failed_again + self.dropped + self.erased
 
 
 def replay_figures(con) -> list[ReplayFigures]:
@@ -521,7 +523,8 @@ def replay_figures(con) -> list[ReplayFigures]:
         f"select source_object, any_value(source_kind), count(*), "
         f"count(*) filter (where outcome = '{LANDED}'), "
         f"count(*) filter (where outcome = '{FAILED_AGAIN}'), "
-        f"count(*) filter (where outcome = '{DROPPED}') "
+        f"count(*) filter (where outcome = '{DROPPED}'), "
+        f"count(*) filter (where outcome = '{ERASED}') "
         f"from {RECORDS_TABLE} group by source_object order by source_object"
     ).fetchall()
     reasons: dict[str, dict[str, int]] = {}
@@ -532,8 +535,8 @@ def replay_figures(con) -> list[ReplayFigures]:
         reasons.setdefault(source, {})[reason] = count
     return [
         ReplayFigures(source, kind, int(n), int(landed), int(failed), int(dropped),
-                      reasons.get(source, {}))
-        for source, kind, n, landed, failed, dropped in rows
+                      reasons.get(source, {}), int(erased))
+        for source, kind, n, landed, failed, dropped, erased in rows
     ]
 
 

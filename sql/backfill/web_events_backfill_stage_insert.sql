@@ -316,6 +316,225 @@
         {{- " || ':' || " if k == 2 else " || " if not loop.last }}
     {%- endfor -%}
 {%- endmacro -%}
+{#- §6b inside the JSON columns, like scrub_json of transform_lambda/privacy.py:
+    the compact JSON text as tokens (an `ip` member with its string or number
+    value; a string, a key when its ':' follows; a number; the rest) -#}
+{%- macro json_tokens(j) -%}
+    regexp_extract_all(
+        {{ j }},
+        '"ip":("([^"\\]|\\.)*"|-?[0-9][0-9.eE+-]*)'
+        || '|"([^"\\]|\\.)*":?|-?[0-9][0-9.eE+-]*|[^"0-9-]+'
+    )
+{%- endmacro -%}
+{#- the IP rule on the json_ip_sent of a row: the CTEs ip_text .. pseudonymised
+    below, as expressions of one address text a (a lambda variable) -#}
+{%- macro json_ip_body(a) -%}
+    case
+        when regexp_like(lower({{ a }}), ':{{ quad }}$')
+            then regexp_replace(lower({{ a }}), '[0-9.]+$', '0:0')
+        else lower({{ a }})
+    end
+{%- endmacro -%}
+{%- macro json_part(a, side) -%}
+    coalesce(split_part({{ json_ip_body(a) }}, '::', {{ side }}), '')
+{%- endmacro -%}
+{%- macro json_gap(a, side) -%}
+    case
+        when strpos({{ json_ip_body(a) }}, '::') = 0
+            or {{ json_part(a, side) }} = ''
+            then 0
+        else length({{ json_part(a, side) }})
+            - length(replace({{ json_part(a, side) }}, ':', '')) + 1
+    end
+{%- endmacro -%}
+{%- macro json_is_ipv6(a) -%}
+    not regexp_like({{ a }}, '^{{ quad }}$')
+    and regexp_like({{ json_ip_body(a) }}, '^[0-9a-f:]+$')
+    and case
+        when strpos({{ json_ip_body(a) }}, '::') = 0
+            then regexp_like(
+                    {{ json_ip_body(a) }}, '^[0-9a-f]{1,4}(:[0-9a-f]{1,4}){7}$'
+                )
+        else strpos({{ json_ip_body(a) }}, ':::') = 0
+            and strpos(
+                substr(
+                    {{ json_ip_body(a) }}, strpos({{ json_ip_body(a) }}, '::') + 2
+                ),
+                '::'
+            ) = 0
+            and regexp_like({{ json_part(a, 1) }}, '^({{ hextets }})?$')
+            and regexp_like({{ json_part(a, 2) }}, '^({{ hextets }})?$')
+            and {{ json_gap(a, 1) }} + {{ json_gap(a, 2) }} <= 7
+    end
+{%- endmacro -%}
+{%- macro json_hextet(a, i) -%}
+    regexp_extract(
+        case
+            when strpos({{ json_ip_body(a) }}, '::') = 0
+                then split_part({{ json_ip_body(a) }}, ':', {{ i }})
+            when {{ i }} <= {{ json_gap(a, 1) }}
+                then split_part({{ json_part(a, 1) }}, ':', {{ i }})
+            when {{ i }} <= 8 - {{ json_gap(a, 2) }} then '0'
+            else split_part(
+                    {{ json_part(a, 2) }}, ':', {{ i }} - 8 + {{ json_gap(a, 2) }}
+                )
+        end,
+        '^0*([0-9a-f]+)$',
+        1
+    )
+{%- endmacro -%}
+{#- a's IPv4 text: a itself, or the dotted tail of a v4-mapped IPv6 (h: a's
+    hextets, null when a is no IPv6) -#}
+{%- macro json_ipv4(a, h) -%}
+    case
+        when regexp_like({{ a }}, '^{{ quad }}$') then {{ a }}
+        when
+            regexp_like(lower({{ a }}), ':{{ quad }}$')
+            and array_join(slice({{ h }}, 1, 5), '') = '00000'
+            and element_at({{ h }}, 6) = 'ffff'
+            then regexp_extract({{ a }}, '[0-9.]+$', 0)
+    end
+{%- endmacro -%}
+{%- macro json_quad_hextets(a) -%}
+    {%- for k in range(1, 5) -%}
+        {%- set o = "cast(split_part(regexp_extract(" ~ a ~ ", '[0-9.]+$', 0), '.', "
+            ~ k ~ ") as integer)" -%}
+        substr('0123456789abcdef', {{ o }} / 16 + 1, 1)
+        || substr('0123456789abcdef', {{ o }} % 16 + 1, 1)
+        {{- " || ':' || " if k == 2 else " || " if not loop.last }}
+    {%- endfor -%}
+{%- endmacro -%}
+{#- what lands for a (h: its hextets): null when dropped or no address -#}
+{%- macro json_ip_landed(a, h) -%}
+    {#- the setting chosen in SQL, not by a Jinja branch: every line of the
+        macro renders, so the linter's template variants stay those above -#}
+    case '{{ ip_handling }}'
+        when 'drop' then cast(null as varchar)
+        when 'hash' then case
+                when {{ json_ipv4(a, h) }} is not null or {{ h }} is not null
+                    then lower(
+                            to_hex(
+                                hmac_sha256(
+                                    to_utf8(
+                                        coalesce(
+                                            {{ json_ipv4(a, h) }},
+                                            {%- for i in range(1, 7) %}
+                                                lpad(element_at({{ h }}, {{ i }}), 4, '0')
+                                                || ':' ||
+                                            {%- endfor %}
+                                            case
+                                                when
+                                                    regexp_like(
+                                                        lower({{ a }}), ':{{ quad }}$'
+                                                    )
+                                                    then {{ json_quad_hextets(a) }}
+                                                else lpad(element_at({{ h }}, 7), 4, '0')
+                                                    || ':'
+                                                    || lpad(element_at({{ h }}, 8), 4, '0')
+                                            end
+                                        )
+                                    ),
+                                    to_utf8('{{ ip_hash_key | default("") }}')
+                                )
+                            )
+                        )
+            end
+        else case
+                when {{ json_ipv4(a, h) }} is not null
+                    then regexp_replace({{ json_ipv4(a, h) }}, '\.[0-9]+$', '.0')
+                when {{ h }} is null then cast(null as varchar)
+                when element_at({{ h }}, 3) != '0'
+                    then element_at({{ h }}, 1) || ':' || element_at({{ h }}, 2)
+                        || ':' || element_at({{ h }}, 3) || '::'
+                when element_at({{ h }}, 2) != '0'
+                    then element_at({{ h }}, 1) || ':' || element_at({{ h }}, 2) || '::'
+                when element_at({{ h }}, 1) != '0' then element_at({{ h }}, 1) || '::'
+                else '::'
+            end
+    end
+{%- endmacro -%}
+{#- the address text sent in an `ip` token t (null: blank, or not text) -#}
+{%- macro json_ip_sent(t) -%}
+    {{ text_value("substr(" ~ t ~ ", 6)") }}
+{%- endmacro -%}
+{#- the position of t's address in the row's json_ip_sent -#}
+{%- macro json_ip_position(t) -%}
+    array_position(json_ip_sent, {{ json_ip_sent(t) }})
+{%- endmacro -%}
+{#- one token with §6b applied: an `ip` member's value by the IP rule (a
+    number or a non-address: null), a string value without PII parameters -#}
+{%- macro json_token_scrubbed(t) -%}
+    case
+        when {{ t }} like '"ip":_%' and {{ json_ip_sent(t) }} is not null
+            then '"ip":' || coalesce(
+                    '"'
+                    || element_at(json_ip_landed, {{ json_ip_position(t) }})
+                    || '"',
+                    'null'
+                )
+        when {{ t }} like '"ip":_%' and {{ t }} not like '"ip":"%'
+            then '"ip":null'
+        when {{ t }} like '"%"' and strpos({{ t }}, '?') > 0
+            then '"'
+                || {{ without_pii("substr(" ~ t ~ ", 2, length(" ~ t ~ ") - 2)") }}
+                || '"'
+        else {{ t }}
+    end
+{%- endmacro -%}
+{%- macro json_scrubbed(j) -%}
+    case
+        when strpos({{ j }}, '?') > 0 or strpos({{ j }}, '"ip":') > 0
+            then array_join(
+                    transform(
+                        {{ json_tokens(j) }},
+                        json_token -> {{ json_token_scrubbed("json_token") }}
+                    ),
+                    ''
+                )
+        else {{ j }}
+    end
+{%- endmacro -%}
+{#- how many removals json_scrubbed makes: non-addresses and PII parameters -#}
+{%- macro json_removed(j) -%}
+    case
+        when strpos({{ j }}, '?') > 0 or strpos({{ j }}, '"ip":') > 0
+            then cardinality(
+                    filter(
+                        {{ json_tokens(j) }},
+                        json_token -> json_token like '"ip":_%'
+                        and (
+                            json_token not like '"ip":"%'
+                            or not element_at(
+                                json_ip_valid,
+                                {{ json_ip_position("json_token") }}
+                            )
+                        )
+                    )
+                )
+                + cardinality(
+                    filter(
+                        flatten(
+                            transform(
+                                filter(
+                                    {{ json_tokens(j) }},
+                                    json_token -> json_token like '"%"'
+                                    and strpos(json_token, '?') > 0
+                                ),
+                                json_token -> coalesce(
+                                    {{ query_parts(
+                                        "substr(json_token, 2, length(json_token) - 2)"
+                                    ) }},
+                                    cast(array[] as array(varchar))
+                                )
+                            )
+                        ),
+                        query_part -> lower(split_part(query_part, '=', 1))
+                        in ({{ pii_query_parameters }})
+                    )
+                )
+        else 0
+    end
+{%- endmacro -%}
 {#- P1 = an empty group; Pk = a group of zero or more P(k-1):
     Pk matches exactly the groups nested at most k deep -#}
 {%- set depth = namespace(pattern='[\\[{][\\]}]') -%}
@@ -1149,6 +1368,68 @@ kept as (
 
 -- §6b: pseudonymised last, like the Lambda: the rules above read the values
 -- as sent (utm_* from the query; a context key a column took leaves context).
+-- The addresses in `ip` members inside the JSON columns, each once per row
+json_ips as (
+    select
+        *,
+        filter(
+            array_distinct(
+                {%- for column in ["properties", "context", "traits", "extra"] %}
+                    transform(
+                        filter(
+                            case
+                                when strpos({{ column }}, '"ip":') > 0
+                                    then {{ json_tokens(column) }}
+                                else cast(array[] as array(varchar))
+                            end,
+                            json_token -> json_token like '"ip":_%'
+                        ),
+                        json_token -> {{ json_ip_sent("json_token") }}
+                    )
+                    {{- " ||" if not loop.last }}
+                {%- endfor %}
+            ),
+            json_ip -> json_ip is not null
+        ) as json_ip_sent
+    from kept
+),
+
+json_ip_hextets as (
+    select
+        *,
+        transform(
+            json_ip_sent,
+            json_ip -> case
+                when {{ json_is_ipv6("json_ip") }}
+                    then transform(
+                            sequence(1, 8),
+                            json_i -> {{ json_hextet("json_ip", "json_i") }}
+                        )
+            end
+        ) as json_ip_hexes
+    from json_ips
+),
+
+json_ip_pseudonymised as (
+    select
+        *,
+        transform(
+            sequence(1, greatest(cardinality(json_ip_sent), 1)),
+            json_k -> {{ json_ip_landed(
+                "element_at(json_ip_sent, json_k)",
+                "element_at(json_ip_hexes, json_k)"
+            ) }}
+        ) as json_ip_landed,
+        transform(
+            sequence(1, greatest(cardinality(json_ip_sent), 1)),
+            json_k -> regexp_like(
+                element_at(json_ip_sent, json_k), '^{{ quad }}$'
+            )
+            or element_at(json_ip_hexes, json_k) is not null
+        ) as json_ip_valid
+    from json_ip_hextets
+),
+
 ip_text as (
     select
         *,
@@ -1159,7 +1440,7 @@ ip_text as (
                 then regexp_replace(lower(ip_address), '[0-9.]+$', '0:0')
             else lower(ip_address)
         end as ip_body
-    from kept
+    from json_ip_pseudonymised
 ),
 
 ip_gaps as (
@@ -1231,7 +1512,13 @@ pseudonymised as (
         end
         {%- for column in ["page_url", "page_path", "page_referrer"] %}
             + {{ pii_removed(column) }}
+        {%- endfor %}
+        {%- for column in ["properties", "context", "traits", "extra"] %}
+            + {{ json_removed(column) }}
         {%- endfor %} as privacy_removed_count,
+        {%- for column in ["properties", "context", "traits", "extra"] %}
+            {{ json_scrubbed(column) }} as landed_{{ column }},
+        {%- endfor %}
         {%- for column in ["page_url", "page_path", "page_referrer"] %}
             {{ without_pii(column) }} as landed_{{ column }},
         {%- endfor %}
@@ -1337,14 +1624,14 @@ select
     case when reason is null then building end as building,
     case when reason is null then floorplan end as floorplan,
     case when reason is null then coordinates end as coordinates,
-    case when reason is null then properties end as properties,
+    case when reason is null then landed_properties end as properties,
     case
         when reason is null and is_nested then 'nested'
         when reason is null then 'legacy'
     end as source_format,
-    case when reason is null then context end as context,
-    case when reason is null then traits end as traits,
-    case when reason is null then extra end as extra,
+    case when reason is null then landed_context end as context,
+    case when reason is null then landed_traits end as traits,
+    case when reason is null then landed_extra end as extra,
     case when reason is null then utm_source end as utm_source,
     case when reason is null then utm_medium end as utm_medium,
     case when reason is null then utm_campaign end as utm_campaign,

@@ -10,7 +10,9 @@ object member of a deny-listed key) counts as landed when it is:
   timestamp or the $date/$numberLong inside it;
 - or a coordinate, as the double the coordinates column holds;
 - or, pseudonymised (§6b), an `ip` leaf as ip_address holds it (null for a non-IP or when
-  dropped) and a URL without its PII query parameters.
+  dropped) and a URL without its PII query parameters; the same inside the JSON columns
+  (an `ip` member's string or number as the IP rule lands it, any other string without its
+  PII query parameters).
 Empty objects and arrays have no leaves, so they may go (docs/landing-normalisation.md §6).
 """
 
@@ -82,6 +84,8 @@ def missing_leaves(event: dict, row: dict, privacy: Privacy | None = None) -> li
             continue
         if isinstance(leaf, str) and strip_pii_query(text(leaf))[0] in texts:
             continue
+        if _json_copy(leaf, path, privacy or Privacy(), in_json):
+            continue
         if path and path[-1] in ("pitch", "yaw", "hfov") and coordinate(leaf) in doubles:
             continue
         if _timestamp_of(event, path) in micros:
@@ -91,6 +95,22 @@ def missing_leaves(event: dict, row: dict, privacy: Privacy | None = None) -> li
             continue
         lost.append(f"{'.'.join(map(str, path))} = {leaf!r}")
     return lost
+
+
+def _json_copy(leaf: Any, path: tuple, privacy: Privacy, in_json: Counter) -> bool:
+    """Whether the leaf's §6b copy is in the JSON columns (and take that copy)."""
+    if path and path[-1] == "ip" and not isinstance(leaf, bool) and (
+        isinstance(leaf, int | float) or isinstance(leaf, str) and text(leaf) is not None
+    ):
+        copy = pseudonymise_ip(text(leaf), privacy)[0] if isinstance(leaf, str) else None
+    elif isinstance(leaf, str) and "?" in leaf:
+        copy = strip_pii_query(leaf)[0]
+    else:
+        return False
+    if in_json[_json_key(copy)] > 0:
+        in_json[_json_key(copy)] -= 1
+        return True
+    return False
 
 
 def _timestamp_of(event: dict, path: tuple) -> int | None:

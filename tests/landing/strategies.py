@@ -19,6 +19,13 @@ scalars = (
     | st.text(
         st.characters(blacklist_categories=("Cs",), blacklist_characters="\ufffd"), max_size=10
     )
+    # §6b: addresses and URLs with PII query parameters, wherever they are sent
+    | st.sampled_from(
+        [
+            "203.0.113.9", " 2001:db8:85a3::7 ", "::ffff:192.0.2.1", "fe80::1%eth0",
+            "https://x.test/p?email=a%40b.c&q=1#f", "?token=t&utm_source=s", "/r?Name=x",
+        ]
+    )
 )
 # Keys the rules read, beside free text, so values reach every column and JSON column.
 keys = st.sampled_from(

@@ -4,12 +4,26 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
+from pathlib import Path
 
 import normalise
 import orjson
 import pytest
-from normalise import OK, normalise_bytes
-from privacy import Privacy, pseudonymise_ip, settings, strip_pii_query
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+from normalise import OK, normalise_bytes, text
+from privacy import (
+    JSON_STRING_OR_IP,
+    Privacy,
+    pseudonymise_ip,
+    scrub_json,
+    settings,
+    strip_pii_query,
+)
+
+from tests.landing.strategies import legacy_events, nested_events
 
 ARRIVAL_MICROS = 1_764_000_000_000_000
 TRUNCATE, DROP = Privacy("truncate"), Privacy("drop")
@@ -135,3 +149,178 @@ def test_the_function_does_not_start_when_hashing_has_no_key():
     )
     assert started.returncode != 0
     assert "IP_HANDLING=hash needs a key in IP_HASH_KEY" in started.stderr
+
+
+# ---- the copies inside the JSON columns ------------------------------------------------------
+SEGMENT_PAGE = {
+    "type": "page",
+    "timestamp": "2024-03-10T12:00:00Z",
+    "anonymousId": "a-1",
+    "context": {
+        "ip": "203.0.113.9",
+        # title and search: no column takes them, so page stays whole in context
+        "page": {
+            "title": "Tour",
+            "url": "https://x.test/p?email=a%40b.c&q=1",
+            "path": "/p",
+            "referrer": "https://r.test/?token=t",
+            "search": "?email=a%40b.c&q=1",
+        },
+        "traits": {"ip": "198.51.100.77", "name": "Ada"},
+    },
+    "metadata": {"ip": "2001:db8:85a3:8d3::7"},
+    "properties": {
+        "link": "https://y.test/?Phone=1#f",
+        "ip": "not-an-ip",
+        "list": [{"ip": 3232235777}, "/r?tel=2&a=b"],
+        "https://k.test/?email=x": "a key stays",
+    },
+}
+
+
+def land(event: dict, privacy: Privacy, monkeypatch) -> dict:
+    monkeypatch.setattr(normalise, "PRIVACY", privacy)
+    outcome = normalise_bytes(orjson.dumps(event), ARRIVAL_MICROS)
+    assert outcome.result == OK, outcome
+    return outcome.row
+
+
+def test_a_page_kept_whole_and_url_valued_properties_lose_their_pii_parameters(monkeypatch):
+    row = land(SEGMENT_PAGE, TRUNCATE, monkeypatch)
+    page = orjson.loads(row["context"])["page"]
+    assert page == {
+        "title": "Tour",
+        "url": "https://x.test/p?q=1",
+        "path": "/p",
+        "referrer": "https://r.test/",
+        "search": "?q=1",
+    }
+    properties = orjson.loads(row["properties"])
+    assert properties["link"] == "https://y.test/#f"
+    assert properties["list"][1] == "/r?a=b"
+    assert properties["https://k.test/?email=x"] == "a key stays"  # names are not values
+    assert "a%40b.c" not in orjson.dumps(row).decode().replace("?email=x", "")
+
+
+def test_every_ip_inside_the_json_columns_gets_the_setting_s_rule(monkeypatch):
+    row = land(SEGMENT_PAGE, TRUNCATE, monkeypatch)
+    assert row["ip_address"] == "203.0.113.0"
+    assert orjson.loads(row["traits"])["ip"] == "198.51.100.0"
+    assert orjson.loads(row["extra"])["metadata"]["ip"] == "2001:db8:85a3::"
+    properties = orjson.loads(row["properties"])
+    # not an address (a string that is none, or a number): null, and counted
+    assert properties["ip"] is None and properties["list"][0] == {"ip": None}
+    text = orjson.dumps(row).decode()
+    assert not any(ip in text for ip in ("198.51.100.77", "8d3::7", "3232235777"))
+
+    dropped = land(SEGMENT_PAGE, DROP, monkeypatch)
+    assert orjson.loads(dropped["traits"])["ip"] is None
+    assert orjson.loads(dropped["extra"])["metadata"]["ip"] is None
+
+    hashed = land(SEGMENT_PAGE, HASH, monkeypatch)
+    expected = hmac.new(b"k3y", b"198.51.100.77", hashlib.sha256).hexdigest()
+    assert orjson.loads(hashed["traits"])["ip"] == expected
+
+
+def test_each_removal_inside_the_json_columns_is_counted(monkeypatch):
+    # columns: page_url email, page_referrer token (2); context.page: url email, referrer
+    # token, search email (3); properties: link Phone, list tel (2), ip and list ip not
+    # addresses (2). traits.name is a member, not a query parameter: it stays.
+    for privacy in (TRUNCATE, DROP, HASH):
+        assert land(SEGMENT_PAGE, privacy, monkeypatch)["redacted_field_count"] == 9
+    assert orjson.loads(land(SEGMENT_PAGE, TRUNCATE, monkeypatch)["traits"])["name"] == "Ada"
+
+
+def test_a_blank_ip_member_or_a_non_scalar_one_is_left_as_sent(monkeypatch):
+    event = {"type": "track", "event": "e", "timestamp": 1_710_000_000_000,
+             "properties": {"ip": " ", "nested": {"ip": {"v4": "x"}}, "flag": True}}
+    row = land(event, TRUNCATE, monkeypatch)
+    assert orjson.loads(row["properties"]) == event["properties"]
+    assert row["redacted_field_count"] == 0
+
+
+def json_values(value, key=None):
+    """(member name or None, value) of every value at any depth of a parsed JSON value."""
+    yield key, value
+    if isinstance(value, dict):
+        for name, member in value.items():
+            yield from json_values(member, name)
+    elif isinstance(value, list):
+        for member in value:
+            yield from json_values(member)
+
+
+def is_pseudonymised(ip, privacy: Privacy) -> bool:
+    if ip is None or isinstance(ip, str) and text(ip) is None:
+        return True
+    if not isinstance(ip, str) or privacy.ip_handling == "drop":
+        return False
+    if privacy.ip_handling == "hash":
+        return re.fullmatch("[0-9a-f]{64}", ip) is not None
+    return pseudonymise_ip(ip, privacy) == (ip, 0)  # a network address is its own /24, /48
+
+
+@hypothesis_settings(max_examples=200, deadline=None, database=None,
+                     suppress_health_check=[HealthCheck.too_slow])
+@given(legacy_events | nested_events, st.sampled_from([TRUNCATE, DROP, HASH]))
+def test_no_json_column_holds_an_ip_or_a_pii_parameter_as_sent(event, privacy):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(normalise, "PRIVACY", privacy)
+        row = normalise_bytes(orjson.dumps(event), ARRIVAL_MICROS).row
+    for column in ("properties", "context", "traits", "extra"):
+        for name, value in json_values(orjson.loads(row[column])):
+            if name == "ip" and not isinstance(value, bool | dict | list):
+                assert is_pseudonymised(value, privacy), (column, value)
+            elif isinstance(value, str):
+                assert strip_pii_query(value)[1] == 0, (column, value)
+
+
+SQL_FILE = Path(__file__).resolve().parents[2] / "sql/backfill/web_events_backfill_stage_insert.sql"
+
+
+def sql_json_tokens() -> re.Pattern:
+    """The backfill SQL's json_tokens pattern (its string literals joined by ||)."""
+    sql = SQL_FILE.read_text()
+    start = sql.index("{%- macro json_tokens(j) -%}")
+    body = sql[start : sql.index("{%- endmacro -%}", start)]
+    return re.compile("".join(re.findall(r"'([^']*)'", body)))
+
+
+@hypothesis_settings(max_examples=300, deadline=None, database=None)
+@given(st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8) | st.sampled_from(['a"b?email=1', "x\\?token", "ip", '"ip":"1.2.3.4"']),
+    lambda children: st.lists(children, max_size=3)
+    | st.dictionaries(st.sampled_from(["ip", "url", "a?email=1", 'k"ip":']), children, max_size=3),
+    max_leaves=12,
+))
+def test_the_lambda_reads_the_same_strings_and_ip_members_as_the_sql(value):
+    text_ = orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    tokens = [m.group() for m in sql_json_tokens().finditer(text_)]
+    assert "".join(tokens) == text_  # the SQL's tokens cover the text
+    starts, at = [], 0
+    for token in tokens:
+        if token.startswith('"'):  # a string, a key with its ':', an ip member with its value
+            starts.append(at)
+        at += len(token)
+    # the same places in the Lambda, and the same ip members (with their values)
+    found = list(JSON_STRING_OR_IP.finditer(text_))
+    assert [m.start() for m in found] == starts
+    assert [m.group() for m in found if m.group().startswith('"ip":')] == [
+        t for t in tokens if t.startswith('"ip":') and len(t) > 5
+    ]
+
+
+def test_scrub_json_leaves_member_names_escapes_and_non_ip_members_alone():
+    ip_rule = lambda ip: pseudonymise_ip(ip, TRUNCATE)  # noqa: E731
+    sent = orjson.dumps({
+        "a?email=1": "b?email=1&c=2", "q": 'say "ip":"203.0.113.9"', "ipx": "203.0.113.9",
+        "x": [{"ip": "203.0.113.9"}, {"ip": -1}],
+    }).decode()
+    scrubbed, removed = scrub_json(sent, ip_rule, text)
+    assert orjson.loads(scrubbed) == {
+        "a?email=1": "b?c=2", "q": 'say "ip":"203.0.113.9"', "ipx": "203.0.113.9",
+        "x": [{"ip": "203.0.113.0"}, {"ip": None}],
+    }
+    assert removed == 2

@@ -74,6 +74,13 @@ def erased(local_lake, trino_engine, trino_catalog, trino_port, tmp_path_factory
               for t in HISTORY_TABLES}
     _, [(load_sources,)] = engine.query(
         f"select count(distinct load_source) from raw.web_events where {where}")
+    # the kinds of row the issue names: backfilled, late, anonymous and identified
+    _, [kinds] = engine.query(f"""
+        select count_if(load_source = 'backfill'),
+               count_if(load_source = 'firehose'
+                        and received_at > event_timestamp + interval '1' day),
+               count_if(user_id is null), count_if(user_id is not null)
+        from raw.web_events where {where}""")
     files = {t: {p for (p,) in engine.query(f'select distinct "$path" from {t} where {where}')[1]}
              for t in HISTORY_TABLES}
 
@@ -88,13 +95,15 @@ def erased(local_lake, trino_engine, trino_catalog, trino_port, tmp_path_factory
     finally:
         del os.environ["WEBEVENTS_ERASURE_KEY"]
     return {"engine": engine, "where": where, "before": before, "counts": counts,
-            "load_sources": load_sources,
+            "load_sources": load_sources, "kinds": kinds,
             "files": files, "outcome": outcome, "work": work, "env": env}
 
 
 def test_the_person_had_rows_in_every_history_table(erased):
     assert all(count > 0 for count in erased["counts"].values())
     assert erased["load_sources"] == 2  # backfilled and streamed
+    backfilled, late, anonymous, identified = erased["kinds"]
+    assert backfilled > 0 and late > 0 and anonymous > 0 and identified > 0
 
 
 def test_no_row_of_the_person_is_left_in_any_table_on_trino(erased):

@@ -1,0 +1,12 @@
+-- The event ids of the request's stream rows in raw.web_events, read before
+-- they are deleted: the local replay bookkeeping marks a replayed record whose
+-- row is erased as erased, not as lost (webevents/reconcile.py).
+select distinct event_id
+from raw.web_events
+where
+    load_source = 'firehose'
+    and (
+        user_id in ({{ user_id_list }})
+        or anonymous_id in ({{ device_id_list }})
+        or (user_id is null and anonymous_id in ({{ anonymous_id_list }}))
+    )
