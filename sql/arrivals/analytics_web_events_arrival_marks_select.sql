@@ -6,6 +6,6 @@ select
     arrived_from,
     arrived_through,
     event_dates,
-    recorded_at
+    logged_at
 from analytics.web_events_arrival_marks
-order by arrived_through asc, recorded_at asc, step asc
+order by arrived_through asc, logged_at asc, step asc

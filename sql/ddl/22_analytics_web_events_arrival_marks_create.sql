@@ -1,8 +1,8 @@
 -- Bookkeeping of the arrival-driven daily steps (webevents/arrivals.py): one
--- row per step run that committed its work. step 'enrich' merged every raw row
+-- row per step and arrived_through it committed. step 'enrich' merged every raw row
 -- with received_at in [arrived_from, arrived_through] (arrived_from null = from
 -- the first arrival) and lists the event dates those rows touched; 'bots' and
--- 'dbt' rows say that step has handled the dates of every 'enrich' row up to
+-- 'dbt' rows list the dates that step has handled of the 'enrich' rows up to
 -- arrived_through. event_dates: ISO dates, comma-separated.
 -- A row is written only after its step's work, so a killed run repeats
 -- (idempotently) what it had not recorded.
@@ -11,6 +11,6 @@ create table if not exists analytics.web_events_arrival_marks (
     arrived_from timestamp,
     arrived_through timestamp,
     event_dates string,
-    recorded_at timestamp
+    logged_at timestamp
 )
 tblproperties ('table_type' = 'iceberg')
