@@ -123,3 +123,30 @@ def test_every_mart_after_the_two_jobs_equals_a_full_refresh(two_jobs):
     assert len(full) >= 10 and set(after_jobs) == set(full)
     for table, (columns, rows) in full.items():
         assert_same_rows(after_jobs[table][1], rows, columns)
+
+
+def test_a_late_backlog_over_more_than_100_partitions_is_merged_window_by_window(
+        two_jobs, trino_engine):
+    """30 days x 8 space types arrive at once: the tier allows 100 partitions per write."""
+    from webevents.windows import KNOWN_SPACE_TYPES, MAX_WINDOW_DAYS
+
+    kinds = [*KNOWN_SPACE_TYPES, "Penthouse (free text)", None]
+    arrived = NEXT_ARRIVAL + dt.timedelta(days=1)
+    backlog = []
+    for day in range(30):
+        at = dt.datetime(2026, 8, 1, 12, 0, 0, 7) + dt.timedelta(days=day)
+        for n, kind in enumerate(kinds):
+            values = list(row(f"backlog-{day}-{n}", f"a-b{n}", at, arrived))
+            values[COLUMNS.index("space_type")] = kind
+            backlog.append(tuple(values))
+    trino_engine.execute(insert_sql("raw.web_events", COLUMNS, backlog))
+    lines: list[str] = []
+    merged = arrivals.enrich(trino_engine, echo=lines.append)
+    assert len(merged.event_dates) >= 30
+    statements = [line for line in lines if "analytics_web_events_merge.sql" in line]
+    assert len(statements) >= -(-30 // MAX_WINDOW_DAYS)
+    _, [(events, partitions)] = trino_engine.query(
+        "select count(*), count(distinct (event_date, space_type)) from analytics.web_events "
+        "where event_id like 'backlog-%'")
+    assert events == 30 * len(kinds)
+    assert partitions > 100  # more than one statement may write
