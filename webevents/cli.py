@@ -131,6 +131,7 @@ EXAMPLES = {
     "serve": "webevents serve --lake .lake --port 8080",
     "forget": "webevents forget --user-id u-52000 --lake .lake --dry-run",
     "migrate": "webevents migrate --engine athena --stack webevents-dev --dry-run",
+    "arrivals": "webevents arrivals enrich --lake .lake",
 }
 
 
@@ -335,7 +336,7 @@ def _add_forget(commands) -> None:
 def _add_arrivals(commands) -> None:
     arrivals = commands.add_parser(
         "arrivals",
-        help="the daily job's steps by arrival: what landed since the last run, any event date",
+        help="merge, flag and build what arrived since the last run, any event date",
         description="enrich: merge the rows that arrived since the last run (received_at) "
         "into analytics.web_events, whatever their event date; bots: flag the event dates "
         "enrich touched since bots last ran; dbt-dates: print those dates for the marts "
