@@ -5,9 +5,11 @@ Steps, each stopping the run with a message naming the step (and file or stateme
     sample     generate the sample into <lake>/sample (without --input; reused when present)
     backfill   the archive (<lake>/sample/archive) into raw.web_events through sql/backfill
     ingest     the stream (or --input files) through the Firehose stand-in and the Lambda
-    enrich     sql/enrich: raw -> analytics.web_events (dedupe, quality score)
+    enrich     sql/enrich: raw -> analytics.web_events (dedupe, quality score), for the rows
+               that arrived since the last run whatever their event date (arrivals.py)
     bots       sql/bots: bot flags and reasons
-    dbt        `dbt build --target local`: staging, intermediate, marts
+    dbt        `dbt build --target local`: staging, intermediate, marts (their window also
+               reaches the event dates enrich merged since dbt last built)
     report     <lake>/report.html
 
 Idempotence: raw.web_events is append-only, so the lake keeps a ledger of the input files
