@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
 import yaml
@@ -42,6 +43,16 @@ def test_dbt_gets_the_late_event_dates_and_records_them_only_after_it_succeeds()
     assert lines[dates].startswith('LATE_EVENT_DATES="$(')
     assert 'export WEBEVENTS_LATE_EVENT_DATES="${LATE_EVENT_DATES}"' in lines
     assert "--state dbt-dates.json" in lines[dates] and "--state dbt-dates.json" in lines[built]
+
+
+def test_the_trino_tier_reads_the_dbt_build_line_as_written():
+    """The tier runs the buildspec's own `dbt build` (tests/trino/local_lake.py splits every
+    line as the shell would: an unbalanced quote, even in a comment, breaks it)."""
+    from tests.trino.local_lake import buildspec_dbt_build
+
+    args = buildspec_dbt_build("trino", Path("/build"))
+    assert args[:3] == ["build", "--target", "trino"]
+    assert "/build/dbt-target" in args
 
 
 def _pre_build(tmp_path, **env) -> subprocess.CompletedProcess:
