@@ -13,7 +13,7 @@ from webevents import DBT_DIR, SQL_DIR
 # Small but with every anomaly the generator makes (bots, duplicates, late, malformed).
 SAMPLE = {"events": 3000, "days": 4, "seed": 23, "end_date": dt.date(2026, 11, 24)}
 # Beside the sample, a visit that arrives 40 days after its (sub-millisecond) timestamps:
-# enrich windows then span 44 days, past 100 partitions, and the marts hold a far-late day.
+# the enrich window then spans 41 days (four windows) and the marts hold a far-late day.
 FAR_LATE_START = dt.datetime(2026, 10, 15, 23, 58, 59, 999501)
 
 
