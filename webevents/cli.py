@@ -25,6 +25,7 @@ COMMANDS = {
     "serve": "webevents.serve:serve_command",
     "forget": "webevents.erasure:forget_command",
     "migrate": "webevents.migrate:migrate_command",
+    "arrivals": "webevents.arrivals:arrivals_command",
 }
 
 
@@ -130,6 +131,7 @@ EXAMPLES = {
     "serve": "webevents serve --lake .lake --port 8080",
     "forget": "webevents forget --user-id u-52000 --lake .lake --dry-run",
     "migrate": "webevents migrate --engine athena --stack webevents-dev --dry-run",
+    "arrivals": "webevents arrivals enrich --lake .lake",
 }
 
 
@@ -284,6 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_lake(serve)
 
     _add_forget(commands)
+    _add_arrivals(commands)
 
     # schema evolution of a deployed stack (docs/operations.md, D-INFRA-3)
     migrate = commands.add_parser(
@@ -329,6 +332,25 @@ def _add_forget(commands) -> None:
                         help="apply the requests already filed (the daily job runs this)")
     _add_engine(forget)
     _add_lake(forget)
+
+
+def _add_arrivals(commands) -> None:
+    arrivals = commands.add_parser(
+        "arrivals",
+        help="merge, flag and build what arrived since the last run, any event date",
+        description="enrich: merge the rows that arrived since the last run (received_at) "
+        "into analytics.web_events, whatever their event date; bots: flag the event dates "
+        "enrich touched since bots last ran; dbt-dates: print those dates for the marts "
+        "(WEBEVENTS_LATE_EVENT_DATES); dbt-built: record that dbt rebuilt them. Each step "
+        "records its arrival mark in analytics.web_events_arrival_marks (docs/operations.md).",
+    )
+    arrivals.add_argument("action", choices=["enrich", "bots", "dbt-dates", "dbt-built"])
+    arrivals.add_argument("--since", help="enrich: also re-read arrivals since this UTC "
+                          "timestamp (after a replay or backfill with older received_at)")
+    arrivals.add_argument("--state", metavar="FILE", help="dbt-dates writes, dbt-built reads "
+                          "the arrival the dates cover (so dbt-built records what dbt built)")
+    _add_engine(arrivals)
+    _add_lake(arrivals)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,9 +5,11 @@ Steps, each stopping the run with a message naming the step (and file or stateme
     sample     generate the sample into <lake>/sample (without --input; reused when present)
     backfill   the archive (<lake>/sample/archive) into raw.web_events through sql/backfill
     ingest     the stream (or --input files) through the Firehose stand-in and the Lambda
-    enrich     sql/enrich: raw -> analytics.web_events (dedupe, quality score)
+    enrich     sql/enrich: raw -> analytics.web_events (dedupe, quality score), for the rows
+               that arrived since the last run whatever their event date (arrivals.py)
     bots       sql/bots: bot flags and reasons
-    dbt        `dbt build --target local`: staging, intermediate, marts
+    dbt        `dbt build --target local`: staging, intermediate, marts (their window also
+               reaches the event dates enrich merged since dbt last built)
     report     <lake>/report.html
 
 Idempotence: raw.web_events is append-only, so the lake keeps a ledger of the input files
@@ -35,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from webevents import DBT_DIR, SQL_DIR, clock, failpoints, ledger, rebuild
+from webevents import DBT_DIR, SQL_DIR, arrivals, clock, failpoints, ledger, rebuild
 from webevents.dbt_runner import DBT_EXECUTABLE, dbt_command, dbt_environment
 
 SAMPLE_DIR = "sample"
@@ -268,6 +270,54 @@ def run_sql_step(step: str, lake: Path, params: dict[str, str], say) -> None:
         raise StepFailed(step, str(error)) from error
 
 
+def run_arrivals_step(step: str, lake: Path, say, everything: bool = False,
+                      also_dates=()) -> None:
+    """enrich or bots by arrival on the local lake (webevents/arrivals.py), naming the step
+    on failure; each commits its work and its mark in one transaction."""
+    from webevents.engines import EngineError, get_engine
+    from webevents.sqlrunner import SqlRunError
+
+    engine = get_engine("local", lake=lake)
+    try:
+        if step == "enrich":
+            arrivals.enrich(engine, echo=lambda line: say(f"enrich: {line}"),
+                            everything=everything)
+        else:
+            arrivals.flag_bots(engine, echo=lambda line: say(f"bots: {line}"),
+                               also_dates=also_dates)
+    except (SqlRunError, EngineError, ValueError) as error:
+        raise StepFailed(step, str(error)) from error
+    finally:
+        engine.close()
+
+
+def _window_dates(window: dict[str, str]) -> list[dt.date]:
+    last = dt.date.fromisoformat(window["run_date"])
+    return [last - dt.timedelta(days=n) for n in range(int(window["lookback_days"]), -1, -1)]
+
+
+def _dbt_late_dates(lake: Path) -> tuple[list[dt.date], dt.datetime | None]:
+    """The event dates enrich merged since dbt last built, and the arrival they reach."""
+    from webevents.engines import get_engine
+
+    engine = get_engine("local", lake=lake)
+    try:
+        return arrivals.dbt_dates(engine)
+    finally:
+        engine.close()  # DuckDB allows one writer: dbt opens the lake file next
+
+
+def _record_dbt_built(lake: Path, arrived_through: dt.datetime | None,
+                      dates: list[dt.date]) -> None:
+    from webevents.engines import get_engine
+
+    engine = get_engine("local", lake=lake)
+    try:
+        arrivals.dbt_built(engine, arrived_through, dates)
+    finally:
+        engine.close()
+
+
 def _end_with_parent() -> None:
     """In the dbt child: the kernel sends it SIGTERM when the run dies, even by SIGKILL
     (prctl PR_SET_PDEATHSIG, Linux); elsewhere the interrupt handling below stops it."""
@@ -278,7 +328,7 @@ def _end_with_parent() -> None:
 
 def run_dbt(lake: Path, say, advance: Callable[[int, int], None] | None = None,
             full_refresh: list[str] | None = None, total_models: int | None = None,
-            select: list[str] | None = None) -> None:
+            select: list[str] | None = None, dbt_vars: dict[str, Any] | None = None) -> None:
     """`dbt build --target local` as a subprocess writing into the lake's database.
 
     full_refresh names the models and seeds to rebuild from scratch (their code, or code
@@ -294,6 +344,8 @@ def run_dbt(lake: Path, say, advance: Callable[[int, int], None] | None = None,
         invocations = [["--full-refresh"]]
     else:
         invocations = [["--exclude", *full_refresh], ["--select", *full_refresh, "--full-refresh"]]
+    if dbt_vars:  # e.g. late_event_dates: the incremental window reaches them
+        invocations = [[*arguments, "--vars", json.dumps(dbt_vars)] for arguments in invocations]
     summaries = [_dbt_build(lake, arguments, advance) for arguments in invocations]
     say(f"dbt: {'; '.join(summaries)}")
 
@@ -687,14 +739,19 @@ def _run_locked(lake: Path, inputs: list[str] | None, events: int, days: int, se
             if line:
                 say(line)
             before = _analytics_state(lake)
-            run_sql_step("enrich", lake, window, say)
+            # what arrived since the last run, whatever its event date (every row when the
+            # enrich code changed), committed with its mark (webevents/arrivals.py)
+            run_arrivals_step("enrich", lake, say, everything=code.forced or code.first_build
+                              or "enrich" in code.sql_changed)
             record_built(lake, "sql", {"enrich": code.sql_fingerprints["enrich"]})
             after = _analytics_state(lake, before["newest"])
             finish("enrich")
 
             begin("bots")
             failpoints.reach("bots.started")
-            run_sql_step("bots", lake, window, say)
+            # every event date, as a daily run over the whole lake (erasures change days
+            # that nothing arrived on), with the bots mark in the same transaction
+            run_arrivals_step("bots", lake, say, also_dates=_window_dates(window))
             record_built(lake, "sql", {"bots": code.sql_fingerprints["bots"]})
             flagged = _analytics_state(lake)["bots"]
             finish("bots")
@@ -702,10 +759,16 @@ def _run_locked(lake: Path, inputs: list[str] | None, events: int, days: int, se
             begin("dbt")
             # a first build has nothing to compare with: every row is added, so count them
             rebuilt_before = {} if code.first_build else _digests(lake, code.rebuild)
+            late_dates, arrived_through = _dbt_late_dates(lake)
+            if late_dates:
+                say(f"dbt: the marts also rebuild {len(late_dates)} event date(s) from "
+                    f"{late_dates[0]} that enrich merged since dbt last built")
             run_dbt(lake, say, advance=lambda done, total: progress.update(
                 tasks["dbt"], total=total, completed=done),
-                full_refresh=code.rebuild, total_models=code.total_models)
+                full_refresh=code.rebuild, total_models=code.total_models,
+                dbt_vars={arrivals.DBT_VAR: arrivals.dates_text(late_dates)})
             record_built(lake, "dbt", code.dbt_fingerprints)
+            _record_dbt_built(lake, arrived_through, late_dates)
             rebuilt = (_row_counts(lake, code.rebuild) if code.first_build else
                        rebuild.rows_changed(rebuilt_before, _digests(lake, code.rebuild)))
             say_rows_changed(say, rebuilt, one_line=True)

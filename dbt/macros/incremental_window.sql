@@ -1,9 +1,14 @@
 {#-
     The incremental window, shared by every incremental model.
 
-    window_start_date: newest event_date already built minus var lookback_days.
-    Events dated on or after it are re-read each run, so late events up to
-    lookback_days old are merged exactly (older ones need --full-refresh).
+    window_start_date: newest event_date already built minus var lookback_days,
+    or the earliest of var late_event_dates when that is earlier. Events dated
+    on or after it are re-read each run. late_event_dates are the event dates
+    sql/enrich merged since dbt last built (webevents/arrivals.py passes them:
+    --vars locally, $WEBEVENTS_LATE_EVENT_DATES in the daily job), so a late
+    event of any age reaches every mart the next run. The window runs from the
+    earliest such date on (a superset of lookback window and late dates): the
+    models re-derive sessions from one start, not from disjoint ranges.
 
     On DuckDB the bound is a scalar subquery on the model itself. Athena and
     Trino only prune partitions on constants known at planning time, so there
@@ -16,6 +21,10 @@
 {%- endmacro %}
 
 {% macro default__window_start_date(date_column) -%}
+    {#- a unit test's inputs are fixed: the job's late dates must not move its window -#}
+    {%- set earliest_late = none if webevents.in_unit_test()
+        else webevents.earliest_late_event_date() -%}
+    {%- if earliest_late %}least({% endif -%}
     (
         select
             coalesce(
@@ -27,6 +36,28 @@
             )
         from {{ this }}
     )
+    {%- if earliest_late %}, cast('{{ earliest_late }}' as date)){% endif -%}
+{%- endmacro %}
+
+{#-
+    The earliest of var late_event_dates (ISO dates: a list, or one string of
+    comma-separated dates; default $WEBEVENTS_LATE_EVENT_DATES), or none.
+-#}
+{% macro earliest_late_event_date() -%}
+    {%- set given = var('late_event_dates', env_var('WEBEVENTS_LATE_EVENT_DATES', '')) -%}
+    {%- set items = given if given is iterable and given is not string else
+        (given | string).split(',') -%}
+    {%- set dates = [] -%}
+    {%- for item in items if (item | string | trim) -%}
+        {%- set text = item | string | trim -%}
+        {%- if not modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2}', text) -%}
+            {{ exceptions.raise_compiler_error(
+                "late_event_dates: '" ~ text ~ "' is not a date (YYYY-MM-DD)"
+            ) }}
+        {%- endif -%}
+        {%- do dates.append(modules.datetime.date.fromisoformat(text)) -%}
+    {%- endfor -%}
+    {{ return((dates | min).isoformat() if dates else none) }}
 {%- endmacro %}
 
 {% macro athena__window_start_date(date_column) -%}
@@ -66,6 +97,10 @@
                 - modules.datetime.timedelta(days=var('lookback_days') | int)
             ).isoformat() -%}
         {%- endif -%}
+    {%- endif -%}
+    {%- set earliest_late = webevents.earliest_late_event_date() -%}
+    {%- if earliest_late and earliest_late < bound -%}
+        {%- set bound = earliest_late -%}
     {%- endif -%}
     date '{{ bound }}'
 {%- endmacro %}

@@ -1,7 +1,12 @@
 -- Merge raw.web_events into analytics.web_events for the run-date window
 -- [run_date - lookback_days, run_date], one row per event_id.
--- The lookback re-reads recent days so late events (and late copies of
--- events already merged) are picked up by the next daily run.
+-- With arrived_through_at (the daily job, webevents/arrivals.py) only the
+-- event_ids of rows that arrived in [arrived_from_at, arrived_through_at]
+-- (received_at) are merged, with every copy of them in the window: what to
+-- merge is chosen by arrival, so a late event of any age is merged by the next
+-- run, and the window is only the arrivals' event dates (partition pruning and
+-- at most 100 partitions per write). Without it (a catch-up by hand) every
+-- event of the window is merged.
 -- Athena rejects a MERGE where two source rows match one target row, so the
 -- source keeps exactly one copy per event_id, chosen deterministically: the
 -- first to arrive (received_at), ties broken by load source and content.
@@ -47,6 +52,9 @@
     "original_timestamp", "redacted_field_count",
 ] -%}
 {%- set dedupe_horizon_days = dedupe_horizon_days | default(30) %}
+{#- arrival-driven runs only (webevents/arrivals.py); none = a window by hand -#}
+{%- set arrived_from_at = arrived_from_at | default(none) %}
+{%- set arrived_through_at = arrived_through_at | default(none) %}
 {#- webevents/windows.py KNOWN_SPACE_TYPES: the same list -#}
 {%- set known_space_types = [
     "amenity", "apartment", "commercial", "condo", "single_family", "townhouse",
@@ -72,6 +80,20 @@ using (
             < date_add('day', 1, timestamp '{{ run_date }} 00:00:00')
     ),
 
+    {%- if arrived_through_at %}
+
+        -- the events with a copy that arrived since the last run
+        arrived as (
+            select distinct event_id
+            from raw_window
+            where
+                {%- if arrived_from_at %}
+                    received_at >= timestamp '{{ arrived_from_at }}' and
+                {%- endif %}
+                received_at <= timestamp '{{ arrived_through_at }}'
+        ),
+    {%- endif %}
+
     ranked as (
         select
             *,
@@ -94,23 +116,36 @@ using (
                     coalesce(traits, '') asc
             ) as copy_rank
         from raw_window
+        {%- if arrived_through_at %}
+            where event_id in (select arrived.event_id from arrived)
+        {%- endif %}
     ),
 
-    -- an event_id merged by an earlier run, from a copy dated before the
+    -- an event_id merged by an earlier run, from a copy dated outside the
     -- window (the same messageId re-sent with another timestamp): the first
     -- copy stays, this one is not inserted again. Horizon: dedupe_horizon_days
-    -- before the window (docs/decisions.md); the read prunes to those dates.
+    -- before the window, and after it (a copy dated earlier can arrive later,
+    -- and arrival-driven runs merge it whatever its age; docs/decisions.md);
+    -- the read prunes to those dates.
     merged_before as (
         select event_id
         from analytics.web_events
         where
-            event_date >= date_add(
-                'day',
-                -({{ lookback_days }} + {{ dedupe_horizon_days }}),
-                date '{{ run_date }}'
+            (
+                event_date >= date_add(
+                    'day',
+                    -({{ lookback_days }} + {{ dedupe_horizon_days }}),
+                    date '{{ run_date }}'
+                )
+                and event_date
+                < date_add('day', -{{ lookback_days }}, date '{{ run_date }}')
             )
-            and event_date
-            < date_add('day', -{{ lookback_days }}, date '{{ run_date }}')
+            or (
+                event_date > date '{{ run_date }}'
+                and event_date <= date_add(
+                    'day', {{ dedupe_horizon_days }}, date '{{ run_date }}'
+                )
+            )
     ),
 
     deduplicated as (

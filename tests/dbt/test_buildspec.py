@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
 import yaml
@@ -23,13 +24,35 @@ def test_build_runs_ddl_enrich_bots_dbt_prod_then_maintenance_and_aborts_on_fail
     assert build["on-failure"] == "ABORT"
     commands = build["commands"]
     assert "webevents sql sql/ddl --engine athena" in commands[0]
-    assert "webevents sql sql/enrich --engine athena" in commands[1]
-    assert "webevents sql sql/bots --engine athena" in commands[2]
+    assert "webevents arrivals enrich --engine athena" in commands[1]
+    assert "webevents arrivals bots --engine athena" in commands[2]
     assert "dbt build --target prod" in commands[3]
     assert "webevents sql sql/maintenance --engine athena" in commands[4]
     assert all("set -euo pipefail" in command for command in commands)
     assert "pip install --quiet -r requirements.txt" in " ".join(
         BUILDSPEC["phases"]["install"]["commands"])
+
+
+def test_dbt_gets_the_late_event_dates_and_records_them_only_after_it_succeeds():
+    lines = [line.strip() for line in BUILDSPEC["phases"]["build"]["commands"][3].splitlines()]
+    dates = next(i for i, line in enumerate(lines) if "arrivals dbt-dates" in line)
+    build = next(i for i, line in enumerate(lines) if line.startswith(".venv/bin/dbt build"))
+    built = next(i for i, line in enumerate(lines) if "arrivals dbt-built" in line)
+    assert dates < build < built
+    # an assignment keeps the command's exit status for `set -e` (an export would hide it)
+    assert lines[dates].startswith('LATE_EVENT_DATES="$(')
+    assert 'export WEBEVENTS_LATE_EVENT_DATES="${LATE_EVENT_DATES}"' in lines
+    assert "--state dbt-dates.json" in lines[dates] and "--state dbt-dates.json" in lines[built]
+
+
+def test_the_trino_tier_reads_the_dbt_build_line_as_written():
+    """The tier runs the buildspec's own `dbt build` (tests/trino/local_lake.py splits every
+    line as the shell would: an unbalanced quote, even in a comment, breaks it)."""
+    from tests.trino.local_lake import buildspec_dbt_build
+
+    args = buildspec_dbt_build("trino", Path("/build"))
+    assert args[:3] == ["build", "--target", "trino"]
+    assert "/build/dbt-target" in args
 
 
 def _pre_build(tmp_path, **env) -> subprocess.CompletedProcess:
@@ -60,3 +83,44 @@ def test_a_missing_setting_fails_before_any_query(tmp_path, missing):
     result = _pre_build(tmp_path, RUN_DATE="2026-11-02", **env)
     assert result.returncode != 0
     assert f"missing environment variable {missing}" in result.stderr
+
+
+def _dbt_block(tmp_path, dbt_exit: int, dates_exit: int = 0) -> tuple[int, list[str]]:
+    """The buildspec's dbt command block with the two programs it calls replaced by scripts
+    that log their arguments (and dbt the dates it got): the shell's order and exits."""
+    bin_dir = tmp_path / ".venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    log = tmp_path / "calls.log"
+    (bin_dir / "webevents").write_text(
+        f'#!/bin/bash\necho "webevents $*" >> {log}\n'
+        f'if [ "$2" = dbt-dates ]; then echo 2026-10-16,2026-11-24; exit {dates_exit}; fi\n')
+    (bin_dir / "dbt").write_text(
+        f'#!/bin/bash\necho "dbt $1 dates=$WEBEVENTS_LATE_EVENT_DATES" >> {log}\nexit {dbt_exit}\n')
+    for script in bin_dir.iterdir():
+        script.chmod(0o755)
+    block = BUILDSPEC["phases"]["build"]["commands"][3]
+    result = subprocess.run(["bash", "-c", block], cwd=tmp_path, capture_output=True,
+                            text=True, env={"PATH": os.environ["PATH"]})
+    return result.returncode, log.read_text().splitlines() if log.exists() else []
+
+
+def test_dbt_builds_with_the_dates_then_they_are_recorded(tmp_path):
+    code, calls = _dbt_block(tmp_path, dbt_exit=0)
+    assert code == 0
+    assert calls == [
+        "webevents arrivals dbt-dates --engine athena --state dbt-dates.json",
+        "dbt build dates=2026-10-16,2026-11-24",
+        "webevents arrivals dbt-built --engine athena --state dbt-dates.json",
+    ]
+
+
+def test_a_failed_dbt_build_leaves_the_dates_pending(tmp_path):
+    code, calls = _dbt_block(tmp_path, dbt_exit=1)
+    assert code != 0
+    assert not any("dbt-built" in call for call in calls)
+
+
+def test_dbt_does_not_run_when_the_dates_cannot_be_read(tmp_path):
+    code, calls = _dbt_block(tmp_path, dbt_exit=0, dates_exit=1)
+    assert code != 0
+    assert not any(call.startswith("dbt ") for call in calls)

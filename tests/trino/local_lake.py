@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,23 @@ from webevents import SQL_DIR, dbt_runner
 
 # Small but with every anomaly the generator makes (bots, duplicates, late, malformed).
 SAMPLE = {"events": 3000, "days": 4, "seed": 23, "end_date": dt.date(2026, 11, 24)}
+# Beside the sample, a visit that arrives 40 days after its (sub-millisecond) timestamps:
+# the enrich window then spans 41 days (four windows) and the marts hold a far-late day.
+FAR_LATE_START = dt.datetime(2026, 10, 15, 23, 58, 59, 999501)
+
+
+def far_late_events() -> list[dict]:
+    """A tour visit across midnight, 40 days before the sample's last day, µs timestamps."""
+    return [{"type": "page", "messageId": f"far-late-{n}", "anonymousId": "a-far-late",
+             "sessionId": "s-far-late",
+             "timestamp": (FAR_LATE_START + dt.timedelta(seconds=37 * n, microseconds=n))
+             .isoformat(timespec="microseconds") + "Z",
+             "context": {"userAgent": "Mozilla/5.0 (Macintosh) Safari/605.1.15"},
+             "properties": {"url": f"https://tours.example/tour/sp-far/room-{n % 3}",
+                            "spaceId": "sp-far", "spaceType": "condo", "roomId": f"r-{n % 3}",
+                            "coordinates": {"pitch": 4.5 * n, "yaw": 175.0 - 30 * n,
+                                            "hfov": 80}}}
+            for n in range(6)]
 
 
 @dataclass
@@ -39,6 +57,8 @@ def build_local_lake(root: Path) -> LocalLake:
     lake = root / "lake"
     lake.mkdir()
     archive = sorted(sample.glob("archive/dt=*/*.jsonl*"))
+    far_late = sample / "stream" / "zz-far-late.jsonl"
+    far_late.write_text("".join(json.dumps(event) + "\n" for event in far_late_events()))
     stream = sorted(sample.glob("stream/*.jsonl"))
     backfill_files(archive, lake=lake)
     firehose.ingest_files(stream, lake=lake, progress=False)
