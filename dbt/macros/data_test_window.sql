@@ -113,7 +113,7 @@
     {%- set partitions = events.incorporate(
         path={'identifier': events.identifier ~ '$partitions'}
     ) -%}
-    select cast(max(partition.event_date) as varchar) from {{ partitions }}
+    select cast(max("partition".event_date) as varchar) from {{ partitions }}
 {%- endmacro %}
 
 {#-

@@ -9,8 +9,10 @@
     with the date its table is partitioned by (or whose month it is
     partitioned by), so no source row can match a target row of another
     date: adding `target.<date> in (<the source's dates>)` (or `>=` the
-    earliest when there are many) to the ON clause changes no result and
-    lets the engine plan the target scan on those partitions only.
+    earliest when there are many) to the ON clause, and the same for an
+    identity partition column derived from that date (the monthly marts'
+    `<x>_month`), changes no result and lets the engine plan the target scan
+    on those partitions only.
 
     The dates are read from the staged source rows when the merge runs, as
     literals: `incremental_predicates` in a model's config is rendered at
@@ -22,35 +24,67 @@
 
 {% macro merge_target_predicates(target_alias, source, unique_key, incremental_predicates) -%}
     {%- set predicates = [] if incremental_predicates is none else [] + incremental_predicates -%}
-    {%- set keys = [unique_key] if unique_key is string else unique_key -%}
+    {%- set keys = [unique_key] if unique_key is string else (unique_key or []) -%}
     {%- if not execute or not keys -%}
         {{ return(predicates) }}
     {%- endif -%}
-    {%- set date_column = keys[0] -%}
+    {%- set columns = [keys[0]] -%}
+    {%- for column in webevents.identity_partition_columns() if column not in columns -%}
+        {%- do columns.append(column) -%}
+    {%- endfor -%}
+    {%- for column in columns -%}
+        {%- set predicate = webevents.listed_dates_predicate(
+            target_alias ~ '.' ~ column, column, source
+        ) -%}
+        {%- if predicate -%}
+            {%- do predicates.append(predicate) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(predicates) }}
+{%- endmacro %}
+
+{#- `<target column> in (<the source's dates>)`, or `>=` the earliest when
+    there are many; none when the column does not hold dates. -#}
+{% macro listed_dates_predicate(target_column, column, source) -%}
     {%- set listed = run_query(
-        'select distinct cast(' ~ date_column ~ ' as varchar) from ' ~ source ~ ' order by 1'
+        'select distinct cast(' ~ column ~ ' as varchar) from ' ~ source ~ ' order by 1'
     ) -%}
     {%- set dates = listed.columns[0].values() | reject('none') | list -%}
     {%- if not dates -%}
-        {{ return(predicates) }}
+        {{ return('') }}
     {%- endif -%}
     {%- for value in dates -%}
         {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', value) -%}
-            {#- the first key is not a date: nothing to prune by -#}
-            {{ return(predicates) }}
+            {{ return('') }}
         {%- endif -%}
     {%- endfor -%}
-    {%- set column = target_alias ~ '.' ~ date_column -%}
     {%- if dates | length <= var('merge_target_max_listed_dates', 31) -%}
         {%- set literals = [] -%}
         {%- for value in dates -%}
             {%- do literals.append("date '" ~ value ~ "'") -%}
         {%- endfor -%}
-        {%- do predicates.append(column ~ ' in (' ~ literals | join(', ') ~ ')') -%}
-    {%- else -%}
-        {%- do predicates.append(column ~ " >= date '" ~ dates[0] ~ "'") -%}
+        {{ return(target_column ~ ' in (' ~ literals | join(', ') ~ ')') }}
     {%- endif -%}
-    {{ return(predicates) }}
+    {{ return(target_column ~ " >= date '" ~ dates[0] ~ "'") }}
+{%- endmacro %}
+
+{#- The model's identity partition columns (Athena partitioned_by, Trino
+    properties.partitioning; transforms such as month(x) are left out): the
+    monthly marts are partitioned by a month column derived from the key's
+    date, so the target is pruned through that column too. -#}
+{% macro identity_partition_columns() -%}
+    {%- set columns = [] -%}
+    {%- set listed = config.get('partitioned_by') or [] -%}
+    {%- set trino_partitioning = (config.get('properties') or {}).get('partitioning') -%}
+    {%- if trino_partitioning -%}
+        {%- set listed = modules.re.findall("'([^']*)'", trino_partitioning) -%}
+    {%- endif -%}
+    {%- for column in listed -%}
+        {%- if modules.re.match('^[a-z_][a-z0-9_]*$', column) -%}
+            {%- do columns.append(column) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(columns) }}
 {%- endmacro %}
 
 {#- dbt-athena's Iceberg merge, given the pruning predicates (its target
