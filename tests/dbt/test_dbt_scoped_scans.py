@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import shutil
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -18,6 +18,7 @@ import pytest
 
 from tests.dbt import lake_fixture
 from tests.dbt.dbt_runner import run_dbt
+from tests.dbt.identity_events import identifications, late_identifications
 
 pytestmark = pytest.mark.xdist_group("dbt_scoped_scans")
 
@@ -50,35 +51,6 @@ INCREMENTAL_MODELS = {
     "data_quality_checks_daily": "event_date",
     "bot_traffic_daily": "event_date",
 }
-
-
-def identified(event_id: str, device: str, user: str, at: datetime) -> dict:
-    return lake_fixture._event(
-        event_id, at, anonymous_id=device, user_id=user, session_id=f"{device}-{at:%m%d}"
-    )
-
-
-def identifications(day: date) -> list[dict]:
-    """A device one user stays logged in on for weeks, and one that changes hands."""
-    noon = datetime.combine(day, datetime.min.time()) + timedelta(hours=12)
-    return [
-        identified(f"long-{day:%m%d}", "anon-long", "user-long", noon),
-        identified(f"hands-{day:%m%d}", "anon-hands", f"user-{day.day % 2}", noon),
-    ]
-
-
-def late_identifications(day: date) -> list[dict]:
-    """Late events, in the window, of the day before `day`: each reshapes built ranges."""
-    before = datetime.combine(day - timedelta(days=1), datetime.min.time())
-    return [
-        # another user on the long-lived device: splits its open range in two
-        identified(f"intruder-{day:%m%d}", "anon-long", "user-intruder",
-                   before + timedelta(hours=15)),
-        # the same user earlier than the range's opener: the range gets a new opener,
-        # so a new key, and the built one is superseded
-        identified(f"early-{day:%m%d}", "anon-hands", f"user-{(day.day - 1) % 2}",
-                   before + timedelta(hours=9)),
-    ]
 
 
 @pytest.fixture(scope="module")
