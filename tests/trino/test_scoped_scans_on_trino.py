@@ -76,7 +76,7 @@ def daily(trino_engine, trino_catalog, trino_port, tmp_path_factory):
         f"where event_date = date '{NEW_DAY}' and event_type = 'track' and user_id is null")
     trino_engine.execute(
         "delete from analytics.web_events where anonymous_id = 'bot-crawler' "
-        f"and event_timestamp < timestamp '{NEW_DAY} 01:00:00'")
+        f"and event_date = date '{NEW_DAY}' and event_timestamp < timestamp '{NEW_DAY} 01:00:00'")
     run_dbt(build, work / "daily", env)
     incremental_dim = dim_rows(trino_engine)
     run_dbt(["run", "--target", "trino", "--full-refresh", "--select", "dim_identity_ranges"],
