@@ -496,12 +496,15 @@ def _dbt_work(session: Session) -> Path:
 
 def run_dbt_models(target: str, lookback_days: int, env: dict[str, str], work: Path) -> None:
     """dbt run (models only) re-deriving `lookback_days` back from the newest built day."""
-    completed = run_dbt(["run", "--target", target,
-                         "--vars", json.dumps({"lookback_days": lookback_days})],
-                        work, env=env, cwd=DBT_DIR)
-    if completed.returncode != 0:
-        tail = completed.output.strip().splitlines()[-15:]
-        raise ErasureError("re-deriving the marts failed (`dbt run`):\n" + "\n".join(tail))
+    # dim_identity_ranges re-derives only its own window incrementally (docs/dbt.md,
+    # "Identity"): rebuilt whole first, so ranges around the erased ones join up as in a
+    # build from scratch; then every model with the touched days.
+    for args in (["run", "--full-refresh", "--select", "dim_identity_ranges"],
+                 ["run", "--vars", json.dumps({"lookback_days": lookback_days})]):
+        completed = run_dbt([*args, "--target", target], work, env=env, cwd=DBT_DIR)
+        if completed.returncode != 0:
+            tail = completed.output.strip().splitlines()[-15:]
+            raise ErasureError("re-deriving the marts failed (`dbt run`):\n" + "\n".join(tail))
 
 
 # ---- local copies outside the tables ---------------------------------------------------

@@ -9,7 +9,10 @@
 {% macro trino__get_merge_sql(
     target, source, unique_key, dest_columns, incremental_predicates
 ) -%}
-    {%- set predicates = [] if incremental_predicates is none else [] + incremental_predicates -%}
+    {#- the target pruned to the source's dates (macros/merge_target_window.sql) -#}
+    {%- set predicates = webevents.merge_target_predicates(
+        'target', source, unique_key, incremental_predicates
+    ) -%}
     {%- set delete_condition = config.get('delete_condition') -%}
     {%- set insert_condition = config.get('insert_condition') -%}
     {%- set update_columns = get_merge_update_columns(

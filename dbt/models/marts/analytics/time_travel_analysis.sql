@@ -2,10 +2,11 @@
 
 -- Time travel over analytics.web_events (the architecture guide's time_travel_analysis):
 -- every snapshot still in the table's history, what it did (append,
--- overwrite for MERGE, delete), the records Iceberg counted, and for the
--- newest snapshots the rows actually visible `for version as of` it and the
--- change against its parent. How far back this reaches is the table's
--- snapshot retention (docs/dbt.md, "Time travel").
+-- overwrite for MERGE, delete), the records Iceberg counted, the rows
+-- visible as of it and the change against its parent, all from Iceberg's
+-- snapshot metadata: the daily build reads no data file for them (the rows
+-- equal `count(*) for version as of` each snapshot: tests/trino). How far
+-- back this reaches is the table's snapshot retention (docs/dbt.md).
 -- Disabled on the local DuckDB target: no Iceberg history exists there.
 
 with
@@ -16,24 +17,15 @@ snapshots as (
 
 ),
 
-versions as (
-
-    select * from {{ ref('stg_analytics__web_events_versions') }}
-
-),
-
 history as (
 
     select
         snapshots.*,
-        versions.visible_row_count as rows_as_of_snapshot,
-        versions.event_date_count as event_dates_as_of_snapshot,
+        snapshots.visible_record_count as rows_as_of_snapshot,
         lag(snapshots.committed_at) over (order by snapshots.committed_at)
             as previous_committed_at
 
     from snapshots
-    left join versions
-        on snapshots.snapshot_id = versions.snapshot_id
 
 ),
 
@@ -49,7 +41,7 @@ final as (
         history.deleted_record_count,
         history.added_data_file_count,
         history.rows_as_of_snapshot,
-        history.event_dates_as_of_snapshot,
+        history.changed_partition_count,
         history.rows_as_of_snapshot - parents.rows_as_of_snapshot
             as row_change_from_parent,
         {{ webevents.epoch_seconds('history.committed_at') }}
