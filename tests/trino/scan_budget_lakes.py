@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tests.trino.local_lake import run_dbt, run_dbt_as_buildspec
 from webevents import SQL_DIR
-from webevents.scan_budget import Budget, Meter
+from webevents.scan_budget import PROBE, Budget, Meter
 
 # The daily run's lookback (sql/ default_params, dbt var lookback_days). dbt rewrites from
 # the newest built date minus lookback_days and sessions open at that start reach a day
@@ -30,7 +30,8 @@ def archive_day(path: Path) -> dt.date:
 
 
 def measure_scan_budget(
-    port: int, work: Path, history_days: int, events: int, run_date: dt.date, seed: int = 11
+    port: int, work: Path, history_days: int, events: int, run_date: dt.date, seed: int = 11,
+    probes: tuple[str, ...] = (),
 ) -> Budget:
     """The daily run for run_date on a lake with history_days of history and on its window."""
     from webevents.generate import generate_sample
@@ -45,13 +46,19 @@ def measure_scan_budget(
     for name, first_day in (("history", run_date - dt.timedelta(days=history_days)),
                             ("window", window_start)):
         chosen = [f for f in files if first_day <= archive_day(f) <= run_date]
-        meters[name] = daily_run_on_new_lake(port, work / name, chosen, run_date)
+        meters[name] = daily_run_on_new_lake(port, work / name, chosen, run_date, probes)
     return Budget(run_date, history_days, WINDOW_DAYS_BEFORE_RUN + 1,
                   meters["history"], meters["window"])
 
 
-def daily_run_on_new_lake(port: int, folder: Path, files: list[Path], run_date: dt.date) -> Meter:
-    """A new catalog built from the files before run_date; run_date's daily run, metered."""
+def daily_run_on_new_lake(
+    port: int, folder: Path, files: list[Path], run_date: dt.date, probes: tuple[str, ...] = ()
+) -> Meter:
+    """A new catalog built from the files before run_date; run_date's daily run, metered.
+
+    `probes`: queries metered after the run as steps `probe: <sql>` (outside the budget),
+    so a test can show what a known whole-table read measures.
+    """
     from webevents.backfill import backfill_files
     from webevents.engines import get_engine
     from webevents.sqlrunner import run_files
@@ -84,6 +91,8 @@ def daily_run_on_new_lake(port: int, folder: Path, files: list[Path], run_date: 
         meter.run("dbt", lambda: run_dbt_as_buildspec("trino", folder / "dbt-daily", env))
         meter.run("maintenance", lambda: run_files(
             [SQL_DIR / "maintenance"], engine=engine, params=daily, echo=None))
+        for sql in probes:
+            meter.run(f"{PROBE}{sql}", lambda sql=sql: engine.query(sql))
         return meter
     finally:
         engine.close()
