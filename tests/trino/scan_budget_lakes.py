@@ -37,9 +37,13 @@ def measure_scan_budget(
     from webevents.generate import generate_sample
 
     sample = work / "sample"
-    # archive days first_day .. run_date; the generator's last day is a stream day, unused
-    generate_sample(sample, events=events, days=history_days + 2, seed=seed,
-                    end_date=run_date + dt.timedelta(days=1))
+    # The generator writes its last days // 7 days as a stream (unused here): size the
+    # sample so that its archive ends on run_date and starts history_days before it.
+    days = history_days + 1
+    while days - days // 7 < history_days + 1:
+        days += 1
+    generate_sample(sample, events=events, days=days, seed=seed,
+                    end_date=run_date + dt.timedelta(days=days // 7))
     files = sorted(sample.glob("archive/dt=*/*"))
     window_start = run_date - dt.timedelta(days=WINDOW_DAYS_BEFORE_RUN)
     meters = {}
