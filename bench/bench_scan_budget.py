@@ -46,19 +46,26 @@ def main() -> list[dict[str, Any]]:
     base = {"benchmark": "scan_budget", "command": COMMAND}
     label = f"{HISTORY_DAYS} d history / {budget.window_days} d window"
     rows = [
-        {**base, "figure": f"{step}: bytes read, {label}", "value": round(value, 2),
-         "unit": f"x ({_mb(history)} / {_mb(window)} MB)", "target": ""}
+        {**base, "figure": f"{step}: bytes read, {label} ({_mb(history)} / {_mb(window)} MB)",
+         "value": round(value, 2), "unit": "x", "target": ""}
         for step, history, window, value in budget.rows()
         if history or window
     ]
     history, window, total = budget.total()
-    rows.append({**base, "figure": f"daily job: bytes read, {label} ({EVENTS} events)",
-                 "value": round(total, 2), "unit": f"x ({_mb(history)} / {_mb(window)} MB)",
-                 "target": f"<= {TARGET_RATIO}"})
+    rows.append({**base, "figure": f"daily job ({EVENTS} events): bytes read, {label} "
+                 f"({_mb(history)} / {_mb(window)} MB)",
+                 "value": round(total, 2), "unit": "x", "target": f"<= {TARGET_RATIO}"})
     DETAIL.write_text(detail(budget))
     for row in rows:
-        print(f"{row['figure']:75s} {row['value']:>8} {row['unit']}  {row['target']}")
+        print(f"{row['figure']:95s} {row['value']:>8} {row['unit']}  {row['target']}")
     return rows
+
+
+def summary(text: str) -> str:
+    """The statement without dbt's query comment, on one line, cut at 110 characters."""
+    body = " ".join(text.split())
+    body = body.split("*/", 1)[1].strip() if body.startswith("/*") else body
+    return body[:110].replace("|", "\\|")
 
 
 def _mb(size: int) -> str:
@@ -86,7 +93,7 @@ def detail(budget) -> str:
         lines += [f"## {name} lake", "", "| step | bytes | statement |", "| --- | ---: | --- |"]
         for statement in meter.statements:
             if statement.physical_input_bytes:
-                text = statement.summary.replace(meter.catalog, "<catalog>").replace("|", "\\|")
+                text = summary(statement.text.replace(meter.catalog, "<catalog>"))
                 lines.append(f"| {statement.step} | {statement.physical_input_bytes:,} | "
                              f"`{text}` |")
         lines.append("")
