@@ -41,6 +41,8 @@ run: venv
 lint: venv
 	$(BIN)/ruff check webevents transform_lambda tests bench
 	$(BIN)/sqlfluff lint sql dbt --processes 2
+	# dbt again with is_incremental() false: the full-refresh branches (lint/full_refresh.cfg)
+	$(BIN)/sqlfluff lint dbt --config lint/full_refresh.cfg --processes 2
 
 test: venv tools-venv browser lint
 	PATH="$(CURDIR)/$(TOOLS_VENV)/bin:$$PATH" $(BIN)/pytest -m "not trino and not calendar" \

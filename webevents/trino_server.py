@@ -287,6 +287,10 @@ def write_config(home: Path, port: int) -> None:
             "query.max-memory-per-node": "1GB",
             "task.concurrency": "2",
             **WRITER_LIMITS,
+            # Keep every query's statistics for the run (bench/bench_scan_budget.py reads
+            # physical input bytes per statement from /v1/query); the default keeps 100.
+            "query.max-history": "20000",
+            "query.min-expire-age": "120m",
             # Tests add one catalog per module with CREATE CATALOG, so modules never share tables.
             "catalog.management": "dynamic",
             "catalog.store": "file",

@@ -15,6 +15,7 @@ from pathlib import Path as _Path
 
 import yaml as _yaml
 from jinja2 import pass_context as _pass_context
+from sqlfluff.core.templaters.builtins.dbt import MacroReturn as _MacroReturn
 
 # Lint as the Athena target: sqlfluff's dialect is athena.
 ADAPTER_PREFIXES = ("athena__", "default__", "")
@@ -59,7 +60,12 @@ class _MacroNamespace:
 
         @_pass_context
         def call(context, *args, **kwargs):
-            return _resolve(context, macro_name, prefixes)(*args, **kwargs)
+            # dbt's return() unwinds to the enclosing Macro call; this wrapper is not a
+            # Macro, so catch it here or it ends the caller's macro with this value.
+            try:
+                return _resolve(context, macro_name, prefixes)(*args, **kwargs)
+            except _MacroReturn as returned:
+                return returned.value
 
         return call
 
