@@ -316,6 +316,7 @@
         {{- " || ':' || " if k == 2 else " || " if not loop.last }}
     {%- endfor -%}
 {%- endmacro -%}
+{%- set json_columns = ["properties", "context", "traits", "extra"] -%}
 {#- §6b inside the JSON columns, like scrub_json of transform_lambda/privacy.py:
     the compact JSON text as tokens (an `ip` member with its string or number
     value; a string, a key when its ':' follows; a number; the rest) -#}
@@ -418,10 +419,15 @@
                                     to_utf8(
                                         coalesce(
                                             {{ json_ipv4(a, h) }},
-                                            {%- for i in range(1, 7) %}
-                                                lpad(element_at({{ h }}, {{ i }}), 4, '0')
-                                                || ':' ||
-                                            {%- endfor %}
+                                            array_join(
+                                                transform(
+                                                    slice({{ h }}, 1, 6),
+                                                    json_x -> lpad(json_x, 4, '0')
+                                                ),
+                                                ':'
+                                            )
+                                            || ':'
+                                            ||
                                             case
                                                 when
                                                     regexp_like(
@@ -434,7 +440,10 @@
                                             end
                                         )
                                     ),
-                                    to_utf8('{{ ip_hash_key | default("") }}')
+                                    to_utf8(
+                                        '{{ ip_hash_key | default("")
+                                            if ip_handling == "hash" else "" }}'
+                                    )
                                 )
                             )
                         )
@@ -1374,7 +1383,7 @@ json_ips as (
         *,
         filter(
             array_distinct(
-                {%- for column in ["properties", "context", "traits", "extra"] %}
+                {%- for column in json_columns %}
                     transform(
                         filter(
                             case
@@ -1513,10 +1522,10 @@ pseudonymised as (
         {%- for column in ["page_url", "page_path", "page_referrer"] %}
             + {{ pii_removed(column) }}
         {%- endfor %}
-        {%- for column in ["properties", "context", "traits", "extra"] %}
+        {%- for column in json_columns %}
             + {{ json_removed(column) }}
         {%- endfor %} as privacy_removed_count,
-        {%- for column in ["properties", "context", "traits", "extra"] %}
+        {%- for column in json_columns %}
             {{ json_scrubbed(column) }} as landed_{{ column }},
         {%- endfor %}
         {%- for column in ["page_url", "page_path", "page_referrer"] %}

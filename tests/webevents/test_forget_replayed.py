@@ -7,8 +7,8 @@ import datetime as dt
 
 from tests.webevents.test_replay import GOOD, lake_with_failures, throttled_batch  # noqa: F401
 from webevents.cli import main
+from webevents.engines.local import connect
 from webevents.erasure import ERASED_REPLAYED, apply_pending
-from webevents.lake import connect
 from webevents.reconcile import STREAM, reconciliation
 from webevents.replay import replay
 
