@@ -44,8 +44,10 @@ def test_arrival_dates_without_a_start_read_every_row(lake):
 
 def marks(lake: Path) -> list[tuple]:
     with duckdb.connect(str(lake / "lake.duckdb"), read_only=True) as con:
-        return con.execute("select step, arrived_from, arrived_through, event_dates "
-                           "from analytics.web_events_arrival_marks order by arrived_through").fetchall()
+        return con.execute(
+            "select step, arrived_from, arrived_through, event_dates "
+            "from analytics.web_events_arrival_marks order by arrived_through"
+        ).fetchall()
 
 
 def mark(lake: Path, **params) -> None:
