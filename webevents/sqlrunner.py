@@ -205,7 +205,7 @@ def for_each_rows(folder: Path) -> list[dict[str, str]]:
     """The rows of the CSV table named by `for_each` in the folder's run_order.yml.
 
     Each row's columns become parameters of every file of the `run` list, run once per
-    row; values are SQL identifiers (table and column names), checked here.
+    row; values are SQL identifiers (table and column names) or empty, checked here.
     """
     folder = Path(folder)
     order = _read_order(folder)
@@ -224,7 +224,7 @@ def for_each_rows(folder: Path) -> list[dict[str, str]]:
         if len(values) != len(header):
             raise SqlRunError(f"{table}: row {number} has {len(values)} values, the header "
                               f"{len(header)}")
-        bad = [v for v in values if not _IDENTIFIER.fullmatch(v.strip())]
+        bad = [v for v in values if v.strip() and not _IDENTIFIER.fullmatch(v.strip())]
         if bad:
             raise SqlRunError(f"{table}: row {number}: {bad[0]!r} is not a lowercase SQL "
                               "name (letters, digits, _)")

@@ -9,6 +9,12 @@
 
     A literal on Athena and Trino (partition pruning needs a constant at
     planning time), a scalar subquery on DuckDB and in unit tests.
+
+    Late arrivals (var late_event_dates) dated before that start would be
+    missed, and the carried counts only hold against the start they were
+    written with, so an earlier start cannot be used for one run: the start
+    becomes 1900-01-01 instead, which re-derives every range from all
+    identified events (what a full refresh computes) and carries nothing in.
 -#}
 
 {% macro identity_window_start() -%}
@@ -16,6 +22,25 @@
 {%- endmacro %}
 
 {% macro default__identity_window_start() -%}
+    {#- a unit test's inputs are fixed: the job's late dates must not move its window -#}
+    {%- set earliest_late = none if webevents.in_unit_test()
+        else webevents.earliest_late_event_date() -%}
+    {%- if earliest_late %}
+    (
+        select
+            case
+                when cast('{{ earliest_late }}' as date) < {{
+                    webevents.identity_window_subquery() }}
+                    then cast('1900-01-01' as date)
+                else {{ webevents.identity_window_subquery() }}
+            end
+    )
+    {%- else -%}
+    {{ webevents.identity_window_subquery() }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro identity_window_subquery() -%}
     (
         select
             coalesce(
@@ -53,6 +78,10 @@
                 - modules.datetime.timedelta(days=var('identity_window_days') | int)
             ).isoformat() -%}
         {%- endif -%}
+    {%- endif -%}
+    {%- set earliest_late = webevents.earliest_late_event_date() -%}
+    {%- if earliest_late and earliest_late < bound -%}
+        {%- set bound = '1900-01-01' -%}
     {%- endif -%}
     date '{{ bound }}'
 {%- endmacro %}

@@ -13,8 +13,12 @@
 -- window start and the daily marts' dwell reach back a day. So 2 + lookback_days
 -- days before run_date.
 {%- set rewritten_days = lookback_days | int + 2 %}
+-- An unpartitioned mart (partition_grain none: dim_identity_ranges, small, merged
+-- anywhere in the table) is compacted whole.
 -- https://docs.aws.amazon.com/athena/latest/ug/optimize-statement.html
-{%- if partition_grain == 'month' %}
+{%- if partition_grain == 'none' %}
+optimize marts.{{ mart }} rewrite data using bin_pack
+{%- elif partition_grain == 'month' %}
 optimize marts.{{ mart }} rewrite data using bin_pack
 where {{ partition_column }} >= date_trunc(
     'month', date_add('day', -{{ rewritten_days }}, date '{{ run_date }}')

@@ -22,8 +22,10 @@ NEXT_RUN = "2026-11-26T02:00:00"
 FAR_LATE = dt.datetime(2026, 10, 16, 9, 15, 0, 250001)  # 40 days before it arrives
 
 
-def event(message_id: str, device: str, session: str, at: dt.datetime, path: str) -> dict:
+def event(message_id: str, device: str, session: str, at: dt.datetime, path: str,
+          user: str | None = None) -> dict:
     return {"type": "page", "messageId": message_id, "anonymousId": device, "sessionId": session,
+            **({"userId": user} if user else {}),
             "timestamp": at.isoformat(timespec="microseconds") + "Z",
             "context": {"userAgent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0"},
             "properties": {"url": f"https://tours.example{path}", "path": path,
@@ -36,9 +38,10 @@ def write(path: Path, events: list[dict]) -> Path:
     return path
 
 
-def visit(prefix: str, device: str, start: dt.datetime, pages: int) -> list[dict]:
+def visit(prefix: str, device: str, start: dt.datetime, pages: int,
+          user: str | None = None) -> list[dict]:
     return [event(f"{prefix}-{n}", device, f"{prefix}-s", start + dt.timedelta(minutes=2 * n),
-                  f"/tour/sp-1/room-{n}") for n in range(pages)]
+                  f"/tour/sp-1/room-{n}", user) for n in range(pages)]
 
 
 @pytest.fixture(scope="module")
@@ -48,10 +51,11 @@ def lakes(tmp_path_factory):
     root = tmp_path_factory.mktemp("late-arrivals")
     lake = root / "lake"
     recent = [*visit("d1", "a-1", dt.datetime(2026, 11, 21, 10, 0, 0, 1), 7),
-              *visit("d2", "a-2", dt.datetime(2026, 11, 24, 22, 0, 0, 999999), 3)]
+              *visit("d2", "a-2", dt.datetime(2026, 11, 24, 22, 0, 0, 999999), 3, "u-2")]
     first = write(root / "first.jsonl", recent)
     late = write(root / "late.jsonl", [
-        *visit("far", "a-3", FAR_LATE, 6),
+        # identified: dim_identity_ranges must take it although it is older than its window
+        *visit("far", "a-3", FAR_LATE, 6, "u-3"),
         *visit("d3", "a-2", dt.datetime(2026, 11, 25, 8, 0), 2),
     ])
     with pytest.MonkeyPatch.context() as patch:
@@ -86,6 +90,13 @@ def test_the_far_late_event_reaches_analytics_on_the_next_run(lakes):
 def test_the_far_late_event_reaches_the_marts_on_the_next_run(lakes, sql):
     lake, _, _ = lakes
     assert query(lake, sql) == [(6,)]
+
+
+def test_a_far_late_identification_opens_its_identity_range(lakes):
+    lake, _, _ = lakes
+    assert query(lake, "select anonymous_id, user_id, identified_event_count "
+                       "from marts.dim_identity_ranges where anonymous_id = 'a-3'") == [
+        ("a-3", "u-3", 6)]
 
 
 def test_every_mart_equals_a_build_from_scratch(lakes):

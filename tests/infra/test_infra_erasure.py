@@ -76,5 +76,5 @@ def test_the_daily_job_applies_pending_erasures_before_it_builds():
     buildspec = yaml.safe_load((PROJECT_ROOT / "buildspec.yml").read_text())
     script = "\n".join(buildspec["phases"]["build"]["commands"])
     forget = script.index("webevents forget --apply-pending --engine athena")
-    assert script.index("sql/ddl") < forget < script.index("sql/enrich")
+    assert script.index("sql/ddl") < forget < script.index("webevents arrivals enrich")
     assert forget < script.index("dbt build")
