@@ -36,7 +36,7 @@
             end
     )
     {%- else -%}
-    {{ webevents.identity_window_subquery() }}
+        {{ webevents.identity_window_subquery() }}
     {%- endif -%}
 {%- endmacro %}
 

@@ -22,7 +22,7 @@ source as (
 
 renamed as (
 
-    select
+    select  -- noqa: ST06
         snapshot_id,
         parent_id as parent_snapshot_id,
         operation as snapshot_operation,
@@ -43,7 +43,7 @@ renamed as (
         case
             when
                 coalesce(
-                    cast(element_at(summary, 'total-equality-deletes') as bigint),
+                    cast(element_at(summary, 'total-equality-deletes') as bigint),  -- noqa: LT05
                     0
                 ) = 0
                 then

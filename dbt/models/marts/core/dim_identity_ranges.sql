@@ -69,9 +69,9 @@ identified_events as (
     from events
     where
         anonymous_id is not null and user_id is not null
-        {% if is_incremental() %}
+        {% if is_incremental() %}  -- noqa: LT02
             and event_date >= {{ window_start }}
-        {% endif %}
+        {% endif %}  -- noqa: LT02
 
 ),
 
@@ -123,7 +123,7 @@ next_window as (
         inner join touched_devices
             on built.anonymous_id = touched_devices.anonymous_id
         where
-            built.valid_from < cast({{ window_start }} as timestamp(6))
+            built.valid_from < cast({{ window_start }} as timestamp(6))  -- noqa: LT02
             and (
                 built.valid_to is null
                 or built.valid_to >= cast({{ window_start }} as timestamp(6))
@@ -224,7 +224,7 @@ ranges as (
         numbered_ranges.user_id,
         numbered_ranges.range_number,
         max(
-            case when numbered_ranges.is_new_range = 1 then numbered_ranges.event_id end
+            case when numbered_ranges.is_new_range = 1 then numbered_ranges.event_id end  -- noqa: LT05
         ) as opened_by_event_id,
         min(numbered_ranges.event_timestamp) as valid_from,
         max(numbered_ranges.last_event_at) as last_identified_at,
@@ -240,7 +240,7 @@ ranges as (
             case
                 when
                     numbered_ranges.event_date is null
-                    or numbered_ranges.event_date < next_window.window_start_date
+                    or numbered_ranges.event_date < next_window.window_start_date  -- noqa: LT05
                     then numbered_ranges.last_event_at
             end
         ) as identified_before_window_at
