@@ -413,7 +413,11 @@ def normalise(
                 found = _coordinates(value)
                 if found is not None:
                     row["coordinates"] = found
-                    continue
+                    # §6: taken whole or kept whole, like context.page: only when the
+                    # column holds every member (a stray key or a NaN would be lost).
+                    held = [member for member in found.values() if member is not None]
+                    if len(held) == len(value):
+                        continue
             rest[key] = value
     dumps = dumps or _dumps_sorted
     row["properties"] = dumps(rest) if rest else "{}"

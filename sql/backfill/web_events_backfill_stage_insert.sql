@@ -1068,7 +1068,16 @@ finished as (
                             case when is_finite(hfov) then hfov end
                         ) as row (pitch double, yaw double, hfov double)
                     )
-        end as coordinates
+        end as coordinates,
+        -- §6: the object is taken whole only when the column holds every
+        -- member (each one of the three, each finite), else kept whole
+        coalesce(
+            cardinality(map_keys(coordinates_map))
+            = if(is_finite(pitch), 1, 0)
+            + if(is_finite(yaw), 1, 0)
+            + if(is_finite(hfov), 1, 0),
+            false
+        ) as coordinates_taken
     from columns
 ),
 
@@ -1092,7 +1101,7 @@ with_properties as (
                             and {{ text_value("json_format(property_value)") }}
                             is not null
                             or property_key = 'coordinates'
-                            and coordinates is not null
+                            and coordinates_taken
                         )
                     ) as json
                 )

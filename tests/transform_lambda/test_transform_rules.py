@@ -277,9 +277,28 @@ def test_properties_mapping_and_what_stays():
     assert row["page_url"] == "https://x.io/a/b?c=1"
     assert row["page_path"] == "/a/b"
     assert row["coordinates"] == {"pitch": 1.0, "yaw": 2.5, "hfov": None}
+    # zoom and the null hfov are in no column, so coordinates stays whole (§6)
     assert row["properties"] == (
-        '{"building":true,"roomId":"","roomName":{"a":1},"theme":"dark","ünïcode":"é"}'
+        '{"building":true,"coordinates":{"hfov":null,"pitch":1,"yaw":"2.5","zoom":3},'
+        '"roomId":"","roomName":{"a":1},"theme":"dark","ünïcode":"é"}'
     )
+
+
+def test_coordinates_are_taken_whole_only_when_the_column_holds_every_member():
+    def kept(coordinates):
+        row = landed({"type": "track", "timestamp": MILLIS_2024,
+                      "properties": {"coordinates": coordinates}})
+        return row["coordinates"], json.loads(row["properties"])
+
+    assert kept({"pitch": 1, "yaw": "2.5", "hfov": 90.0}) == (
+        {"pitch": 1.0, "yaw": 2.5, "hfov": 90.0}, {}
+    )
+    assert kept({"yaw": 3}) == ({"pitch": None, "yaw": 3.0, "hfov": None}, {})
+    for partly_read in ({"type": None, "pitch": 0}, {"pitch": 1, "yaw": None},
+                        {"pitch": 1, "yaw": "NaN"}):
+        column, properties = kept(partly_read)
+        assert column["pitch"] is not None
+        assert properties == {"coordinates": partly_read}
 
 
 def test_properties_keys_sorted_at_every_level():

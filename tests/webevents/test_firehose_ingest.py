@@ -98,7 +98,10 @@ def test_ok_rows_land_with_table_types(sample_file, tmp_path):
     assert ts == datetime(2025, 11, 24, 9, 0, 0, 123456)  # UTC, microseconds kept
     assert day == date(2025, 11, 24)
     assert coordinates == {"pitch": 1.5, "yaw": 2.0, "hfov": None}
-    assert json.loads(properties) == {"theme": "dark"}
+    assert json.loads(properties) == {  # "NaN" is no double: the object stays whole (§6)
+        "theme": "dark",
+        "coordinates": {"pitch": "1.5", "yaw": 2, "hfov": "NaN"},
+    }
     assert (space, room, shape, source) == ("sp-1", "Kitchen", "legacy", "firehose")
     assert isinstance(received, datetime)
     nested = _query(

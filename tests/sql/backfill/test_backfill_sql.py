@@ -55,7 +55,11 @@ CASES = [
         "room_id": "7",
         "space_type": "loft",
         "coordinates": {"pitch": 1.5, "yaw": None, "hfov": 80.0},
-        "properties": {"theme": "dark"},
+        # "Infinity" is no double: the column has the rest, properties the object (§6)
+        "properties": {
+            "theme": "dark",
+            "coordinates": {"pitch": "1.5", "yaw": "Infinity", "hfov": 80},
+        },
         "source_format": "nested",
     }),
     (json.dumps(LEGACY), "ok", None, {
