@@ -36,19 +36,22 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from webevents import SQL_DIR, clock
+from webevents import SQL_DIR, clock, failpoints
 from webevents.windows import MAX_WINDOW_DAYS
 
 ARRIVALS_DIR = SQL_DIR / "arrivals"
 DATES_SELECT = ARRIVALS_DIR / "raw_web_events_arrival_dates_select.sql"
 MARKS_SELECT = ARRIVALS_DIR / "analytics_web_events_arrival_marks_select.sql"
 MARK_MERGE = ARRIVALS_DIR / "analytics_web_events_arrival_marks_merge.sql"
+NEWEST_SELECT = ARRIVALS_DIR / "analytics_web_events_newest_date_select.sql"
 STEPS = ("enrich", "bots", "dbt")
 # Kinesis retention (24 h) + Lambda buffer (15 min) + delivery buffer (15 min) + retries (2 h)
 ARRIVAL_OVERLAP = dt.timedelta(hours=27)
 # The dbt var the incremental window macro reads (dbt/macros/incremental_window.sql)
 DBT_VAR = "late_event_dates"
 DBT_ENV = "WEBEVENTS_LATE_EVENT_DATES"
+# The data tests' window bound, read once per job (dbt/macros/data_test_window.sql)
+NEWEST_ENV = "WEBEVENTS_NEWEST_EVENT_DATE"
 
 
 @dataclass(frozen=True)
@@ -243,6 +246,7 @@ def enrich(engine, params: Mapping[str, Any] | None = None,
         for window in windows:
             run_files([SQL_DIR / "enrich"], engine=engine,
                       params={**(params or {}), **window, **through}, echo=echo)
+        failpoints.reach("enrich.merged")
         record(engine, "enrich", arrivals.arrived_from, arrivals.arrived_through,
                arrivals.event_dates)
     return arrivals
@@ -272,6 +276,7 @@ def flag_bots(engine, params: Mapping[str, Any] | None = None,
         for window in date_windows(dates):
             run_files([SQL_DIR / "bots"], engine=engine, params={**(params or {}), **window},
                       echo=echo)
+        failpoints.reach("bots.flagged")
         if through is not None:
             record(engine, "bots", None, through, dates)
     return dates
@@ -282,6 +287,14 @@ def dbt_dates(engine) -> tuple[list[dt.date], dt.datetime | None]:
     return pending(read_marks(engine), "dbt")
 
 
+def newest_event_date(engine) -> dt.date | None:
+    """The newest event_date of analytics.web_events (None when empty): from Iceberg
+    metadata on Athena and Trino, so the job reads it once for all of dbt's data tests."""
+    params = {"from_metadata": "no" if engine.name == "local" else "yes"}
+    (newest,), = _run(engine, NEWEST_SELECT, params).rows
+    return None if newest is None else _date(newest)
+
+
 def dbt_built(engine, through: dt.datetime | None, dates=()) -> None:
     """Record that `dbt build` rebuilt `dates`, pending up to `through`."""
     if through is not None:
@@ -290,7 +303,8 @@ def dbt_built(engine, through: dt.datetime | None, dates=()) -> None:
 
 # ---- `webevents arrivals` ----------------------------------------------------------------
 def arrivals_command(args) -> int:
-    """`webevents arrivals enrich|bots|dbt-dates|dbt-built [--engine] [--lake] [--since]`."""
+    """`webevents arrivals enrich|bots|dbt-dates|newest-date|dbt-built [--engine] [--lake]
+    [--since]`."""
     import json
     import sys
 
@@ -331,6 +345,11 @@ def arrivals_command(args) -> int:
                         with open(args.state, "w", encoding="utf-8") as handle:
                             json.dump({"through": timestamp_text(through) if through else None,
                                        DBT_VAR: dates_text(dates)}, handle)
+                elif args.action == "newest-date":
+                    newest = newest_event_date(engine)
+                    # stdout: the value for WEBEVENTS_NEWEST_EVENT_DATE (empty: no events)
+                    print(newest.isoformat() if newest else "")
+                    echo(f"newest event date {newest or 'none (no events)'}")
                 elif args.action == "dbt-built":
                     if args.state:  # what dbt-dates gave dbt, not what is pending now
                         with open(args.state, encoding="utf-8") as handle:

@@ -341,10 +341,13 @@ def _add_arrivals(commands) -> None:
         description="enrich: merge the rows that arrived since the last run (received_at) "
         "into analytics.web_events, whatever their event date; bots: flag the event dates "
         "enrich touched since bots last ran; dbt-dates: print those dates for the marts "
-        "(WEBEVENTS_LATE_EVENT_DATES); dbt-built: record that dbt rebuilt them. Each step "
+        "(WEBEVENTS_LATE_EVENT_DATES); newest-date: print the newest event date, the data "
+        "tests' window (WEBEVENTS_NEWEST_EVENT_DATE); dbt-built: record that dbt rebuilt "
+        "them. Each step "
         "records its arrival mark in analytics.web_events_arrival_marks (docs/operations.md).",
     )
-    arrivals.add_argument("action", choices=["enrich", "bots", "dbt-dates", "dbt-built"])
+    arrivals.add_argument("action",
+                          choices=["enrich", "bots", "dbt-dates", "newest-date", "dbt-built"])
     arrivals.add_argument("--since", help="enrich: also re-read arrivals since this UTC "
                           "timestamp (after a replay or backfill with older received_at)")
     arrivals.add_argument("--state", metavar="FILE", help="dbt-dates writes, dbt-built reads "

@@ -20,8 +20,11 @@ POINTS = (
     "ingest.rows_written",      # a file's rows and ledger row written, not committed
     "ingest.committed",         # committed, error output not yet published
     "enrich.started",
+    "enrich.merged",            # every window merged, the enrich mark not yet committed
     "bots.started",
+    "bots.flagged",             # every window flagged, the bots mark not yet committed
     "dbt.running",              # while the dbt child runs
+    "dbt.built",                # dbt succeeded, the dbt mark not yet recorded
     "report.started",
     "report.written",           # report and summary written, the command not finished
 )

@@ -767,6 +767,7 @@ def _run_locked(lake: Path, inputs: list[str] | None, events: int, days: int, se
                 tasks["dbt"], total=total, completed=done),
                 full_refresh=code.rebuild, total_models=code.total_models,
                 dbt_vars={arrivals.DBT_VAR: arrivals.dates_text(late_dates)})
+            failpoints.reach("dbt.built")
             record_built(lake, "dbt", code.dbt_fingerprints)
             _record_dbt_built(lake, arrived_through, late_dates)
             rebuilt = (_row_counts(lake, code.rebuild) if code.first_build else

@@ -9,7 +9,10 @@
     Athena and Trino prune partitions at planning time; a relation without
     a window column (dim_identity_ranges, snapshots) is tested whole.
 
-    The bound: the newest event_date in analytics.web_events minus
+    The bound: the newest event_date in analytics.web_events (var
+    newest_event_date, default $WEBEVENTS_NEWEST_EVENT_DATE: the daily job
+    reads it once, `webevents arrivals newest-date`; when not given, each
+    test reads it from Iceberg metadata) minus
     lookback_days, minus the days a daily mart goes back further
     (daily_window_start), minus one day because the tests run after the
     models and the newest date may have moved on by one. Everything a daily
@@ -71,7 +74,8 @@
 {% macro data_test_window_start(extra_days=0) -%}
     {%- set bound = '1900-01-01' -%}
     {%- if execute -%}
-        {%- set newest = run_query(webevents.newest_event_date_sql()).columns[0].values()[0] -%}
+        {%- set newest = webevents.given_newest_event_date()
+            or run_query(webevents.newest_event_date_sql()).columns[0].values()[0] -%}
         {%- if newest -%}
             {%- set minutes_back = var('session_gap_minutes') + var('session_max_minutes') -%}
             {%- set days_back = (
@@ -86,6 +90,18 @@
         {%- endif -%}
     {%- endif -%}
     {{ return(bound) }}
+{%- endmacro %}
+
+{#- var newest_event_date (default $WEBEVENTS_NEWEST_EVENT_DATE), or none -#}
+{% macro given_newest_event_date() -%}
+    {%- set given = var('newest_event_date', env_var('WEBEVENTS_NEWEST_EVENT_DATE', ''))
+        | string | trim -%}
+    {%- if given and not modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2}', given) -%}
+        {{ exceptions.raise_compiler_error(
+            "newest_event_date: '" ~ given ~ "' is not a date (YYYY-MM-DD)"
+        ) }}
+    {%- endif -%}
+    {{ return(given or none) }}
 {%- endmacro %}
 
 {#- The newest event_date of analytics.web_events: from Iceberg's

@@ -32,7 +32,15 @@
     {%- for column in webevents.identity_partition_columns() if column not in columns -%}
         {%- do columns.append(column) -%}
     {%- endfor -%}
-    {%- for column in columns -%}
+    {#- only date columns get a predicate: reading the distinct values of
+        another key (dim_identity_ranges' identity_key) would cost a scan of
+        the staged rows for nothing -#}
+    {%- set date_columns = [] -%}
+    {%- for found in adapter.get_columns_in_relation(source)
+        if found.dtype | lower == 'date' -%}
+        {%- do date_columns.append(found.name | lower) -%}
+    {%- endfor -%}
+    {%- for column in columns if column | lower in date_columns -%}
         {%- set predicate = webevents.listed_dates_predicate(
             target_alias ~ '.' ~ column, column, source
         ) -%}

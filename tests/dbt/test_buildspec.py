@@ -93,9 +93,11 @@ def _dbt_block(tmp_path, dbt_exit: int, dates_exit: int = 0) -> tuple[int, list[
     log = tmp_path / "calls.log"
     (bin_dir / "webevents").write_text(
         f'#!/bin/bash\necho "webevents $*" >> {log}\n'
-        f'if [ "$2" = dbt-dates ]; then echo 2026-10-16,2026-11-24; exit {dates_exit}; fi\n')
+        f'if [ "$2" = dbt-dates ]; then echo 2026-10-16,2026-11-24; exit {dates_exit}; fi\n'
+        'if [ "$2" = newest-date ]; then echo 2026-11-25; fi\n')
     (bin_dir / "dbt").write_text(
-        f'#!/bin/bash\necho "dbt $1 dates=$WEBEVENTS_LATE_EVENT_DATES" >> {log}\nexit {dbt_exit}\n')
+        f'#!/bin/bash\necho "dbt $1 dates=$WEBEVENTS_LATE_EVENT_DATES'
+        f' newest=$WEBEVENTS_NEWEST_EVENT_DATE" >> {log}\nexit {dbt_exit}\n')
     for script in bin_dir.iterdir():
         script.chmod(0o755)
     block = BUILDSPEC["phases"]["build"]["commands"][3]
@@ -109,7 +111,8 @@ def test_dbt_builds_with_the_dates_then_they_are_recorded(tmp_path):
     assert code == 0
     assert calls == [
         "webevents arrivals dbt-dates --engine athena --state dbt-dates.json",
-        "dbt build dates=2026-10-16,2026-11-24",
+        "webevents arrivals newest-date --engine athena",
+        "dbt build dates=2026-10-16,2026-11-24 newest=2026-11-25",
         "webevents arrivals dbt-built --engine athena --state dbt-dates.json",
     ]
 

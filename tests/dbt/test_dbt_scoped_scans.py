@@ -180,3 +180,22 @@ def test_a_duplicate_inside_the_window_fails_the_daily_tests(runs, tmp_path):
     result = run_dbt(["test", "--target", "local", "--select", "source:analytics.web_events"],
                      tmp_path / "window", copy, check=False)
     assert result.returncode != 0 and "unique_analytics_web_events_event_id" in result.output
+
+
+def test_the_daily_job_gives_the_tests_their_bound_once(runs, tmp_path):
+    """buildspec.yml reads the newest event date once (`webevents arrivals newest-date`) and
+    passes it as $WEBEVENTS_NEWEST_EVENT_DATE: every test's bound follows it."""
+    _, lake, _, _ = runs
+    given = LAST_DAY + timedelta(days=9)  # not the table's newest: the bound must come from it
+    run_dbt(["test", "--target", "local", "--select", "source:analytics.web_events"],
+            tmp_path / "given", lake, env={"WEBEVENTS_NEWEST_EVENT_DATE": str(given)})
+    folder = tmp_path / "given" / "target" / "run"
+    compiled = [p.read_text() for p in folder.rglob("*.sql")]
+    bound = given - timedelta(days=DATA_TEST_WINDOW_DAYS)
+    assert compiled and all(f"event_date >= date '{bound}'" in sql for sql in compiled
+                            if "web_events" in sql and "event_date" in sql)
+    malformed = run_dbt(["test", "--target", "local", "--select", "source:analytics.web_events"],
+                        tmp_path / "malformed", lake,
+                        env={"WEBEVENTS_NEWEST_EVENT_DATE": "yesterday"}, check=False)
+    assert malformed.returncode != 0
+    assert "newest_event_date: 'yesterday' is not a date (YYYY-MM-DD)" in malformed.output

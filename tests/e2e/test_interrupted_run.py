@@ -1,6 +1,6 @@
 """`webevents run` killed (SIGKILL) or interrupted (SIGINT) at a point in every step, then run
 again, ends identical to a run that was never stopped: every table, the error output and
-the summary. The fast suite stops it at three points; `make test-calendar` at all of them.
+the summary. The fast suite stops it at four points; `make test-calendar` at all of them.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ SAMPLE = ["--events", "1500", "--days", "4", "--seed", "3"]
 RUN_TIME_KEYS = {"finished_at", "step_seconds", "report", "lake", "this_run", "skipped_files",
                  "changes"}  # changes: what this run did, like this_run
 FAST_POINTS = [("ingest.rows_written", "KILL"), ("backfill.chunk_written", "INT"),
-               ("sample.written", "KILL")]
+               ("sample.written", "KILL"), ("enrich.merged", "KILL")]
 ALL_POINTS = [(point, "KILL") for point in failpoints.POINTS] + [
     (point, "INT") for point in ("backfill.chunk_written", "ingest.rows_written", "dbt.running",
                                  "enrich.started")] + [("ingest.committed", "TERM")]

@@ -3,7 +3,8 @@
 The history lake holds `history_days` archive days before run_date, the window lake only
 the rebuild window's days; both are enriched, flagged and dbt-built up to the day before,
 then run_date's archive file arrives and the daily run (buildspec.yml's steps: sql/enrich,
-sql/bots, `dbt build`, sql/maintenance, for run_date) runs on each under a Meter.
+sql/bots, `arrivals newest-date` then `dbt build`, sql/maintenance, for run_date) runs on
+each under a Meter.
 Used by tests/trino/test_scan_budget.py and bench/bench_scan_budget.py.
 """
 
@@ -14,7 +15,7 @@ import uuid
 from pathlib import Path
 
 from tests.trino.local_lake import run_dbt, run_dbt_as_buildspec
-from webevents import SQL_DIR
+from webevents import SQL_DIR, arrivals
 from webevents.scan_budget import PROBE, Budget, Meter
 
 # The daily run's lookback (sql/ default_params, dbt var lookback_days). dbt rewrites from
@@ -92,7 +93,8 @@ def daily_run_on_new_lake(
         for step in ("enrich", "bots"):
             meter.run(step, lambda step=step: run_files(
                 [SQL_DIR / step], engine=engine, params=daily, echo=None))
-        meter.run("dbt", lambda: run_dbt_as_buildspec("trino", folder / "dbt-daily", env))
+        meter.run("dbt", lambda: run_dbt_as_buildspec("trino", folder / "dbt-daily", {
+            **env, arrivals.NEWEST_ENV: arrivals.newest_event_date(engine).isoformat()}))
         meter.run("maintenance", lambda: run_files(
             [SQL_DIR / "maintenance"], engine=engine, params=daily, echo=None))
         for sql in probes:

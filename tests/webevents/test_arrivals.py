@@ -276,6 +276,17 @@ def test_the_command_prints_the_dates_for_dbt_and_records_what_it_gave(lake, tmp
         f"{(DAY - dt.timedelta(days=40)).date()},{DAY.date()}")
 
 
+def test_the_command_prints_the_newest_event_date_for_the_data_tests(lake, capsys):
+    assert main(["arrivals", "newest-date", "--lake", str(lake)]) == 0
+    assert capsys.readouterr().out == "\n"  # no events: dbt's tests read the table
+    land(lake, raw_row("e-old", DAY - dt.timedelta(days=40), DAY),
+         raw_row("e-new", DAY - dt.timedelta(days=2), DAY))
+    assert main(["arrivals", "enrich", "--lake", str(lake)]) == 0
+    capsys.readouterr()
+    assert main(["arrivals", "newest-date", "--lake", str(lake)]) == 0
+    assert capsys.readouterr().out.strip() == (DAY - dt.timedelta(days=2)).date().isoformat()
+
+
 def test_a_malformed_since_is_one_line_error(lake, capsys):
     assert main(["arrivals", "enrich", "--lake", str(lake), "--since", "yesterday"]) == 1
     assert "--since 'yesterday' is not a timestamp" in capsys.readouterr().err
