@@ -7,11 +7,12 @@ One generated archive; two lakes on the fidelity tier's Trino (tests/trino/scan_
 one with 90 days of history before the run date, one with only the rebuild window's days
 (run date minus lookback_days + 2). Both are built up to the day before; then the run
 date's archive file arrives and the daily job runs on each, as buildspec.yml runs it:
-sql/enrich, sql/bots, `dbt build` (each model, then `dbt tests` = data and unit tests),
-sql/maintenance. Each step's physical input bytes come from Trino's query statistics
-(webevents/scan_budget.py). Figure: bytes read with history ÷ bytes read on the window
-alone, per step and for the whole job. Target: whole job <= 1.5 (issue 12). A step that
-reads a whole table shows about history / window = 15x. Per statement: bench/scan-budget.md.
+sql/enrich, sql/bots, `newest date` (the data tests' bound), `dbt build` (each model, then
+`dbt tests` = data and unit tests), sql/maintenance. Each step's physical input bytes come
+from Trino's query statistics (webevents/scan_budget.py). Figure: bytes read with history
+÷ bytes read on the window alone, per step and for the whole job. Target: whole job
+<= 1.5 (docs/decisions.md D-SCAN-2). A step that reads a whole table shows about
+history / window = 15x. Per statement: bench/scan-budget.md.
 """
 
 from __future__ import annotations

@@ -93,8 +93,10 @@ def daily_run_on_new_lake(
         for step in ("enrich", "bots"):
             meter.run(step, lambda step=step: run_files(
                 [SQL_DIR / step], engine=engine, params=daily, echo=None))
-        meter.run("dbt", lambda: run_dbt_as_buildspec("trino", folder / "dbt-daily", {
-            **env, arrivals.NEWEST_ENV: arrivals.newest_event_date(engine).isoformat()}))
+        newest = []
+        meter.run("newest date", lambda: newest.append(arrivals.newest_event_date(engine)))
+        meter.run("dbt", lambda: run_dbt_as_buildspec(
+            "trino", folder / "dbt-daily", {**env, arrivals.NEWEST_ENV: newest[0].isoformat()}))
         meter.run("maintenance", lambda: run_files(
             [SQL_DIR / "maintenance"], engine=engine, params=daily, echo=None))
         for sql in probes:
