@@ -1,11 +1,7 @@
 {{
     config(
-        materialized='incremental',
-        incremental_strategy='merge',
         unique_key=['event_date', 'event_id'],
-        partitioned_by=(['event_date'] if target.type == 'athena' else none),
-        properties=({'partitioning': "ARRAY['event_date']"} if target.type == 'trino' else {}),
-        on_schema_change='fail',
+        **webevents.incremental_config(partition_by='event_date')
     )
 }}
 

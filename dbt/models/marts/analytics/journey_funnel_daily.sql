@@ -3,12 +3,8 @@
     on partition columns only (sql/maintenance, docs/engine-fidelity.md). -#}
 {{
     config(
-        materialized='incremental',
-        incremental_strategy='merge',
         unique_key='session_date',
-        partitioned_by=(['session_month'] if target.type == 'athena' else none),
-        properties=({'partitioning': "ARRAY['session_month']"} if target.type == 'trino' else {}),
-        on_schema_change='fail',
+        **webevents.incremental_config(partition_by='session_month')
     )
 }}
 

@@ -1,4 +1,4 @@
-{{ config(enabled=target.type in ['athena', 'trino']) }}
+{{ config(materialized='table', enabled=target.type in ['athena', 'trino']) }}
 
 -- Time travel over analytics.web_events (the architecture guide's time_travel_analysis):
 -- every snapshot still in the table's history, what it did (append,

@@ -1,21 +1,7 @@
 {{
     config(
-        materialized='incremental',
-        incremental_strategy='merge',
         unique_key='identity_key',
-        on_schema_change='fail',
-        delete_condition='src.is_superseded',
-        insert_condition='not src.is_superseded',
-        merge_clauses={
-            'when_matched': [
-                {'action': 'delete', 'condition': 'DBT_INTERNAL_SOURCE.is_superseded'},
-                {'action': 'update', 'mode': 'by_name'},
-            ],
-            'when_not_matched': [
-                {'action': 'insert', 'mode': 'by_name',
-                 'condition': 'not DBT_INTERNAL_SOURCE.is_superseded'},
-            ],
-        },
+        **webevents.incremental_config(delete_when='is_superseded')
     )
 }}
 

@@ -1,23 +1,10 @@
 {{
     config(
-        materialized='incremental',
-        incremental_strategy='merge',
         unique_key=['session_date', 'session_key'],
-        partitioned_by=(['session_date'] if target.type == 'athena' else none),
-        properties=({'partitioning': "ARRAY['session_date']"} if target.type == 'trino' else {}),
-        on_schema_change='fail',
-        delete_condition='src.is_superseded',
-        insert_condition='not src.is_superseded',
-        merge_clauses={
-            'when_matched': [
-                {'action': 'delete', 'condition': 'DBT_INTERNAL_SOURCE.is_superseded'},
-                {'action': 'update', 'mode': 'by_name'},
-            ],
-            'when_not_matched': [
-                {'action': 'insert', 'mode': 'by_name',
-                 'condition': 'not DBT_INTERNAL_SOURCE.is_superseded'},
-            ],
-        },
+        **webevents.incremental_config(
+            partition_by='session_date',
+            delete_when='is_superseded'
+        )
     )
 }}
 
@@ -25,11 +12,16 @@
 -- referrer, exit page, bot flag and the journey stages it reached.
 -- A late event can merge sessions, so an incremental run also emits the
 -- built sessions it no longer produces with is_superseded = true, which the
--- merge deletes (delete_condition on Athena, merge_clauses on DuckDB).
+-- merge deletes (incremental_config's delete_when, every adapter).
+
+-- The window starts from the newest session_date built: a partition column,
+-- so Athena and Trino find its newest value without reading the mart's files
+-- (the newest end date read a whole column). It is at most a day before the
+-- newest end date, so the window only widens.
 
 {%- if is_incremental() %}
     {%- set rebuild_from = webevents.rebuild_from(
-        'session_started_at', 'session_ended_at', 'cast(session_ended_at as date)'
+        'session_started_at', 'session_ended_at', 'session_date'
     ) %}
 {%- endif %}
 
