@@ -5,12 +5,9 @@
 -- (manifests only, no data file is read:
 -- https://docs.aws.amazon.com/athena/latest/ug/querying-iceberg-table-metadata.html);
 -- the local engine has no metadata tables and reads the column.
-{%- set from_metadata = from_metadata | default("yes") %}
-select
-    {%- if from_metadata == "yes" %}
-        cast(max("partition".event_date) as varchar) as newest_event_date
-    from analytics."web_events$partitions"
-    {%- else %}
-        cast(max(event_date) as varchar) as newest_event_date
-    from analytics.web_events
-    {%- endif %}
+{%- set from_metadata = (from_metadata | default("yes")) == "yes" %}
+{%- set newest = '"partition".event_date' if from_metadata else "event_date" %}
+{%- set events = 'analytics."web_events$partitions"' if from_metadata
+    else "analytics.web_events" %}
+select cast(max({{ newest }}) as varchar) as newest_event_date
+from {{ events }}

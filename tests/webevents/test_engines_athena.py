@@ -298,3 +298,23 @@ def test_get_engine_builds_the_athena_engine(athena):
     engine = get_engine("athena", client=athena, workgroup="webevents")
     assert isinstance(engine, AthenaEngine)
     assert engine.settings.workgroup == "webevents"
+
+
+def test_the_newest_event_date_is_read_from_the_iceberg_metadata_table(athena):
+    """`webevents arrivals newest-date --engine athena`: one query on "web_events$partitions"
+    in the S3 Tables catalog (no data file), the date for the dbt data tests' window."""
+    from webevents import arrivals
+
+    engine = make_engine(athena)
+    inject_results([["newest_event_date"], ["2026-11-20"]], [("newest_event_date", "varchar")])
+    assert arrivals.newest_event_date(engine) == dt.date(2026, 11, 20)
+    execution = athena.get_query_execution(QueryExecutionId=engine.last_query_execution_id)[
+        "QueryExecution"
+    ]
+    body = " ".join(line for line in execution["Query"].splitlines()
+                    if not line.startswith("--"))
+    assert " ".join(body.split()) == (
+        'select cast(max("partition".event_date) as varchar) as newest_event_date '
+        'from analytics."web_events$partitions"'
+    )
+    assert execution["QueryExecutionContext"] == {"Catalog": S3_TABLES, "Database": "analytics"}
