@@ -26,7 +26,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from webevents import SQL_DIR, clock, failpoints, ledger
+from webevents import SQL_DIR, clock, failpoints
+from webevents.local import ledger
 
 BACKFILL_SQL = SQL_DIR / "backfill"
 MAX_DATES_PER_INSERT = 90  # Athena: at most 100 partitions written per statement
@@ -187,7 +188,7 @@ def backfill_files(
 ) -> BackfillSummary:
     """Backfill archive `files` (days from..to) into the lake; raises BackfillError on mismatch."""
     from webevents.engines import get_engine
-    from webevents.sqlrunner import SqlRunError, run_files, run_order
+    from webevents.jobs.sql import SqlRunError, run_files, run_order
 
     paths = [Path(f) for f in files]
     folders = [str(p) for p in paths if p.is_dir()]
@@ -354,7 +355,7 @@ def backfill_command(args) -> int:
     except ValueError as error:
         print(f"webevents backfill: --from/--to: {error}", file=sys.stderr)
         return 2
-    from webevents.lake import LakeError, locked, resolve_lake
+    from webevents.local.lake import LakeError, locked, resolve_lake
 
     try:
         lake = resolve_lake(args.lake)
@@ -376,8 +377,8 @@ def backfill_command(args) -> int:
         "dropped; rejects are in raw.web_events_backfill_rejects"
     )
     if getattr(args, "summary", None):
-        from webevents.pipeline import SourceFigures, build_summary
-        from webevents.reconcile import write_summary
+        from webevents.local.reconcile import write_summary
+        from webevents.local.run import SourceFigures, build_summary
 
         this_run = [SourceFigures(
             "archive via sql/backfill", records_in=summary.total("source_lines"),

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from webevents import DBT_DIR, SQL_DIR, clock
-from webevents.dbt_runner import run_dbt
+from webevents.local.dbt_runner import run_dbt
 
 PRIVACY_DIR = SQL_DIR / "privacy"
 KEY_ENV = "WEBEVENTS_ERASURE_KEY"
@@ -252,7 +252,7 @@ class Session:
 
     def run(self, name: str, params: dict[str, Any] | None = None):
         """One sql/privacy file; its StatementResult."""
-        from webevents.sqlrunner import run_files
+        from webevents.jobs.sql import run_files
 
         [result] = run_files([PRIVACY_DIR / name], engine=self.open(), params=params or {},
                              echo=None)
@@ -363,13 +363,13 @@ def apply_request(session: Session, request: Request, key: bytes, now: Callable[
     params = ids.params()
     if session.name == "local":
         rows |= rewrite_local_files(session, ids, params)
-        # per input kind, for the lake's reconciliation (webevents/reconcile.py: erased)
+        # per input kind, for the lake's reconciliation (webevents/local/reconcile.py: erased)
         rows |= {f"{ERASED_FROM_RAW}{source}": int(n) for source, n in session.run(
             "erasure_raw_rows_by_load_source_select.sql", params).rows}
         rows[ERASED_REPLAYED] = mark_replayed_erased(session, params)
 
     def privacy_files(step: str) -> list[str]:
-        from webevents.sqlrunner import run_order
+        from webevents.jobs.sql import run_order
 
         return [path.name for path in run_order(PRIVACY_DIR, step)]
 
@@ -415,7 +415,7 @@ def apply_pending(engine: str = "local", lake: str | Path | None = None,
                   say: Callable[[str], None] = print, rebuild_marts: bool = True,
                   **options: Any) -> list[Outcome]:
     """Apply every pending request (the daily job and `webevents run` call this first)."""
-    from webevents.lake import resolve_lake
+    from webevents.local.lake import resolve_lake
 
     clock = now or _utc_now
     folder = resolve_lake(lake) if engine == "local" else (Path(lake) if lake else None)
@@ -435,8 +435,8 @@ def apply_erasures(lake: Path, say: Callable[[str], None]) -> None:
     """`webevents run`: apply pending requests after landing and before enrich and dbt, so
     rows landed by this very run are erased too and nothing is rebuilt with them."""
     from webevents.engines import EngineError
-    from webevents.pipeline import StepFailed
-    from webevents.sqlrunner import SqlRunError
+    from webevents.jobs.sql import SqlRunError
+    from webevents.local.run import StepFailed
 
     try:
         apply_pending("local", lake, say=lambda message: say(f"erasure: {message}"))
@@ -447,7 +447,7 @@ def apply_erasures(lake: Path, say: Callable[[str], None]) -> None:
 def dry_run(engine: str, lake: str | Path | None, subjects: list[tuple[str, str]],
             **options: Any) -> list[Outcome]:
     """What forgetting `subjects` would delete; reads only."""
-    from webevents.lake import resolve_lake
+    from webevents.local.lake import resolve_lake
 
     folder = resolve_lake(lake) if engine == "local" else None
     session = Session(engine, folder, **options)
@@ -511,7 +511,7 @@ def run_dbt_models(target: str, lookback_days: int, env: dict[str, str], work: P
 def mark_replayed_erased(session: Session, params: dict[str, str]) -> int:
     """Replayed records whose row this request erases become 'erased' in the local replay
     bookkeeping (before the delete), so the replay still balances; how many."""
-    from webevents.replay import ERASED, LANDED, RECORDS_TABLE, REJECTS_SOURCE, _table_exists
+    from webevents.jobs.replay import ERASED, LANDED, RECORDS_TABLE, REJECTS_SOURCE, _table_exists
 
     con = session.open().connection
     if not _table_exists(con, RECORDS_TABLE):
@@ -622,7 +622,7 @@ def forget_command(args) -> int:
         return 1
     except Exception as error:  # engine and runner errors: say which, on one line first
         from webevents.engines import EngineError
-        from webevents.sqlrunner import SqlRunError
+        from webevents.jobs.sql import SqlRunError
 
         aws = type(error).__module__.startswith("botocore")  # no credentials, no Region, ...
         if not isinstance(error, EngineError | SqlRunError | ValueError) and not aws:
@@ -658,7 +658,7 @@ def _subjects_from(args) -> list[tuple[str, str]]:
 
 
 def _file_requests(engine: str, lake, subjects: list[tuple[str, str]]) -> None:
-    from webevents.lake import resolve_lake
+    from webevents.local.lake import resolve_lake
 
     folder = resolve_lake(lake) if engine == "local" else None
     session = Session(engine, folder)

@@ -58,7 +58,7 @@ LANDING_TABLE = "raw.web_events"
 MANIFEST_FOLDER = "_replay"  # S3 manifests; Firehose never writes keys starting with _
 
 # Outcomes of one record. ERASED: it landed, then an erasure request removed its row
-# (webevents/erasure.py); settled like LANDED, so it is never replayed back.
+# (webevents/jobs/forget.py); settled like LANDED, so it is never replayed back.
 LANDED, FAILED_AGAIN, DROPPED, ERASED = "landed", "failed_again", "dropped", "erased"
 
 # The two kinds of error record, by what their rawData holds.
@@ -514,7 +514,7 @@ class ReplayFigures:
 def replay_figures(con) -> list[ReplayFigures]:
     """Per source object replayed into this lake, each record once in its latest outcome.
 
-    For the run's reconciliation (webevents/pipeline.py): computed from the rows of
+    For the run's reconciliation (webevents/local/run.py): computed from the rows of
     raw.web_events_replay_records, so a record replayed twice counts once.
     """
     if not _table_exists(con, RECORDS_TABLE):
@@ -556,7 +556,7 @@ class Prepared:
 
 def prepare(records: Sequence[ErrorRecord]) -> list[Prepared]:
     """Original events through the real handler; landing rows checked as they are."""
-    from webevents.firehose import transform_lines
+    from webevents.local.ingest import transform_lines
 
     prepared = [Prepared(record) for record in records]
     originals = [p for p in prepared if p.record.kind == ORIGINAL_EVENT]
@@ -740,7 +740,7 @@ class ReplaySummary:
 
 
 def _apply_local(prepared: list[Prepared], target: Target, scratch: Path) -> None:
-    from webevents.firehose import row_sink
+    from webevents.local.ingest import row_sink
 
     sink = row_sink(target.con, scratch)
     for item in prepared:
@@ -781,10 +781,10 @@ def insert_rows_with_athena(rows: list[Prepared], target: Target, replay_id: str
     """Landing rows into raw.web_events on Athena: uploaded to a scratch prefix beside the
     query results, read by a scratch external table, inserted per < 100 event dates, then
     the table and the upload are removed."""
-    from webevents.backfill import date_ranges
     from webevents.engines import EngineError
     from webevents.engines.athena import AthenaEngine
-    from webevents.sqlrunner import SqlRunError, run_files, run_order
+    from webevents.jobs.backfill import date_ranges
+    from webevents.jobs.sql import SqlRunError, run_files, run_order
 
     needed = ("AthenaOutputLocation", "AthenaWorkGroupName", "ArchiveDatabaseName",
               "S3TablesCatalog")
@@ -973,7 +973,7 @@ def replay(
 ) -> ReplaySummary:
     """Replay Firehose error output from local files/folders or s3:// prefixes."""
     from webevents.engines.local import connect
-    from webevents.lake import DATABASE_FILE, resolve_lake
+    from webevents.local.lake import DATABASE_FILE, resolve_lake
 
     filters = filters or Filters()
     clients = clients or AwsClients()
@@ -1087,10 +1087,10 @@ def replay_rejects(
     line with the stage, and each chunk's counts in raw.web_events_backfill_loads move
     from rejected to landed/dropped. A dry run does all of it and rolls back.
     """
-    from webevents.backfill import date_ranges
     from webevents.engines.local import LocalEngine, connect
-    from webevents.lake import resolve_lake
-    from webevents.sqlrunner import render
+    from webevents.jobs.backfill import date_ranges
+    from webevents.jobs.sql import render
+    from webevents.local.lake import resolve_lake
 
     now = (clock or webevents_clock.now)().replace(tzinfo=None)
     loaded_at = now.isoformat(sep=" ")
@@ -1271,7 +1271,7 @@ def write_summary(path: str | os.PathLike, data: dict[str, Any]) -> None:
 
 def _lake_held(lake, writes: bool):
     """The lake's lock while a replay writes into it, as run and ingest hold it."""
-    from webevents.lake import locked, resolve_lake
+    from webevents.local.lake import locked, resolve_lake
 
     return locked(resolve_lake(lake), "replay") if writes else contextlib.nullcontext()
 

@@ -31,8 +31,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from webevents import SQL_DIR, ledger
-from webevents.firehose import ERROR_OUTPUT_DIR, PENDING_PREFIX
+from webevents import SQL_DIR
+from webevents.local import ledger
+from webevents.local.ingest import ERROR_OUTPUT_DIR, PENDING_PREFIX
 
 ARCHIVE = "archive via sql/backfill"
 STREAM = "stream via Firehose stand-in"
@@ -83,7 +84,7 @@ def error_output_records(lake: Path) -> Counter:
 
 def _replayed_into_raw(con) -> tuple[int, int]:
     """(records of error output a replay landed in raw, how many of those raw lacks)."""
-    from webevents.replay import LANDED, RECORDS_TABLE, REJECTS_SOURCE, _table_exists
+    from webevents.jobs.replay import LANDED, RECORDS_TABLE, REJECTS_SOURCE, _table_exists
 
     if not _table_exists(con, RECORDS_TABLE):
         return 0, 0
@@ -97,7 +98,7 @@ def _replayed_into_raw(con) -> tuple[int, int]:
 
 def replay_sources(con) -> list[dict[str, Any]]:
     """One input per source object of error output replayed into the lake."""
-    from webevents.replay import REJECTS_SOURCE, replay_figures
+    from webevents.jobs.replay import REJECTS_SOURCE, replay_figures
 
     _, missing = _replayed_into_raw(con)
     return [
@@ -132,7 +133,7 @@ def erased_stream_records(con) -> int:
     came in, so without this column an erased person's records would read as lost. A row a
     replay had landed is the replay's, not the stream's: it is counted as erased there.
     """
-    from webevents.erasure import ERASED_ERROR_OUTPUT, ERASED_FROM_RAW, ERASED_REPLAYED
+    from webevents.jobs.forget import ERASED_ERROR_OUTPUT, ERASED_FROM_RAW, ERASED_REPLAYED
 
     audits = con.execute(
         "select rows_removed from raw.erasure_audit where engine = 'local'").fetchall()

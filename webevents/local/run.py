@@ -37,8 +37,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from webevents import DBT_DIR, SQL_DIR, arrivals, clock, failpoints, ledger, rebuild
-from webevents.dbt_runner import DBT_EXECUTABLE, dbt_command, dbt_environment
+from webevents import DBT_DIR, SQL_DIR, clock, failpoints
+from webevents.jobs import arrivals
+from webevents.local import ledger, rebuild
+from webevents.local.dbt_runner import DBT_EXECUTABLE, dbt_command, dbt_environment
 
 SAMPLE_DIR = "sample"
 SAMPLE_PARAMS_FILE = "sample-params.json"  # inside the sample (older lakes: beside it)
@@ -98,7 +100,7 @@ def prepare_sample(lake: Path, events: int, days: int, seed: int, say) -> Path:
     killed generation leaves no half sample; a lake that already holds a sample's data is
     never given a second one (`run --fresh` starts over).
     """
-    from webevents.generate import generate_sample
+    from webevents.dev.generate import generate_sample
 
     out = lake / SAMPLE_DIR
     wanted = {"events": events, "days": days, "seed": seed}
@@ -136,7 +138,7 @@ def prepare_sample(lake: Path, events: int, days: int, seed: int, say) -> Path:
 
 def start_over(lake: Path, say) -> None:
     """`run --fresh`: remove everything the pipeline wrote into the lake folder."""
-    from webevents.lake import DATABASE_FILE
+    from webevents.local.lake import DATABASE_FILE
 
     for name in (DATABASE_FILE, f"{DATABASE_FILE}.wal", SAMPLE_DIR, f".{SAMPLE_DIR}-partial",
                  SAMPLE_PARAMS_FILE, "processing-failed", "logs", "dbt", "report.html",
@@ -165,7 +167,7 @@ def _seen_files(lake: Path, files: list[Path]) -> dict[Path, dict]:
 def run_backfill(lake: Path, files: list[Path], say,
                  skipped: list[str] | None = None) -> SourceFigures | None:
     """The archive through sql/backfill; skipped when every file is already in the ledger."""
-    from webevents.backfill import BackfillError, backfill_files
+    from webevents.jobs.backfill import BackfillError, backfill_files
 
     seen = _seen_files(lake, files)
     if len(seen) == len(files):
@@ -194,13 +196,13 @@ def run_ingest(lake: Path, files: list[Path], say,
                advance: Callable[[int], None] | None = None,
                skipped: list[str] | None = None) -> SourceFigures | None:
     """Stream files through the Firehose stand-in and the real handler, each file once."""
-    from webevents import firehose
+    from webevents.local import ingest
 
     figures = SourceFigures("stream via Firehose stand-in")
     ingested = 0
     for path in files:
         try:
-            result = firehose.ingest_files([path], lake=lake, progress=False)
+            result = ingest.ingest_files([path], lake=lake, progress=False)
         except Exception as error:  # the stand-in raises its own errors; name the file
             raise StepFailed("ingest", f"{path}: {error}") from error
         for _, previous in result.skipped:
@@ -226,7 +228,7 @@ def run_ingest(lake: Path, files: list[Path], say,
 
 def stream_source_figures(result) -> SourceFigures:
     """The Firehose stand-in's IngestSummary as records in / landed / failed / dropped."""
-    from webevents.firehose import DROPPED_REASONS
+    from webevents.local.ingest import DROPPED_REASONS
 
     return SourceFigures(
         "stream via Firehose stand-in",
@@ -258,7 +260,7 @@ def event_date_window(lake: Path) -> dict[str, str]:
 def run_sql_step(step: str, lake: Path, params: dict[str, str], say) -> None:
     """sql/<step>/ on the local engine, file by file, naming the file on failure."""
     from webevents.engines import EngineError
-    from webevents.sqlrunner import SqlRunError, run_files
+    from webevents.jobs.sql import SqlRunError, run_files
 
     folder = SQL_DIR / step
     if not any(folder.glob("*.sql")):
@@ -272,10 +274,10 @@ def run_sql_step(step: str, lake: Path, params: dict[str, str], say) -> None:
 
 def run_arrivals_step(step: str, lake: Path, say, everything: bool = False,
                       also_dates=()) -> None:
-    """enrich or bots by arrival on the local lake (webevents/arrivals.py), naming the step
+    """enrich or bots by arrival on the local lake (webevents/jobs/arrivals.py), naming the step
     on failure; each commits its work and its mark in one transaction."""
     from webevents.engines import EngineError, get_engine
-    from webevents.sqlrunner import SqlRunError
+    from webevents.jobs.sql import SqlRunError
 
     engine = get_engine("local", lake=lake)
     try:
@@ -444,7 +446,7 @@ def _analytics_state(lake: Path, before_date=None) -> dict[str, Any]:
     its newest) and the bot-flagged events (by hash of event_id)."""
     import duckdb
 
-    from webevents.lake import DATABASE_FILE
+    from webevents.local.lake import DATABASE_FILE
 
     con = duckdb.connect(str(lake / DATABASE_FILE), read_only=True)
     try:
@@ -464,7 +466,7 @@ def _analytics_state(lake: Path, before_date=None) -> dict[str, Any]:
 def _digests(lake: Path, names: list[str]) -> dict[str, dict[int, int]]:
     import duckdb
 
-    from webevents.lake import DATABASE_FILE
+    from webevents.local.lake import DATABASE_FILE
 
     con = duckdb.connect(str(lake / DATABASE_FILE), read_only=True)
     try:
@@ -477,7 +479,7 @@ def _row_counts(lake: Path, names: list[str]) -> dict[str, dict[str, int]]:
     """Rows per table (views left out), all of them added: a first build."""
     import duckdb
 
-    from webevents.lake import DATABASE_FILE
+    from webevents.local.lake import DATABASE_FILE
 
     con = duckdb.connect(str(lake / DATABASE_FILE), read_only=True)
     try:
@@ -544,7 +546,7 @@ def build_summary(lake: Path, this_run: list[SourceFigures],
                   skipped: list[str]) -> dict[str, Any]:
     """The run's summary: the reconciliation and figures counted from the tables."""
     from webevents.engines.local import connect
-    from webevents.reconcile import reconciliation
+    from webevents.local.reconcile import reconciliation
 
     con = connect(lake)
     try:
@@ -638,7 +640,7 @@ def run_pipeline(lake: str | Path | None = None, inputs: list[str] | None = None
 
     Holds the lake's lock for the whole run; `fresh` starts the lake over first.
     """
-    from webevents.lake import locked, resolve_lake
+    from webevents.local.lake import locked, resolve_lake
 
     lake = resolve_lake(lake)
     missing = [str(path) for path in inputs or [] if not Path(path).is_file()]
@@ -661,8 +663,8 @@ def _run_locked(lake: Path, inputs: list[str] | None, events: int, days: int, se
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from webevents.engines.local import connect
-    from webevents.reconcile import write_summary
-    from webevents.report import SUMMARY_FILE, write_report
+    from webevents.local.reconcile import write_summary
+    from webevents.local.report import SUMMARY_FILE, write_report
 
     console = console or Console(stderr=True)
     started = time.perf_counter()
@@ -730,7 +732,7 @@ def _run_locked(lake: Path, inputs: list[str] | None, events: int, days: int, se
 
             begin("enrich")
             failpoints.reach("enrich.started")
-            from webevents.erasure import apply_erasures  # pending erasure requests first
+            from webevents.jobs.forget import apply_erasures  # pending erasure requests first
             apply_erasures(lake, say)
             window = event_date_window(lake)
             say(f"enrich: event dates {window['run_date']} minus {window['lookback_days']} days")
@@ -740,7 +742,7 @@ def _run_locked(lake: Path, inputs: list[str] | None, events: int, days: int, se
                 say(line)
             before = _analytics_state(lake)
             # what arrived since the last run, whatever its event date (every row when the
-            # enrich code changed), committed with its mark (webevents/arrivals.py)
+            # enrich code changed), committed with its mark (webevents/jobs/arrivals.py)
             run_arrivals_step("enrich", lake, say, everything=code.forced or code.first_build
                               or "enrich" in code.sql_changed)
             record_built(lake, "sql", {"enrich": code.sql_fingerprints["enrich"]})
@@ -814,7 +816,7 @@ SAMPLE_DEFAULTS = {"events": 50_000, "days": 14, "seed": 7}
 def sample_options(args) -> tuple[int, int, int]:
     """--events/--days/--seed; those not given are the lake's sample's (so `webevents run`
     works as written on any lake), else the defaults."""
-    from webevents.lake import resolve_lake
+    from webevents.local.lake import resolve_lake
 
     given = {key: getattr(args, key, None) for key in SAMPLE_DEFAULTS}
     recorded = {}
@@ -833,7 +835,7 @@ def run_command(args) -> int:
     from rich.console import Console
     from rich.markup import escape
 
-    from webevents.lake import LakeError
+    from webevents.local.lake import LakeError
 
     console = Console(stderr=True)
     try:
@@ -875,9 +877,9 @@ def build_models(lake: str | Path | None, selector: str | None, say) -> dict[str
     everything it was built from is current (its parents and the sql/ steps under it), so a
     later `webevents run` still rebuilds what sql/ changes reach.
     """
-    from webevents.lake import locked, resolve_lake
-    from webevents.reconcile import write_summary
-    from webevents.report import SUMMARY_FILE, write_report
+    from webevents.local.lake import locked, resolve_lake
+    from webevents.local.reconcile import write_summary
+    from webevents.local.report import SUMMARY_FILE, write_report
 
     lake = resolve_lake(lake, create=False)
     with locked(lake, "build"):
