@@ -673,9 +673,9 @@ def ingest_command(args) -> int:
         return 1
     print_summary(summary, lake)
     if getattr(args, "summary", None):
-        # Here, not at the top: the pipeline imports this module to run its ingest step.
-        from webevents.local.reconcile import write_summary
-        from webevents.local.run import build_summary, stream_source_figures
+        # Here, not at the top: the reconciliation (local/reconcile.py) reads this module's
+        # error output, so it imports this module.
+        from webevents.local.reconcile import build_summary, stream_source_figures, write_summary
 
         this_run = [stream_source_figures(summary)] if summary.files else []
         write_summary(args.summary, build_summary(
