@@ -67,7 +67,7 @@ endif
 test-trino: venv
 	@command -v mvn >/dev/null || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq maven >/dev/null; }
-	$(BIN)/python -m webevents.trino_server test
+	$(BIN)/python -m webevents.dev.trino_server test
 
 ## Benchmarks ---------------------------------------------------------------
 bench: venv
@@ -93,12 +93,12 @@ deploy: build
 upload-source: venv
 	mkdir -p .aws-sam
 	git archive --format=zip -o .aws-sam/webevents-source.zip HEAD
-	$(BIN)/webevents upload-source --stack "$$($(BIN)/python -m webevents.stack $(STACK_ENV))" \
+	$(BIN)/webevents upload-source --stack "$$($(BIN)/python -m webevents.aws.stack $(STACK_ENV))" \
 		.aws-sam/webevents-source.zip
 
 # Tagged events through the deployed stack, hop by hop (docs/operations.md, smoke test).
 smoke: venv
-	$(BIN)/webevents smoke --stack "$$($(BIN)/python -m webevents.stack $(STACK_ENV))" $(SMOKE_ARGS)
+	$(BIN)/webevents smoke --stack "$$($(BIN)/python -m webevents.aws.stack $(STACK_ENV))" $(SMOKE_ARGS)
 
 clean:
 	rm -rf $(VENV) $(TOOLS_VENV) $(LAKE) .aws-sam dbt/target dbt/logs

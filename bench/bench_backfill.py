@@ -5,7 +5,7 @@ Run: .venv/bin/python -m bench.bench_backfill   (BENCH_BACKFILL_EVENTS=200000 fo
 Both read the same generated archive (`webevents generate`, gzip JSON lines by day):
 - floor: DuckDB `read_json` (newline-delimited, schema auto-detected, malformed lines
   ignored) of every file into a table, i.e. decompress + parse + materialise;
-- backfill: `webevents.backfill.backfill_files` on a fresh lake: every sql/backfill
+- backfill: `webevents.jobs.backfill.backfill_files` on a fresh lake: every sql/backfill
   statement through the local engine (stage normalisation, rejects, landing insert,
   load log and the reconciliation, which reads the archive a second time on purpose).
 MB = uncompressed archive bytes / 10^6. Target: backfill within 2x the floor's time.
@@ -37,10 +37,10 @@ from typing import Any
 
 import duckdb
 
-from webevents.backfill import BACKFILL_SQL, backfill_files
+from webevents.dev.generate import generate_sample
 from webevents.engines.local import LocalEngine
-from webevents.generate import generate_sample
-from webevents.sqlrunner import render
+from webevents.jobs.backfill import BACKFILL_SQL, backfill_files
+from webevents.jobs.sql import render
 
 EVENTS = int(os.environ.get("BENCH_BACKFILL_EVENTS", "100000"))
 DAYS = 14

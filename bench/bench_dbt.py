@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.dbt import lake_fixture
-from webevents import dbt_runner
+from webevents.local import dbt_runner
 
 VISITORS = int(os.environ.get("BENCH_DBT_VISITORS", "200"))
 LAST_DAY = date(2026, 11, 20)

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from webevents import PROJECT_ROOT
-from webevents.dbt_runner import dbt_command, dbt_environment
+from webevents.local.dbt_runner import dbt_command, dbt_environment
 
 EVENTS = int(os.environ.get("BENCH_E2E_EVENTS", "1000000"))
 DAYS = 14
@@ -146,7 +146,7 @@ def _row(figure: str, value: Any, unit: str, target: str = "") -> dict[str, Any]
 
 
 def main() -> list[dict[str, Any]]:
-    from webevents.pipeline import prepare_sample
+    from webevents.local.run import prepare_sample
 
     with tempfile.TemporaryDirectory(prefix="bench-e2e-") as folder:
         lake = Path(folder) / "lake"

@@ -55,7 +55,7 @@ LOWER_BOUND = (
 
 def sample_lines(total_bytes: int = BATCH_BYTES) -> list[bytes]:
     """Lines of the project's generated stream (both shapes, bots, malformed) up to total_bytes."""
-    from webevents.generate import generate_sample
+    from webevents.dev.generate import generate_sample
 
     with tempfile.TemporaryDirectory() as folder:
         generate_sample(folder, events=12_000, days=2, seed=11)

@@ -9,7 +9,7 @@ one with 90 days of history before the run date, one with only the rebuild windo
 date's archive file arrives and the daily job runs on each, as buildspec.yml runs it:
 sql/enrich, sql/bots, `newest date` (the data tests' bound), `dbt build` (each model, then
 `dbt tests` = data and unit tests), sql/maintenance. Each step's physical input bytes come
-from Trino's query statistics (webevents/scan_budget.py). Figure: bytes read with history
+from Trino's query statistics (webevents/dev/scan_budget.py). Figure: bytes read with history
 ÷ bytes read on the window alone, per step and for the whole job. Target: whole job
 <= 1.5 (docs/decisions.md D-SCAN-2). A step that reads a whole table shows about
 history / window = 15x. Per statement: bench/scan-budget.md.
@@ -33,7 +33,7 @@ DETAIL = Path(__file__).resolve().parent / "scan-budget.md"
 
 def main() -> list[dict[str, Any]]:
     from tests.trino.scan_budget_lakes import measure_scan_budget
-    from webevents.trino_server import ensure_installed, start_server, stop_server
+    from webevents.dev.trino_server import ensure_installed, start_server, stop_server
 
     ensure_installed()
     with tempfile.TemporaryDirectory(prefix="bench-scan-") as folder:

@@ -26,10 +26,10 @@ from typing import Any
 import duckdb
 
 from webevents import SQL_DIR
+from webevents.dev.generate import generate_sample
 from webevents.engines.local import LocalEngine, connect
-from webevents.generate import generate_sample
-from webevents.sqlrunner import default_params, render
-from webevents.transpile import athena_only_reason, parse_athena, to_duckdb
+from webevents.engines.transpile import athena_only_reason, parse_athena, to_duckdb
+from webevents.jobs.sql import default_params, render
 
 EVENTS = int(os.environ.get("BENCH_SQLRUNNER_EVENTS", "100000"))
 COMMAND = ".venv/bin/python -m bench.bench_sqlrunner"

@@ -2,10 +2,10 @@
 
 Run: .venv/bin/python -m bench.bench_trino   (BENCH_TRINO_EVENTS=50000 for more)
 
-- fetch + unpack: webevents.trino_server.ensure_installed (0 when the cache is warm;
+- fetch + unpack: webevents.dev.trino_server.ensure_installed (0 when the cache is warm;
   WEBEVENTS_TRINO_CACHE=<empty folder> measures a cold fetch from Maven Central);
 - server start: launcher to `/v1/info` saying `starting: false`, warm cache;
-- backfill: the same generated archive through webevents.backfill on the local engine
+- backfill: the same generated archive through webevents.jobs.backfill on the local engine
   and on Trino (Hive-connector external table, Iceberg tables), in MB/s of archive JSON.
 Target: the server starts within 60 s, so the tier stays far inside CI's 90 minutes.
 """
@@ -21,23 +21,23 @@ from pathlib import Path
 from typing import Any
 
 from webevents import SQL_DIR
-from webevents.backfill import backfill_files
-from webevents.generate import generate_sample
+from webevents.dev.generate import generate_sample
+from webevents.jobs.backfill import backfill_files
 
 EVENTS = int(os.environ.get("BENCH_TRINO_EVENTS", "20000"))
 COMMAND = ".venv/bin/python -m bench.bench_trino"
 
 
 def main() -> list[dict[str, Any]]:
-    from webevents.engines import get_engine
-    from webevents.sqlrunner import run_files
-    from webevents.trino_server import (
+    from webevents.dev.trino_server import (
         TRINO_VERSION,
         create_catalog_sql,
         ensure_installed,
         start_server,
         stop_server,
     )
+    from webevents.engines import get_engine
+    from webevents.jobs.sql import run_files
 
     started = time.perf_counter()
     ensure_installed()

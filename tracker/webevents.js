@@ -1,5 +1,5 @@
 /* webevents tracker: page, track and sampled view events to the webevents endpoint.
- * Plain JavaScript, no build step, no dependencies. Contract: webevents/collector.py.
+ * Plain JavaScript, no build step, no dependencies. Contract: webevents/aws/collector.py.
  * Usage: tracker/README.md. */
 (function (root) {
   'use strict';

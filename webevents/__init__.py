@@ -1,4 +1,12 @@
-"""Local runner for the web-events pipeline: Firehose stand-in, SQL runner, dbt, report."""
+"""The `webevents` command (cli.py) and the project's paths. The package, by role:
+
+engines/  where SQL runs: athena, local (DuckDB, with transpile: Athena SQL to DuckDB), trino
+jobs/     what runs against a deployed lake on any engine: the daily job's steps, operator commands
+aws/      the deployed stack and its tooling: outputs, migrate, adopt, smoke, the endpoint contract
+local/    the local stand-ins for AWS: ingest (Firehose), lake, ledger, run, serve, report
+dev/      developer tooling: sample traffic, the Trino fidelity-tier server, the scan budget
+clock.py and failpoints.py, at the top, are shared by every role.
+"""
 
 from pathlib import Path
 

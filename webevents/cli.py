@@ -9,23 +9,25 @@ import sys
 import textwrap
 
 # subcommand -> "module:function"; modules are imported only when their command runs,
-# so `webevents query` does not pay for dbt or the generator.
+# so `webevents query` does not pay for dbt or the generator. A verb's code is in the module
+# named like it (webevents/<role>/<verb>.py), except: `build` is the run job's quick loop
+# (local/run.py) and `upload-source` uploads to the stack's bucket (aws/stack.py).
 COMMANDS = {
-    "generate": "webevents.generate:generate_command",
-    "ingest": "webevents.firehose:ingest_command",
-    "replay": "webevents.replay:replay_command",
-    "backfill": "webevents.backfill:backfill_command",
-    "sql": "webevents.sqlrunner:sql_command",
-    "query": "webevents.query:query_command",
-    "run": "webevents.pipeline:run_command",
-    "build": "webevents.pipeline:build_command",
-    "smoke": "webevents.smoke:smoke_command",
-    "upload-source": "webevents.stack:upload_source_command",
-    "adopt-retained": "webevents.redeploy:adopt_command",
-    "serve": "webevents.serve:serve_command",
-    "forget": "webevents.erasure:forget_command",
-    "migrate": "webevents.migrate:migrate_command",
-    "arrivals": "webevents.arrivals:arrivals_command",
+    "generate": "webevents.dev.generate:generate_command",
+    "ingest": "webevents.local.ingest:ingest_command",
+    "replay": "webevents.jobs.replay:replay_command",
+    "backfill": "webevents.jobs.backfill:backfill_command",
+    "sql": "webevents.jobs.sql:sql_command",
+    "query": "webevents.jobs.query:query_command",
+    "run": "webevents.local.run:run_command",
+    "build": "webevents.local.run:build_command",
+    "smoke": "webevents.aws.smoke:smoke_command",
+    "upload-source": "webevents.aws.stack:upload_source_command",
+    "adopt-retained": "webevents.aws.adopt:adopt_command",
+    "serve": "webevents.local.serve:serve_command",
+    "forget": "webevents.jobs.forget:forget_command",
+    "migrate": "webevents.aws.migrate:migrate_command",
+    "arrivals": "webevents.jobs.arrivals:arrivals_command",
 }
 
 
@@ -363,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, _terminate)
     # Here, not at the top: the lake loads DuckDB (~115 ms, python -X importtime) and
     # `webevents --help` needs none of it.
-    from webevents.lake import LakeError
+    from webevents.local.lake import LakeError
 
     try:
         return int(command(args) or 0)

@@ -1,4 +1,4 @@
-"""dbt for the tests: the project's runner (webevents/dbt_runner.py) on a lake under a
+"""dbt for the tests: the project's runner (webevents/local/dbt_runner.py) on a lake under a
 temporary folder, never writing into the repo tree; a failed run fails the test."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from webevents import dbt_runner
-from webevents.dbt_runner import DbtResult
+from webevents.local import dbt_runner
+from webevents.local.dbt_runner import DbtResult
 
 __all__ = ["DUMMY_PROD_ENV", "DbtResult", "run_dbt"]
 

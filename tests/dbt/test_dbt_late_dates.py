@@ -1,4 +1,4 @@
-"""The late_event_dates var (webevents/arrivals.py gives it to dbt): unit tests ignore it, a
+"""The late_event_dates var (webevents/jobs/arrivals.py gives it to dbt): unit tests ignore it, a
 date that is not one fails the build with the value named."""
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ import pytest
 
 from tests.e2e.browser import measure, screenshot
 from webevents import PROJECT_ROOT, clock
-from webevents.report import HEADLINE_LABELS, headline_text
+from webevents.local.report import HEADLINE_LABELS, headline_text
 
 pytestmark = pytest.mark.xdist_group("readme_loop")
 

@@ -16,7 +16,7 @@ import pytest
 from bench.bench_ingest_cost import Session
 from tests.e2e.cdp import Chromium
 from webevents.engines.local import connect
-from webevents.serve import make_server
+from webevents.local.serve import make_server
 
 CANVAS_CENTRE = "JSON.stringify((r => [r.x + r.width / 2, r.y + r.height / 2])" \
     "(document.getElementById('pano').getBoundingClientRect()))"

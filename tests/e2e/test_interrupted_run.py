@@ -98,7 +98,7 @@ def test_a_run_stopped_anywhere_and_run_again_ends_as_if_never_stopped(tmp_path,
 
 
 def test_a_second_run_on_a_busy_lake_names_the_run_holding_it(tmp_path):
-    from webevents.lake import locked
+    from webevents.local.lake import locked
 
     lake = tmp_path / "lake"
     lake.mkdir()

@@ -13,7 +13,7 @@ import pytest
 
 from tests.e2e.lake_tables import differences, table_rows
 from webevents import clock
-from webevents.pipeline import run_pipeline
+from webevents.local.run import run_pipeline
 
 pytestmark = pytest.mark.xdist_group("late_arrivals")
 

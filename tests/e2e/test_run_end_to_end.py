@@ -16,7 +16,7 @@ from tests.e2e.browser import measure, screenshot
 from tests.e2e.lake_tables import differences, table_rows
 from webevents import clock
 from webevents.cli import main
-from webevents.pipeline import run_pipeline
+from webevents.local.run import run_pipeline
 
 # every test here reads the one lake built by the module fixture
 pytestmark = pytest.mark.xdist_group("e2e_run")

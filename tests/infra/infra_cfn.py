@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from webevents import PROJECT_ROOT
-from webevents.cfn_template import TEMPLATE_PATH, CfnLoader, load_template  # noqa: F401
+from webevents.aws.cfn_template import TEMPLATE_PATH, CfnLoader, load_template  # noqa: F401
 
 SAMCONFIG_PATH = PROJECT_ROOT / "samconfig.toml"
 OPERATIONS_DOC = PROJECT_ROOT / "docs" / "operations.md"

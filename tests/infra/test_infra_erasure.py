@@ -7,8 +7,9 @@ import re
 
 import yaml
 
-from webevents import PROJECT_ROOT, SQL_DIR, erasure
-from webevents.erasure import AWS_STORES, DEADLINE_DAYS, last_copy_dates
+from webevents import PROJECT_ROOT, SQL_DIR
+from webevents.jobs import forget
+from webevents.jobs.forget import AWS_STORES, DEADLINE_DAYS, last_copy_dates
 
 # A request filed just after the daily job waits up to a day for the next one.
 APPLY_LAG_DAYS = 1
@@ -29,30 +30,30 @@ def test_every_store_loses_the_last_copy_within_the_deadline():
 
 def test_the_report_uses_the_templates_snapshot_and_file_removal_settings(template):
     parameters = template["Parameters"]
-    assert parameters["RawSnapshotRetentionHours"]["Default"] == erasure.RAW_SNAPSHOT_HOURS
+    assert parameters["RawSnapshotRetentionHours"]["Default"] == forget.RAW_SNAPSHOT_HOURS
     assert (parameters["AnalyticsSnapshotRetentionHours"]["Default"]
-            == erasure.ANALYTICS_SNAPSHOT_HOURS)
+            == forget.ANALYTICS_SNAPSHOT_HOURS)
     removal = template["Resources"]["TableBucket"]["Properties"]["UnreferencedFileRemoval"]
     assert removal["Status"] == "Enabled"
-    assert removal["UnreferencedDays"] == erasure.UNREFERENCED_DAYS
-    assert removal["NoncurrentDays"] == erasure.NONCURRENT_DAYS
+    assert removal["UnreferencedDays"] == forget.UNREFERENCED_DAYS
+    assert removal["NoncurrentDays"] == forget.NONCURRENT_DAYS
     for parameter in ("RawSnapshotRetentionHours", "AnalyticsSnapshotRetentionHours"):
         # even the largest value the stack accepts keeps the deadline
-        days = erasure._s3_tables_days(parameters[parameter]["MaxValue"])
+        days = forget._s3_tables_days(parameters[parameter]["MaxValue"])
         assert APPLY_LAG_DAYS + days <= DEADLINE_DAYS, parameter
 
 
 def test_the_report_uses_the_templates_bucket_lifecycles(template):
     errors = lifecycle_rule(template, "DeliveryErrorBucket")
-    assert errors["ExpirationInDays"] == erasure.ERROR_OUTPUT_DAYS
+    assert errors["ExpirationInDays"] == forget.ERROR_OUTPUT_DAYS
     assert (errors["NoncurrentVersionExpiration"]["NoncurrentDays"]
-            == erasure.ERROR_OUTPUT_NONCURRENT_DAYS)
+            == forget.ERROR_OUTPUT_NONCURRENT_DAYS)
     results = lifecycle_rule(template, "AthenaResultsBucket")
-    assert results["ExpirationInDays"] == erasure.ATHENA_RESULTS_DAYS
+    assert results["ExpirationInDays"] == forget.ATHENA_RESULTS_DAYS
     assert (results["NoncurrentVersionExpiration"]["NoncurrentDays"]
-            == erasure.ATHENA_RESULTS_NONCURRENT_DAYS)
+            == forget.ATHENA_RESULTS_NONCURRENT_DAYS)
     marts = lifecycle_rule(template, "MartsBucket")
-    assert marts["NoncurrentVersionExpiration"]["NoncurrentDays"] == erasure.MARTS_NONCURRENT_DAYS
+    assert marts["NoncurrentVersionExpiration"]["NoncurrentDays"] == forget.MARTS_NONCURRENT_DAYS
 
 
 def test_every_mart_vacuum_keeps_snapshots_no_longer_than_the_report_says():
@@ -60,7 +61,7 @@ def test_every_mart_vacuum_keeps_snapshots_no_longer_than_the_report_says():
     assert files
     for path in files:
         seconds = re.search(r"'vacuum_max_snapshot_age_seconds' = '(\d+)'", path.read_text())
-        assert int(seconds.group(1)) <= erasure.MARTS_SNAPSHOT_DAYS * 86400, path.name
+        assert int(seconds.group(1)) <= forget.MARTS_SNAPSHOT_DAYS * 86400, path.name
 
 
 def test_the_erasure_report_dates_every_store_from_the_apply_day():

@@ -1,5 +1,5 @@
 """The browser endpoint as deployed: template.yaml's model, WAF size rule and mapping templates
-answer every case of events/http_ingest_contract.json as webevents/collector.py does.
+answer every case of events/http_ingest_contract.json as webevents/aws/collector.py does.
 
 The mapping templates are rendered with airspeed-ext, the Velocity engine LocalStack uses for
 API Gateway; `$input`, `$util` and `$context` are the documented API Gateway variables
@@ -27,7 +27,7 @@ from tests.http_ingest_cases import (
     request_body,
 )
 from tests.infra.api_deployment import deployment_ids, expected_deployment_id
-from webevents import collector
+from webevents.aws import collector
 
 STREAM = "webevents-test-IngestStream-1"
 REQUEST_ID = "c0ffee00-1111-2222-3333-444455556666"

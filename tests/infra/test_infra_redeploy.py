@@ -7,7 +7,7 @@ import pytest
 from infra_cfn import OPERATIONS_DOC, tool, walk
 from test_infra_tools import run_tool
 
-from webevents.redeploy import IMPORT_IDENTIFIERS, import_template, retained
+from webevents.aws.adopt import IMPORT_IDENTIFIERS, import_template, retained
 
 PSEUDO = {
     "AWS::AccountId",

@@ -33,7 +33,7 @@ import yaml
 
 from webevents import PROJECT_ROOT, SQL_DIR
 from webevents.engines.local import LocalEngine
-from webevents.sqlrunner import run_files
+from webevents.jobs.sql import run_files
 
 TESTS_SQL = Path(__file__).resolve().parent
 

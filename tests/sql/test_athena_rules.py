@@ -35,7 +35,7 @@ def test_no_cast_to_millisecond_timestamp(path):
 
 
 def _optimize_steps():
-    from webevents.sqlrunner import collect_steps
+    from webevents.jobs.sql import collect_steps
 
     steps = collect_steps([SQL_DIR / "maintenance"])
     return [step for step in steps if step.path.name.endswith("_optimize.sql")]
@@ -53,7 +53,7 @@ def test_optimize_filters_only_on_identity_partition_columns_of_the_athena_table
     import sqlglot
     from sqlglot import exp
 
-    from webevents.sqlrunner import render
+    from webevents.jobs.sql import render
 
     path = step.path
     sql = render(path, {"run_date": "2026-11-24", "lookback_days": "3", **dict(step.bindings)})

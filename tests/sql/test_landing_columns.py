@@ -17,7 +17,7 @@ import sqlglot
 from sqlglot import exp
 
 from webevents import DBT_DIR, SQL_DIR
-from webevents.sqlrunner import render
+from webevents.jobs.sql import render
 
 LANDING = [name for name, _, _ in landing_contract.LANDING_COLUMNS]
 ANALYTICS = [name for name, _, _ in landing_contract.ANALYTICS_COLUMNS]

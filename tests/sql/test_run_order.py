@@ -1,7 +1,7 @@
 """Every sql/ folder's run order is its run_order.yml, and it names each .sql file once.
 
 Analysts add a file to sql/ and one line to the folder's run_order.yml; these tests fail
-until the line is there. What a manifest does to a run: tests/webevents/test_sqlrunner.py.
+until the line is there. What a manifest does to a run: tests/webevents/test_sql.py.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from webevents import SQL_DIR
-from webevents.sqlrunner import ORDER_FILE, SqlRunError, collect_files, for_each_rows, run_order
+from webevents.jobs.sql import ORDER_FILE, SqlRunError, collect_files, for_each_rows, run_order
 
 FOLDERS = sorted(p for p in SQL_DIR.iterdir() if p.is_dir())
 

@@ -1,7 +1,7 @@
 """Fixtures for the engine-fidelity tier: a catalog per test module on the running Trino server.
 
-`make test-trino` (python -m webevents.trino_server test) starts Trino and exports
-TRINO_PORT; by hand, `python -m webevents.trino_server start` and export the port it
+`make test-trino` (python -m webevents.dev.trino_server test) starts Trino and exports
+TRINO_PORT; by hand, `python -m webevents.dev.trino_server start` and export the port it
 prints. Every module gets its own Iceberg + Hive catalog pair in a tmp folder (CREATE
 CATALOG), so modules never see each other's tables and nothing lands in the repo tree.
 """
@@ -19,13 +19,13 @@ import pytest
 def _server_port() -> int:
     if os.environ.get("TRINO_PORT"):
         return int(os.environ["TRINO_PORT"])
-    from webevents.trino_server import running_developer_server
+    from webevents.dev.trino_server import running_developer_server
 
     server = running_developer_server()
     if server is None:
         pytest.fail(
             "no Trino server: run `make test-trino`, or start one with "
-            "`python -m webevents.trino_server start` and export TRINO_PORT",
+            "`python -m webevents.dev.trino_server start` and export TRINO_PORT",
             pytrace=False,
         )
     return server.port
@@ -39,8 +39,8 @@ def trino_port() -> int:
 @pytest.fixture(scope="module")
 def trino_catalog(request, trino_port, tmp_path_factory):
     """A fresh catalog pair `<name>` (Iceberg) + `<name>_hive` for this module; dropped after."""
+    from webevents.dev.trino_server import catalog_properties, create_catalog_sql
     from webevents.engines.trino import TrinoEngine
-    from webevents.trino_server import catalog_properties, create_catalog_sql
 
     module = re.sub(r"\W", "_", request.module.__name__.rsplit(".", 1)[-1])
     name = f"t_{module}_{uuid.uuid4().hex[:6]}"

@@ -8,7 +8,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from webevents import SQL_DIR, dbt_runner
+from webevents import SQL_DIR
+from webevents.local import dbt_runner
 
 # Small but with every anomaly the generator makes (bots, duplicates, late, malformed).
 SAMPLE = {"events": 3000, "days": 4, "seed": 23, "end_date": dt.date(2026, 11, 24)}
@@ -47,10 +48,10 @@ class LocalLake:
 
 def build_local_lake(root: Path) -> LocalLake:
     """Generate the sample, then backfill, ingest, enrich, bots and dbt on DuckDB."""
-    from webevents import firehose
-    from webevents.backfill import backfill_files
-    from webevents.generate import generate_sample
-    from webevents.sqlrunner import run_files
+    from webevents.dev.generate import generate_sample
+    from webevents.jobs.backfill import backfill_files
+    from webevents.jobs.sql import run_files
+    from webevents.local import ingest
 
     sample = root / "sample"
     generate_sample(sample, **SAMPLE)
@@ -61,7 +62,7 @@ def build_local_lake(root: Path) -> LocalLake:
     far_late.write_text("".join(json.dumps(event) + "\n" for event in far_late_events()))
     stream = sorted(sample.glob("stream/*.jsonl"))
     backfill_files(archive, lake=lake)
-    firehose.ingest_files(stream, lake=lake, progress=False)
+    ingest.ingest_files(stream, lake=lake, progress=False)
     local = LocalLake(lake, sample, archive, stream, params={})
     engine = local.engine()
     try:

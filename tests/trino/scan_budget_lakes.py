@@ -1,4 +1,4 @@
-"""Two Trino lakes from one archive, and the daily run measured on both (webevents/scan_budget.py).
+"""Two Trino lakes from one archive, and the daily run measured on both (webevents.dev.scan_budget).
 
 The history lake holds `history_days` archive days before run_date, the window lake only
 the rebuild window's days; both are enriched, flagged and dbt-built up to the day before,
@@ -15,8 +15,9 @@ import uuid
 from pathlib import Path
 
 from tests.trino.local_lake import run_dbt, run_dbt_as_buildspec
-from webevents import SQL_DIR, arrivals
-from webevents.scan_budget import PROBE, Budget, Meter
+from webevents import SQL_DIR
+from webevents.dev.scan_budget import PROBE, Budget, Meter
+from webevents.jobs import arrivals
 
 # The daily run's lookback (sql/ default_params, dbt var lookback_days). dbt rewrites from
 # the newest built date minus lookback_days and sessions open at that start reach a day
@@ -35,7 +36,7 @@ def measure_scan_budget(
     probes: tuple[str, ...] = (),
 ) -> Budget:
     """The daily run for run_date on a lake with history_days of history and on its window."""
-    from webevents.generate import generate_sample
+    from webevents.dev.generate import generate_sample
 
     sample = work / "sample"
     # The generator writes its last days // 7 days as a stream (unused here): size the
@@ -64,10 +65,10 @@ def daily_run_on_new_lake(
     `probes`: queries metered after the run as steps `probe: <sql>` (outside the budget),
     so a test can show what a known whole-table read measures.
     """
-    from webevents.backfill import backfill_files
+    from webevents.dev.trino_server import catalog_properties, create_catalog_sql
     from webevents.engines import get_engine
-    from webevents.sqlrunner import run_files
-    from webevents.trino_server import catalog_properties, create_catalog_sql
+    from webevents.jobs.backfill import backfill_files
+    from webevents.jobs.sql import run_files
 
     catalog = f"scan_{folder.name}_{uuid.uuid4().hex[:6]}"
     admin = get_engine("trino", port=port, catalog="system")

@@ -3,7 +3,7 @@
 Athena writes at most 100 partitions per INSERT / MERGE / CTAS, Iceberg tables included
 (https://docs.aws.amazon.com/athena/latest/ug/ctas-insert-into.html). The tier sets
 `iceberg.max-partitions-per-writer` = 100 with one writer per query
-(webevents/trino_server.py), so the limit is per statement here too.
+(webevents/dev/trino_server.py), so the limit is per statement here too.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import datetime as dt
 import pytest
 
 from webevents import SQL_DIR
+from webevents.dev.trino_server import MAX_PARTITIONS_PER_WRITE
 from webevents.engines.trino import TrinoEngineError
-from webevents.sqlrunner import run_files
-from webevents.trino_server import MAX_PARTITIONS_PER_WRITE
-from webevents.windows import MAX_WINDOW_DAYS
+from webevents.jobs.sql import run_files
+from webevents.jobs.windows import MAX_WINDOW_DAYS
 
 pytestmark = pytest.mark.trino
 

@@ -2,7 +2,7 @@
 
 On Trino the archive is a real external table: the Hive connector reads the gzipped
 JSON-lines files in place (text format, Athena-style partition projection on dt), as
-Athena reads them from S3. The backfill code is the project's own (webevents.backfill),
+Athena reads them from S3. The backfill code is the project's own (webevents.jobs.backfill),
 given the trino engine instead of the local one.
 """
 
@@ -12,8 +12,8 @@ import pytest
 
 from tests.trino.rows import LANDING, assert_same_rows, comparable_row, table_snapshot
 from webevents import SQL_DIR
-from webevents.backfill import backfill_files
-from webevents.sqlrunner import run_files
+from webevents.jobs.backfill import backfill_files
+from webevents.jobs.sql import run_files
 
 pytestmark = pytest.mark.trino
 

@@ -9,7 +9,7 @@ import pytest
 
 from webevents import SQL_DIR
 from webevents.engines.trino import TrinoEngineError
-from webevents.sqlrunner import render, run_files, run_order
+from webevents.jobs.sql import render, run_files, run_order
 
 pytestmark = pytest.mark.trino
 
@@ -129,8 +129,8 @@ def test_trino_errors_name_the_statement(ddl_results, trino_engine):
 
 
 def test_no_server_is_a_clear_error():
+    from webevents.dev.trino_server import free_port
     from webevents.engines import EngineError, get_engine
-    from webevents.trino_server import free_port
 
     engine = get_engine("trino", port=free_port())
     with pytest.raises(EngineError, match="no Trino server answers at 127.0.0.1"):

@@ -17,7 +17,7 @@ import pytest
 from webevents import SQL_DIR
 from webevents.engines.local import LocalEngine
 from webevents.engines.trino import TrinoEngineError
-from webevents.sqlrunner import render, run_files
+from webevents.jobs.sql import render, run_files
 
 pytestmark = pytest.mark.trino
 
@@ -117,7 +117,7 @@ def test_path_pseudo_column_carries_the_file_system_scheme(
 
 def test_projected_days_without_files_read_as_empty(trino_engine, invalid_utf8_archive):
     """Athena returns no rows for a projected day with no folder; Trino needs
-    hive.ignore-absent-partitions=true (set by webevents.trino_server) to do the same."""
+    hive.ignore-absent-partitions=true (set by webevents.dev.trino_server) to do the same."""
     _, rows = trino_engine.query(
         "select dt, count(*) from archive.web_events_archive "
         "where dt between '2026-11-01' and '2026-11-30' group by dt"

@@ -22,7 +22,7 @@ from tests.trino.rows import (
     table_snapshot,
 )
 from webevents import DBT_DIR, SQL_DIR
-from webevents.sqlrunner import collect_steps, run_files
+from webevents.jobs.sql import collect_steps, run_files
 
 pytestmark = pytest.mark.trino
 

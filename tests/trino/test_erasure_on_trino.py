@@ -13,8 +13,8 @@ from tests.trino.local_lake import run_dbt
 from tests.trino.rows import LANDING, assert_same_rows, copy_table, table_snapshot
 from webevents import SQL_DIR
 from webevents.engines import EngineError
-from webevents.erasure import Session, apply_pending, file_request
-from webevents.sqlrunner import run_files
+from webevents.jobs.forget import Session, apply_pending, file_request
+from webevents.jobs.sql import run_files
 
 pytestmark = pytest.mark.trino
 

@@ -12,7 +12,7 @@ import pytest
 
 from tests.trino.local_lake import run_dbt
 from webevents import SQL_DIR
-from webevents.sqlrunner import run_files
+from webevents.jobs.sql import run_files
 
 pytestmark = pytest.mark.trino
 

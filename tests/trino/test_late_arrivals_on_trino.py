@@ -15,8 +15,9 @@ import pytest
 
 from tests.trino.local_lake import run_dbt
 from tests.trino.rows import assert_same_rows, insert_sql, table_snapshot
-from webevents import SQL_DIR, arrivals
-from webevents.sqlrunner import run_files
+from webevents import SQL_DIR
+from webevents.jobs import arrivals
+from webevents.jobs.sql import run_files
 
 pytestmark = pytest.mark.trino
 
@@ -128,7 +129,7 @@ def test_every_mart_after_the_two_jobs_equals_a_full_refresh(two_jobs):
 def test_a_late_backlog_over_more_than_100_partitions_is_merged_window_by_window(
         two_jobs, trino_engine):
     """30 days x 8 space types arrive at once: the tier allows 100 partitions per write."""
-    from webevents.windows import KNOWN_SPACE_TYPES, MAX_WINDOW_DAYS
+    from webevents.jobs.windows import KNOWN_SPACE_TYPES, MAX_WINDOW_DAYS
 
     kinds = [*KNOWN_SPACE_TYPES, "Penthouse (free text)", None]
     arrived = NEXT_ARRIVAL + dt.timedelta(days=1)

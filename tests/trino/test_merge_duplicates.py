@@ -16,7 +16,7 @@ from webevents import SQL_DIR
 from webevents.engines import EngineError
 from webevents.engines.local import LocalEngine
 from webevents.engines.trino import TrinoEngineError
-from webevents.sqlrunner import run_files
+from webevents.jobs.sql import run_files
 
 pytestmark = pytest.mark.trino
 

@@ -12,7 +12,7 @@ import landing_contract
 import pytest
 
 from tests.trino.test_ddl_on_trino import TRINO_TYPES, table_columns
-from webevents.migrate import TABLES, migrate
+from webevents.aws.migrate import TABLES, migrate
 
 pytestmark = pytest.mark.trino
 

@@ -13,9 +13,9 @@ from tests.sql.backfill.test_privacy_parity import KEY, PRIVACY_FIXTURE, SETTING
 from tests.trino.rows import assert_same_rows, table_snapshot
 from tests.trino.test_backfill_parity import STAGE
 from webevents import SQL_DIR
-from webevents.backfill import backfill_files
 from webevents.engines import get_engine
-from webevents.sqlrunner import run_files
+from webevents.jobs.backfill import backfill_files
+from webevents.jobs.sql import run_files
 
 pytestmark = pytest.mark.trino
 

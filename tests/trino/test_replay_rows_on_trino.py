@@ -15,7 +15,7 @@ import pytest
 
 from webevents import SQL_DIR
 from webevents.engines.local import LocalEngine, ensure_tables
-from webevents.sqlrunner import run_files
+from webevents.jobs.sql import run_files
 
 pytestmark = pytest.mark.trino
 

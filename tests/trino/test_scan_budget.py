@@ -3,7 +3,7 @@
 Two lakes from one generated archive (tests/trino/scan_budget_lakes.py): 90 days of history
 before the run date, and only the rebuild window's 6 days. The same daily run (sql/enrich,
 sql/bots, buildspec.yml's `dbt build`, sql/maintenance) runs on both; each step's physical
-input bytes come from Trino's query statistics (webevents/scan_budget.py). A step that reads
+input bytes come from Trino's query statistics (webevents/dev/scan_budget.py). A step that reads
 by window reads about the same bytes on both lakes; one that reads a whole table reads about
 history / window = 15 times more. Each step may read at most MAX_RATIO times its window's
 bytes. Steps that read whole tables today carry a strict xfail naming the step, so the

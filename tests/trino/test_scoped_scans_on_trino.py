@@ -18,7 +18,7 @@ from tests.dbt.identity_events import identifications, late_identifications
 from tests.trino.local_lake import run_dbt
 from tests.trino.rows import LANDING, LANDING_TYPES, insert_sql
 from webevents import SQL_DIR
-from webevents.sqlrunner import run_files
+from webevents.jobs.sql import run_files
 
 pytestmark = pytest.mark.trino
 

@@ -13,7 +13,7 @@ from tests.trino.test_merge_duplicates import landing_row
 from webevents import SQL_DIR
 from webevents.engines import AthenaOnlyStatement
 from webevents.engines.local import LocalEngine
-from webevents.sqlrunner import run_files
+from webevents.jobs.sql import run_files
 
 pytestmark = pytest.mark.trino
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import orjson
 
-from webevents.backfill import backfill_files
+from webevents.dev.generate import generate_sample
 from webevents.engines.local import connect
-from webevents.firehose import ingest_files
-from webevents.generate import generate_sample
-from webevents.reconcile import ARCHIVE, STREAM, reconciliation
+from webevents.jobs.backfill import backfill_files
+from webevents.local.ingest import ingest_files
+from webevents.local.reconcile import ARCHIVE, STREAM, reconciliation
 
 EVENTS, DAYS = 500, 5
 

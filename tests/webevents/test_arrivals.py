@@ -1,4 +1,4 @@
-"""webevents/arrivals.py on the local lake: what arrived is merged, whatever its event date,
+"""webevents/jobs/arrivals.py on the local lake: what arrived is merged, whatever its event date,
 and each step's bookkeeping commits with its work (or after it, where there are no
 transactions) so a stopped run ends as an uninterrupted one."""
 
@@ -10,10 +10,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from webevents import arrivals
 from webevents.cli import main
 from webevents.engines import get_engine
-from webevents.windows import ATHENA_MAX_PARTITIONS_PER_WRITE, MAX_WINDOW_DAYS, PARTITIONS_PER_DAY
+from webevents.jobs import arrivals
+from webevents.jobs.windows import (
+    ATHENA_MAX_PARTITIONS_PER_WRITE,
+    MAX_WINDOW_DAYS,
+    PARTITIONS_PER_DAY,
+)
 
 DAY = dt.datetime(2026, 11, 24, 12, 0, 0, 123456)  # sub-millisecond, as the tracker sends
 ROW = {"anonymous_id": "a-1", "session_id": "s-1", "event_type": "page", "event_name": "page",

@@ -6,8 +6,8 @@ import datetime as dt
 import gzip
 import json
 
-from webevents.backfill import date_ranges, month_chunks
 from webevents.cli import main
+from webevents.jobs.backfill import date_ranges, month_chunks
 
 LINES = [
     '{"type":"page","messageId":"m-1","timestamp":"2024-01-31T10:00:00Z"}',

@@ -1,4 +1,4 @@
-"""webevents/collector.py answers every case of the shared POST /events contract."""
+"""webevents/aws/collector.py answers every case of the shared POST /events contract."""
 
 import base64
 import json
@@ -12,7 +12,7 @@ from tests.http_ingest_cases import (
     expected_records,
     request_body,
 )
-from webevents import collector
+from webevents.aws import collector
 
 
 @pytest.mark.parametrize("case", REQUEST_CASES, ids=case_id)

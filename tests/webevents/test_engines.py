@@ -35,7 +35,7 @@ def test_trino_dispatches_to_the_trino_module():
 
 def test_engines_package_does_not_import_boto3_or_trino():
     code = (
-        "import sys, webevents.engines, webevents.sqlrunner; "
+        "import sys, webevents.engines, webevents.jobs.sql; "
         "print('boto3' in sys.modules, 'trino' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -16,13 +16,14 @@ import pytest
 
 from tests.trino.local_lake import SAMPLE, run_dbt
 from tests.trino.rows import assert_same_rows, table_snapshot
-from webevents import SQL_DIR, firehose
-from webevents.backfill import backfill_files
+from webevents import SQL_DIR
 from webevents.cli import main
+from webevents.dev.generate import generate_sample
 from webevents.engines import get_engine
-from webevents.erasure import KEY_FILE, apply_pending
-from webevents.generate import generate_sample
-from webevents.sqlrunner import run_files
+from webevents.jobs.backfill import backfill_files
+from webevents.jobs.forget import KEY_FILE, apply_pending
+from webevents.jobs.sql import run_files
+from webevents.local import ingest
 
 # One worker builds the module's lakes once (make test runs pytest -n 2 --dist loadgroup).
 pytestmark = pytest.mark.xdist_group("forget")
@@ -49,7 +50,7 @@ def build_lake(root: Path, sample: Path, before_enrich=None) -> Path:
     lake = root / "lake"
     lake.mkdir()
     backfill_files(sorted((root / "sample").glob("archive/dt=*/*.jsonl*")), lake=lake)
-    firehose.ingest_files(sorted((root / "sample").glob("stream/*.jsonl")), lake=lake,
+    ingest.ingest_files(sorted((root / "sample").glob("stream/*.jsonl")), lake=lake,
                           progress=False)
     engine = get_engine("local", lake=lake)
     try:
@@ -231,7 +232,7 @@ def test_the_backfill_re_run_on_the_rewritten_archive_balances_and_brings_nothin
 
 def test_the_reconciliation_shows_the_erased_records_and_still_balances(forgotten):
     from webevents.engines.local import connect
-    from webevents.reconcile import ARCHIVE, STREAM, reconciliation
+    from webevents.local.reconcile import ARCHIVE, STREAM, reconciliation
 
     con = connect(forgotten["lake"])
     try:
@@ -320,7 +321,7 @@ def test_webevents_run_applies_a_pending_request_before_it_builds(tmp_path, samp
     """A request filed at any time: the next run erases the rows it lands itself, too."""
     from rich.console import Console
 
-    from webevents.pipeline import run_pipeline
+    from webevents.local.run import run_pipeline
 
     lake = tmp_path / "lake"
     assert main(["forget", "--user-id", PERSON, "--lake", str(lake), "--defer"]) == 0

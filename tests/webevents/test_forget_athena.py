@@ -11,7 +11,7 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from webevents.erasure import apply_pending, dry_run
+from webevents.jobs.forget import apply_pending, dry_run
 
 REGION = "eu-west-1"
 S3_TABLES = "s3tablescatalog/webevents-dev-tables"

@@ -8,9 +8,9 @@ import datetime as dt
 from tests.webevents.test_replay import GOOD, lake_with_failures, throttled_batch  # noqa: F401
 from webevents.cli import main
 from webevents.engines.local import connect
-from webevents.erasure import ERASED_REPLAYED, apply_pending
-from webevents.reconcile import STREAM, reconciliation
-from webevents.replay import replay
+from webevents.jobs.forget import ERASED_REPLAYED, apply_pending
+from webevents.jobs.replay import replay
+from webevents.local.reconcile import STREAM, reconciliation
 
 APPLIED_AT = dt.datetime(2026, 11, 25, 2, 0, 0)
 

@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from webevents.cli import main
-from webevents.generate import BOT_SHARES, MALFORMED_KINDS, content_id, generate_sample
+from webevents.dev.generate import BOT_SHARES, MALFORMED_KINDS, content_id, generate_sample
 
 END = date(2026, 11, 24)
 

@@ -13,8 +13,7 @@ import landing_contract
 import pytest
 from botocore.stub import ANY, Stubber
 
-from webevents.engines.athena import AthenaEngine
-from webevents.migrate import (
+from webevents.aws.migrate import (
     CHANGE_SET_NAME,
     TABLES,
     MigrateError,
@@ -26,6 +25,7 @@ from webevents.migrate import (
     missing_columns,
     without_tables,
 )
+from webevents.engines.athena import AthenaEngine
 
 RAW, ANALYTICS = TABLES
 FIRST_RAW = [name for name, _, _ in landing_contract._FIRST_LANDING_COLUMNS]

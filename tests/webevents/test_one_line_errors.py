@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from webevents.cli import main
-from webevents.firehose import LineReader
-from webevents.transpile import text_lines
+from webevents.engines.transpile import text_lines
+from webevents.local.ingest import LineReader
 
 EVENT = {"type": "page", "messageId": "m-1", "anonymousId": "a-1",
          "timestamp": "2026-11-19T10:00:00Z"}

@@ -9,7 +9,7 @@ import pytest
 
 from webevents.cli import main
 from webevents.engines.local import connect
-from webevents.query import format_rows
+from webevents.jobs.query import format_rows
 
 QUERY = (
     "select * from (values (1, 'page', date '2024-01-02', array['a', 'b']), "

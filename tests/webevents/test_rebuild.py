@@ -1,5 +1,5 @@
 """What changed in the code since the lake was built: fingerprints, the rebuild set and the
-one line the run prints (webevents/rebuild.py), on a copy of the project's sql/ and dbt/."""
+one line the run prints (webevents/local/rebuild.py), on a copy of the project's sql/ and dbt/."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from webevents import DBT_DIR, SQL_DIR, rebuild
+from webevents import DBT_DIR, SQL_DIR
+from webevents.local import rebuild
 
 
 @pytest.fixture

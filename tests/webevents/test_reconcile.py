@@ -11,10 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.webevents.sample_lake import check_against_the_tables, figures, load_sample
-from webevents import clock, ledger
+from webevents import clock
 from webevents.engines.local import connect
-from webevents.firehose import ingest_files
-from webevents.reconcile import ARCHIVE, STREAM
+from webevents.local import ledger
+from webevents.local.ingest import ingest_files
+from webevents.local.reconcile import ARCHIVE, STREAM
 
 
 # the day the suite failed on main (late copies of November events in the December archive),

@@ -12,8 +12,7 @@ import pytest
 
 from webevents import SQL_DIR
 from webevents.cli import main
-from webevents.firehose import LOCAL_LAMBDA_ARN, ingest_files
-from webevents.replay import (
+from webevents.jobs.replay import (
     DELIVERY_ERROR_CODES,
     LANDING_ROW,
     ORIGINAL_EVENT,
@@ -24,7 +23,8 @@ from webevents.replay import (
     replay,
     replay_figures,
 )
-from webevents.sqlrunner import run_files
+from webevents.jobs.sql import run_files
+from webevents.local.ingest import LOCAL_LAMBDA_ARN, ingest_files
 
 ARRIVAL_MS = 1_764_000_000_000  # 2025-11-24T16:00:00Z
 LAMBDA_ARN = "arn:aws:lambda:eu-west-1:123456789012:function:webevents-dev-transform"
@@ -350,7 +350,7 @@ def test_the_progress_bar_keeps_stdout_for_the_summary(tmp_path, throttled_batch
 def test_a_replay_is_its_own_input_in_the_reconciliation_counted_from_the_tables(
         lake_with_failures, throttled_batch):
     from webevents.engines.local import connect
-    from webevents.reconcile import STREAM, reconciliation
+    from webevents.local.reconcile import STREAM, reconciliation
 
     replay([str(throttled_batch)], lake=lake_with_failures, progress=False)
     con = connect(lake_with_failures)

@@ -18,7 +18,7 @@ from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
 
 from tests.webevents.test_replay import ARRIVAL_MS, LAMBDA_ARN, _line, error_record, write_object
-from webevents.replay import (
+from webevents.jobs.replay import (
     MAX_BATCH_BYTES,
     AwsClients,
     ReplayError,

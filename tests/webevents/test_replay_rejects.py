@@ -15,11 +15,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-import webevents.replay as replay_module
+import webevents.jobs.replay as replay_module
 from webevents import SQL_DIR
-from webevents.backfill import backfill_files
 from webevents.cli import main
-from webevents.replay import replay_figures, replay_rejects
+from webevents.jobs.backfill import backfill_files
+from webevents.jobs.replay import replay_figures, replay_rejects
 
 OLD = '{"type":"page","messageId":"m-old","timestamp":"1999-06-01T10:00:00Z"}'
 LINES = {

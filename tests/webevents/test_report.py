@@ -10,7 +10,7 @@ import re
 import pytest
 
 from tests.e2e.browser import measure, screenshot
-from webevents import report
+from webevents.local import report
 
 DAYS = [dt.date(2026, 11, 11) + dt.timedelta(days=i) for i in range(14)]
 

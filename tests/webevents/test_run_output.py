@@ -6,7 +6,7 @@ import io
 
 from rich.console import Console
 
-from webevents.pipeline import print_summary
+from webevents.local.run import print_summary
 
 
 def summary() -> dict:
@@ -40,8 +40,8 @@ def test_the_ingest_summary_lists_failure_reasons_under_failed_and_drop_rules_un
         capsys, tmp_path):
     from collections import Counter
 
-    from webevents.firehose import IngestSummary
-    from webevents.firehose import print_summary as print_ingest
+    from webevents.local.ingest import IngestSummary
+    from webevents.local.ingest import print_summary as print_ingest
 
     summary = IngestSummary(files=1, records_in=10, ok=5, failed=3, dropped=2,
                             reasons=Counter({"invalid_json": 2, "unknown_shape": 1,

@@ -1,10 +1,10 @@
-"""webevents/scan_budget.py's parsing of Trino's query statistics and dbt's query comments."""
+"""webevents/dev/scan_budget.py's parsing of Trino's query statistics and dbt's query comments."""
 
 from __future__ import annotations
 
 import pytest
 
-from webevents.scan_budget import data_size_bytes, dbt_step, ratio
+from webevents.dev.scan_budget import data_size_bytes, dbt_step, ratio
 
 
 @pytest.mark.parametrize(

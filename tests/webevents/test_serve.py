@@ -9,7 +9,7 @@ import pytest
 
 from tests.http_ingest_cases import REQUEST_CASES, case_id, expected_records, request_body
 from webevents.engines.local import connect
-from webevents.serve import make_server
+from webevents.local.serve import make_server
 
 
 @pytest.fixture(scope="module")

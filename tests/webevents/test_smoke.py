@@ -23,8 +23,7 @@ from botocore.stub import ANY, Stubber
 from normalise import FAILED, OK, normalise_bytes
 
 from webevents import PROJECT_ROOT, cli
-from webevents.engines.athena import AthenaEngine
-from webevents.smoke import (
+from webevents.aws.smoke import (
     CAUSES,
     ENRICH_SQL,
     SmokeClients,
@@ -35,7 +34,7 @@ from webevents.smoke import (
     run_tag,
     valid_event,
 )
-from webevents.smoke_scratch import (
+from webevents.aws.smoke_scratch import (
     ANALYTICS_DDL,
     DBT_EXECUTABLE,
     ScratchError,
@@ -44,7 +43,8 @@ from webevents.smoke_scratch import (
     scratch_models,
     scratch_table_ddl,
 )
-from webevents.sqlrunner import render
+from webevents.engines.athena import AthenaEngine
+from webevents.jobs.sql import render
 
 REGION = "eu-west-1"
 STACK = "webevents-dev"
@@ -525,7 +525,7 @@ def test_the_command_line_prints_a_line_per_hop_and_fails_on_a_failed_hop(monkey
 
 
 def test_the_http_hop_posts_as_the_site_would_so_waf_lets_it_through(endpoint):
-    from webevents.smoke import http_post
+    from webevents.aws.smoke import http_post
 
     status, _ = http_post(endpoint, b"{}", origin="https://tours.example.com")
     assert status == 200
@@ -842,7 +842,7 @@ def test_the_command_line_takes_scratch_and_a_default_dbt_model(monkeypatch):
 
 
 def test_the_dbt_runner_returns_dbt_s_exit_code_and_its_last_error_line(tmp_path):
-    from webevents.smoke_scratch import run_dbt
+    from webevents.aws.smoke_scratch import run_dbt
 
     fake = tmp_path / "dbt"
     fake.write_text(

@@ -1,4 +1,4 @@
-"""webevents.stack: samconfig stack names, DescribeStacks, the build-source upload (Stubber)."""
+"""webevents.aws.stack: samconfig stack names, DescribeStacks, the build-source upload (Stubber)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from botocore.stub import Stubber
 
 from webevents import PROJECT_ROOT
-from webevents.stack import Stack, StackError, describe, stack_name, upload_source
+from webevents.aws.stack import Stack, StackError, describe, stack_name, upload_source
 
 CREATED = dt.datetime(2026, 11, 24, tzinfo=dt.UTC)
 
@@ -33,7 +33,7 @@ def test_each_samconfig_environment_names_its_stack():
 
 def test_python_dash_m_prints_the_stack_name_for_the_makefile():
     result = subprocess.run(
-        [sys.executable, "-m", "webevents.stack", "staging"],
+        [sys.executable, "-m", "webevents.aws.stack", "staging"],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,

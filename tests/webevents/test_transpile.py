@@ -12,7 +12,7 @@ import pytest
 
 from webevents.engines import AthenaOnlyStatement, EngineError
 from webevents.engines.local import LocalEngine
-from webevents.transpile import (
+from webevents.engines.transpile import (
     TranspileError,
     count_statements,
     joda_to_strftime,

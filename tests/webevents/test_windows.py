@@ -1,4 +1,4 @@
-"""Long run-date windows split into writes of under 100 partitions (webevents/windows.py)."""
+"""Long run-date windows split into writes of under 100 partitions (webevents/jobs/windows.py)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from webevents.sqlrunner import SqlRunError, run_files
-from webevents.windows import MAX_WINDOW_DAYS, window_chunks
+from webevents.jobs.sql import SqlRunError, run_files
+from webevents.jobs.windows import MAX_WINDOW_DAYS, window_chunks
 
 
 def days_of(chunks) -> list[dt.date]:

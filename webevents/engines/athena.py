@@ -33,8 +33,7 @@ from botocore.exceptions import ClientError
 from sqlglot import exp
 from sqlglot.tokens import TokenType
 
-from webevents import transpile
-from webevents.engines import EngineError, statement_excerpt
+from webevents.engines import EngineError, statement_excerpt, transpile
 
 RUNNING_STATES = ("QUEUED", "RUNNING")
 # Firehose commits to the same Iceberg tables; a concurrent commit fails the statement

@@ -8,9 +8,9 @@ from typing import Any
 import duckdb
 from sqlglot import exp
 
-from webevents import sqlrunner, transpile
-from webevents.engines import AthenaOnlyStatement, EngineError, statement_excerpt
-from webevents.lake import open_database
+from webevents.engines import AthenaOnlyStatement, EngineError, statement_excerpt, transpile
+from webevents.jobs import sql as sql_runner
+from webevents.local.lake import open_database
 
 _WRITES = (exp.Insert, exp.Update, exp.Delete, exp.Merge)
 _SCHEMA_CHANGES = (exp.Create, exp.Drop, exp.Alter)
@@ -412,14 +412,14 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     Every lake connection runs this, so the DuckDB statements are kept per process
     (keyed by the files' names and modification times) after the first run.
     """
-    files = sqlrunner.collect_files([sqlrunner.DDL_DIR])
+    files = sql_runner.collect_files([sql_runner.DDL_DIR])
     key = tuple((str(f), f.stat().st_mtime_ns) for f in files)
     engine = LocalEngine(connection=con)
     if key in _DDL_CACHE:
         for duck_sql in _DDL_CACHE[key]:
             con.execute(duck_sql)
         return
-    values = sqlrunner.default_params()
-    statements = [sqlrunner.single_statement(f, sqlrunner.render(f, values)) for f in files]
-    sqlrunner.run_files(files, engine=engine, echo=None)
+    values = sql_runner.default_params()
+    statements = [sql_runner.single_statement(f, sql_runner.render(f, values)) for f in files]
+    sql_runner.run_files(files, engine=engine, echo=None)
     _DDL_CACHE[key] = [engine.to_duckdb(sql) for sql in statements]

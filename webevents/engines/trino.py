@@ -26,8 +26,8 @@ import sqlglot
 import trino
 from sqlglot import exp
 
+from webevents.dev.trino_server import running_developer_server
 from webevents.engines import EngineError, statement_excerpt
-from webevents.trino_server import running_developer_server
 
 DEFAULT_CATALOG = "lake"
 HIVE_CATALOG_SUFFIX = "_hive"
@@ -367,7 +367,7 @@ class TrinoEngine:
         except trino.exceptions.TrinoConnectionError as error:
             raise EngineError(
                 f"no Trino server answers at {self.host}:{self.port} ({error}); start one with "
-                "`python -m webevents.trino_server start` (or set TRINO_HOST / TRINO_PORT)"
+                "`python -m webevents.dev.trino_server start` (or set TRINO_HOST / TRINO_PORT)"
             ) from None
         except trino.exceptions.TrinoQueryError as error:
             shown = (
@@ -395,7 +395,7 @@ _NOT_A_COMMAND = object()
 
 
 def _developer_port() -> int | None:
-    """The port of the server started by `python -m webevents.trino_server start`, if any."""
+    """The port of the server started by `python -m webevents.dev.trino_server start`, if any."""
     server = running_developer_server()
     return server.port if server else None
 

@@ -11,7 +11,7 @@ from tests.sql.sql_cases import case_files, load_case
 from webevents import SQL_DIR
 from webevents.engines import AthenaOnlyStatement
 from webevents.engines.local import LocalEngine
-from webevents.sqlrunner import SqlRunError, default_params, render, run_files
+from webevents.jobs.sql import SqlRunError, default_params, render, run_files
 
 ANALYSIS = SQL_DIR / "analysis"
 PARAMS = {

@@ -12,7 +12,7 @@ import pytest
 from tests.sql.enrich.test_analytics_web_events_merge import insert_raw, raw_row
 from webevents import SQL_DIR
 from webevents.engines import get_engine
-from webevents.sqlrunner import SqlRunError, run_files
+from webevents.jobs.sql import SqlRunError, run_files
 
 DATES = SQL_DIR / "arrivals" / "raw_web_events_arrival_dates_select.sql"
 MARK = SQL_DIR / "arrivals" / "analytics_web_events_arrival_marks_merge.sql"

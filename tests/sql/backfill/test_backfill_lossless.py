@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from tests.landing.lossless import missing_leaves
 from tests.landing.strategies import legacy_events, nested_events
-from webevents.backfill import backfill_files
 from webevents.engines import get_engine
+from webevents.jobs.backfill import backfill_files
 
 # Each example is one backfill run (a few seconds), so few examples of several events each.
 SETTINGS = settings(

@@ -14,9 +14,9 @@ from collections import Counter
 import duckdb
 import pytest
 
-from webevents.backfill import BackfillError, backfill_files
+from webevents.dev.generate import generate_sample
 from webevents.engines import get_engine
-from webevents.generate import generate_sample
+from webevents.jobs.backfill import BackfillError, backfill_files
 
 NESTED = {
     "_id": {"$oid": "oid-1"},

@@ -25,8 +25,8 @@ import app
 import normalise
 import pytest
 
-from webevents.backfill import backfill_files
 from webevents.engines import get_engine
+from webevents.jobs.backfill import backfill_files
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "landing_parity"
 # Real client payloads (Segment, RudderStack; docs/landing-normalisation.md §6) go through too.

@@ -22,9 +22,9 @@ from tests.sql.backfill.test_lambda_parity import (
     lambda_answers,
     lambda_value,
 )
-from webevents.backfill import backfill_files
 from webevents.engines import get_engine
-from webevents.sqlrunner import SqlRunError, run_files
+from webevents.jobs.backfill import backfill_files
+from webevents.jobs.sql import SqlRunError, run_files
 
 SQL_DIR = Path(__file__).resolve().parents[3] / "sql"
 PRIVACY_FIXTURE = FIXTURES / "privacy.jsonl"

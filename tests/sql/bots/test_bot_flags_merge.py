@@ -10,7 +10,7 @@ import pytest
 
 from webevents import SQL_DIR
 from webevents.engines import get_engine
-from webevents.sqlrunner import run_files
+from webevents.jobs.sql import run_files
 
 PATTERNS = SQL_DIR / "bots" / "analytics_bot_user_agent_patterns_merge.sql"
 FLAGS = SQL_DIR / "bots" / "analytics_web_events_bot_flags_merge.sql"

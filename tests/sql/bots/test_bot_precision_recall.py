@@ -16,9 +16,9 @@ from pathlib import Path
 import duckdb
 
 from webevents import SQL_DIR
-from webevents.backfill import backfill_files
-from webevents.generate import generate_sample
-from webevents.sqlrunner import run_files
+from webevents.dev.generate import generate_sample
+from webevents.jobs.backfill import backfill_files
+from webevents.jobs.sql import run_files
 
 END = dt.date(2026, 11, 20)
 

@@ -13,7 +13,7 @@ from sqlglot import exp
 
 from webevents import SQL_DIR
 from webevents.engines.local import LocalEngine
-from webevents.sqlrunner import collect_files, run_files
+from webevents.jobs.sql import collect_files, run_files
 
 DDL_FILES = collect_files([SQL_DIR / "ddl"])  # in run order (sql/ddl/run_order.yml)
 

@@ -10,7 +10,7 @@ import pytest
 
 from webevents import SQL_DIR
 from webevents.engines import get_engine
-from webevents.sqlrunner import run_files
+from webevents.jobs.sql import run_files
 
 MERGE = SQL_DIR / "enrich" / "analytics_web_events_merge.sql"
 RUN = {"run_date": "2024-03-10", "lookback_days": "2"}
@@ -166,8 +166,8 @@ def test_space_type_is_a_known_type_or_other_so_partitions_stay_bounded(lake):
 
 
 def test_known_space_types_are_the_ones_the_window_size_counts_on():
-    from webevents.sqlrunner import render
-    from webevents.windows import KNOWN_SPACE_TYPES, MAX_WINDOW_DAYS, PARTITIONS_PER_DAY
+    from webevents.jobs.sql import render
+    from webevents.jobs.windows import KNOWN_SPACE_TYPES, MAX_WINDOW_DAYS, PARTITIONS_PER_DAY
 
     sql = render(MERGE, RUN)
     listed = sql.split("when space_type_key in (", 1)[1].split(")", 1)[0]

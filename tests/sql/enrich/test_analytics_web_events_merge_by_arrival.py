@@ -1,4 +1,4 @@
-"""sql/enrich with arrived_from_at / arrived_through_at (the daily job, webevents/arrivals.py):
+"""sql/enrich with arrived_from_at / arrived_through_at (the daily job, webevents/jobs/arrivals.py):
 only events with a copy that arrived in that range are merged, whatever the window holds,
 and every copy of them in the window still counts."""
 
@@ -13,7 +13,7 @@ import pytest
 from tests.sql.enrich.test_analytics_web_events_merge import analytics, insert_raw, raw_row
 from webevents import SQL_DIR
 from webevents.engines import get_engine
-from webevents.sqlrunner import run_files
+from webevents.jobs.sql import run_files
 
 MERGE = SQL_DIR / "enrich" / "analytics_web_events_merge.sql"
 T0 = dt.datetime(2024, 3, 10, 12, 0, 0, 500)

@@ -21,7 +21,7 @@ from sqlglot import exp
 from webevents import DBT_DIR, SQL_DIR
 from webevents.engines.athena import AthenaEngine
 from webevents.engines.local import LocalEngine
-from webevents.sqlrunner import SqlRunError, Step, collect_steps, render, run_files
+from webevents.jobs.sql import SqlRunError, Step, collect_steps, render, run_files
 
 MAINTENANCE = SQL_DIR / "maintenance"
 PARAMS = {"run_date": "2024-05-10", "lookback_days": "3"}

@@ -10,8 +10,8 @@ from tests.trino.rows import LANDING, insert_sql
 from tests.trino.test_merge_duplicates import landing_row
 from webevents import SQL_DIR
 from webevents.engines.local import LocalEngine, connect
-from webevents.erasure import Identifiers, sql_list
-from webevents.sqlrunner import run_files
+from webevents.jobs.forget import Identifiers, sql_list
+from webevents.jobs.sql import run_files
 
 PRIVACY = SQL_DIR / "privacy"
 
@@ -107,7 +107,7 @@ def test_the_audit_insert_takes_its_row_as_rendered(engine):
 
 
 def test_a_request_filed_by_hand_with_a_bad_id_stops_with_a_one_line_error(tmp_path):
-    from webevents.erasure import ErasureError, apply_pending
+    from webevents.jobs.forget import ErasureError, apply_pending
 
     con = connect(tmp_path)
     con.execute("insert into raw.erasure_requests (request_id, subject_kind, subject_id, "

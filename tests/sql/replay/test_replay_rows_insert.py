@@ -15,7 +15,7 @@ from landing_contract import LANDING_COLUMN_NAMES
 
 from webevents import SQL_DIR
 from webevents.engines.local import LocalEngine, ensure_tables
-from webevents.sqlrunner import run_files
+from webevents.jobs.sql import run_files
 
 REPLAY_SQL = SQL_DIR / "replay"
 FILES = [REPLAY_SQL / "web_events_replay_rows_create.sql",

@@ -2,7 +2,7 @@
 
 Python API (what `webevents sql` and the pipeline use):
 
-    from webevents.sqlrunner import run_files
+    from webevents.jobs.sql import run_files
     results = run_files(["sql/enrich"], engine="local", params={"run_date": "2026-11-24"})
 
 Files run in the order given; a folder runs in the order its `run_order.yml` lists (every
@@ -31,11 +31,11 @@ import yaml
 from sqlglot.errors import TokenError
 from sqlglot.tokens import TokenType
 
-from webevents import SQL_DIR, clock, transpile
-from webevents.engines import Engine, EngineError, get_engine
-from webevents.lake import locked, resolve_lake
-from webevents.query import format_rows
-from webevents.windows import window_chunks
+from webevents import SQL_DIR, clock
+from webevents.engines import Engine, EngineError, get_engine, transpile
+from webevents.jobs.query import format_rows
+from webevents.jobs.windows import window_chunks
+from webevents.local.lake import locked, resolve_lake
 
 DDL_DIR = SQL_DIR / "ddl"
 DATE_PARAMS = ("run_date", "date_from", "date_to", "event_date_from", "event_date_to")
@@ -411,7 +411,7 @@ def _statements(files: list[Step], values: dict[str, Any]):
 
     A MERGE / INSERT over [run_date - lookback_days, run_date] longer than
     windows.MAX_WINDOW_DAYS would write over Athena's 100 partitions in one statement;
-    it runs as consecutive shorter windows instead (webevents/windows.py).
+    it runs as consecutive shorter windows instead (webevents/jobs/windows.py).
     """
     for number, step in enumerate(files, start=1):
         path = step.path

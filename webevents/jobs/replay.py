@@ -47,8 +47,16 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import duckdb
+
 from webevents import SQL_DIR
 from webevents import clock as webevents_clock
+from webevents.engines import EngineError
+from webevents.engines.local import LocalEngine, connect
+from webevents.jobs.backfill import date_ranges
+from webevents.jobs.sql import SqlRunError, render, run_files, run_order
+from webevents.local.ingest import row_sink, transform_lines
+from webevents.local.lake import DATABASE_FILE, locked, resolve_lake
 
 BACKFILL_SQL = SQL_DIR / "backfill"
 REJECTS_SOURCE = "backfill-rejects"
@@ -58,7 +66,7 @@ LANDING_TABLE = "raw.web_events"
 MANIFEST_FOLDER = "_replay"  # S3 manifests; Firehose never writes keys starting with _
 
 # Outcomes of one record. ERASED: it landed, then an erasure request removed its row
-# (webevents/erasure.py); settled like LANDED, so it is never replayed back.
+# (webevents/jobs/forget.py); settled like LANDED, so it is never replayed back.
 LANDED, FAILED_AGAIN, DROPPED, ERASED = "landed", "failed_again", "dropped", "erased"
 
 # The two kinds of error record, by what their rawData holds.
@@ -279,6 +287,8 @@ def s3_objects(uri: str, s3) -> list[SourceObject]:
 @contextlib.contextmanager
 def aws_errors(doing: str) -> Iterator[None]:
     """botocore's errors as one-line ReplayErrors that say what was being done."""
+    # botocore and boto3 load only on the AWS paths (boto3 ~150 ms, python -X importtime
+    # -c "import boto3"); a local replay never calls AWS.
     from botocore.exceptions import (
         BotoCoreError,
         ClientError,
@@ -446,7 +456,7 @@ class S3Manifest:
     def _load(self, bucket: str, key: str) -> dict:
         manifest_key = self.key_for(key)
         if manifest_key not in self.cache:
-            from botocore.exceptions import ClientError
+            from botocore.exceptions import ClientError  # AWS paths only, as in aws_errors
 
             try:
                 with aws_errors(f"reading s3://{bucket}/{manifest_key}"):
@@ -514,7 +524,7 @@ class ReplayFigures:
 def replay_figures(con) -> list[ReplayFigures]:
     """Per source object replayed into this lake, each record once in its latest outcome.
 
-    For the run's reconciliation (webevents/pipeline.py): computed from the rows of
+    For the run's reconciliation (webevents/local/run.py): computed from the rows of
     raw.web_events_replay_records, so a record replayed twice counts once.
     """
     if not _table_exists(con, RECORDS_TABLE):
@@ -556,8 +566,6 @@ class Prepared:
 
 def prepare(records: Sequence[ErrorRecord]) -> list[Prepared]:
     """Original events through the real handler; landing rows checked as they are."""
-    from webevents.firehose import transform_lines
-
     prepared = [Prepared(record) for record in records]
     originals = [p for p in prepared if p.record.kind == ORIGINAL_EVENT]
     answers = transform_lines(p.record.data for p in originals)
@@ -647,7 +655,7 @@ class StreamSender:
 
     def send(self, items: Sequence[tuple[bytes, str]]) -> list[str | None]:
         """Per item: None when the stream accepted it, else the last error code."""
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import ClientError  # AWS paths only, as in aws_errors
 
         # Until a call answers for them, records count as not sent.
         results: list[str | None] = [NOT_SENT] * len(items)
@@ -740,8 +748,6 @@ class ReplaySummary:
 
 
 def _apply_local(prepared: list[Prepared], target: Target, scratch: Path) -> None:
-    from webevents.firehose import row_sink
-
     sink = row_sink(target.con, scratch)
     for item in prepared:
         if item.outcome is None:
@@ -781,10 +787,7 @@ def insert_rows_with_athena(rows: list[Prepared], target: Target, replay_id: str
     """Landing rows into raw.web_events on Athena: uploaded to a scratch prefix beside the
     query results, read by a scratch external table, inserted per < 100 event dates, then
     the table and the upload are removed."""
-    from webevents.backfill import date_ranges
-    from webevents.engines import EngineError
-    from webevents.engines.athena import AthenaEngine
-    from webevents.sqlrunner import SqlRunError, run_files, run_order
+    from webevents.engines.athena import AthenaEngine  # loads boto3: AWS paths only
 
     needed = ("AthenaOutputLocation", "AthenaWorkGroupName", "ArchiveDatabaseName",
               "S3TablesCatalog")
@@ -924,7 +927,7 @@ class AwsClients:
         client = getattr(self, service)
         if client is None:
             if self.factory is None:
-                import boto3
+                import boto3  # AWS paths only, as in aws_errors
 
                 with aws_errors(f"creating the {service} client"):
                     client = boto3.session.Session().client(service)
@@ -972,9 +975,6 @@ def replay(
     replay_id: str | None = None,
 ) -> ReplaySummary:
     """Replay Firehose error output from local files/folders or s3:// prefixes."""
-    from webevents.engines.local import connect
-    from webevents.lake import DATABASE_FILE, resolve_lake
-
     filters = filters or Filters()
     clients = clients or AwsClients()
     now = (clock or webevents_clock.now)().replace(tzinfo=None)
@@ -1002,8 +1002,6 @@ def replay(
         if needs_lake and dry_run:
             # A dry run writes nothing, not even a new lake: it reads what is there.
             if (lake_dir / DATABASE_FILE).is_file():
-                import duckdb
-
                 con = duckdb.connect(str(lake_dir / DATABASE_FILE), read_only=True)
                 bookkeeping = LakeBookkeeping(con, writable=False)
         elif needs_lake:
@@ -1052,6 +1050,7 @@ def _progress(show: bool | None):
         show = sys.stderr.isatty()
     if not show:
         return None
+    # rich.progress loads in ~85 ms (python -X importtime), for a terminal only.
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -1087,11 +1086,6 @@ def replay_rejects(
     line with the stage, and each chunk's counts in raw.web_events_backfill_loads move
     from rejected to landed/dropped. A dry run does all of it and rolls back.
     """
-    from webevents.backfill import date_ranges
-    from webevents.engines.local import LocalEngine, connect
-    from webevents.lake import resolve_lake
-    from webevents.sqlrunner import render
-
     now = (clock or webevents_clock.now)().replace(tzinfo=None)
     loaded_at = now.isoformat(sep=" ")
     lake_dir = resolve_lake(lake)
@@ -1271,8 +1265,6 @@ def write_summary(path: str | os.PathLike, data: dict[str, Any]) -> None:
 
 def _lake_held(lake, writes: bool):
     """The lake's lock while a replay writes into it, as run and ingest hold it."""
-    from webevents.lake import locked, resolve_lake
-
     return locked(resolve_lake(lake), "replay") if writes else contextlib.nullcontext()
 
 

@@ -26,7 +26,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from webevents import SQL_DIR, clock, failpoints, ledger
+from webevents import SQL_DIR, clock, failpoints
+from webevents.engines import get_engine
+from webevents.jobs.sql import SqlRunError, run_files, run_order
+from webevents.local import ledger
+from webevents.local.lake import LakeError, locked, resolve_lake
 
 BACKFILL_SQL = SQL_DIR / "backfill"
 MAX_DATES_PER_INSERT = 90  # Athena: at most 100 partitions written per statement
@@ -186,9 +190,6 @@ def backfill_files(
     progress: Callable[[str], None] | None = None,
 ) -> BackfillSummary:
     """Backfill archive `files` (days from..to) into the lake; raises BackfillError on mismatch."""
-    from webevents.engines import get_engine
-    from webevents.sqlrunner import SqlRunError, run_files, run_order
-
     paths = [Path(f) for f in files]
     folders = [str(p) for p in paths if p.is_dir()]
     if folders:
@@ -354,7 +355,6 @@ def backfill_command(args) -> int:
     except ValueError as error:
         print(f"webevents backfill: --from/--to: {error}", file=sys.stderr)
         return 2
-    from webevents.lake import LakeError, locked, resolve_lake
 
     try:
         lake = resolve_lake(args.lake)
@@ -376,8 +376,9 @@ def backfill_command(args) -> int:
         "dropped; rejects are in raw.web_events_backfill_rejects"
     )
     if getattr(args, "summary", None):
-        from webevents.pipeline import SourceFigures, build_summary
-        from webevents.reconcile import write_summary
+        # Here, not at the top: the reconciliation (local/reconcile.py) counts the replays,
+        # and replay.py imports this module for its date ranges.
+        from webevents.local.reconcile import SourceFigures, build_summary, write_summary
 
         this_run = [SourceFigures(
             "archive via sql/backfill", records_in=summary.total("source_lines"),

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from webevents import ledger, pipeline
 from webevents.cli import main
 from webevents.engines.local import connect
-from webevents.firehose import IngestSummary
+from webevents.local import ledger, run
+from webevents.local.ingest import IngestSummary
 
 
 def write_lines(path: Path, lines: list[str]) -> Path:
@@ -28,14 +28,14 @@ def test_ledger_skips_a_file_with_the_same_content_under_another_name(tmp_path):
     lake = tmp_path / "lake"
     lake.mkdir()
     first = write_lines(tmp_path / "a.jsonl", [EVENT.format(n=1), "not json", ""])
-    figures = pipeline.run_ingest(lake, [first], say=lambda _m: None)
+    figures = run.run_ingest(lake, [first], say=lambda _m: None)
     assert (figures.records_in, figures.landed, figures.failed, figures.dropped) == (3, 1, 1, 1)
     assert figures.failed_by_reason == {"invalid_json": 1}
 
     copy = tmp_path / "copy-of-a.jsonl"
     copy.write_bytes(first.read_bytes())
     messages: list[str] = []
-    again = pipeline.run_ingest(lake, [copy], say=messages.append)
+    again = run.run_ingest(lake, [copy], say=messages.append)
     assert again is None
     assert "already ingested" in messages[0] and "a.jsonl" in messages[0]
     con = connect(lake)
@@ -68,7 +68,7 @@ def test_a_json_ledger_from_an_older_lake_is_imported_once(tmp_path):
 def test_ingest_figures_keep_dropped_reasons_out_of_failures():
     result = IngestSummary(records_in=5, ok=2, failed=2, dropped=1,
                            reasons=Counter({"invalid_json": 2, "empty_record": 1}))
-    figures = pipeline.stream_source_figures(result)
+    figures = run.stream_source_figures(result)
     assert figures.failed_by_reason == {"invalid_json": 2}
     assert figures.records_in == figures.landed + figures.failed + figures.dropped
 
@@ -77,9 +77,9 @@ def test_failing_sql_step_names_the_step_and_the_file(tmp_path, monkeypatch):
     sql_dir = tmp_path / "sql"
     (sql_dir / "enrich").mkdir(parents=True)
     (sql_dir / "enrich" / "broken_merge.sql").write_text("select * from no_such_table\n")
-    monkeypatch.setattr(pipeline, "SQL_DIR", sql_dir)
-    with pytest.raises(pipeline.StepFailed) as failure:
-        pipeline.run_sql_step("enrich", tmp_path / "lake", {"run_date": "2026-11-24"},
+    monkeypatch.setattr(run, "SQL_DIR", sql_dir)
+    with pytest.raises(run.StepFailed) as failure:
+        run.run_sql_step("enrich", tmp_path / "lake", {"run_date": "2026-11-24"},
                               say=lambda _m: None)
     assert failure.value.step == "enrich"
     assert "broken_merge.sql" in str(failure.value)
@@ -87,9 +87,9 @@ def test_failing_sql_step_names_the_step_and_the_file(tmp_path, monkeypatch):
 
 def test_empty_sql_step_is_an_error_not_a_silent_pass(tmp_path, monkeypatch):
     (tmp_path / "bots").mkdir()
-    monkeypatch.setattr(pipeline, "SQL_DIR", tmp_path)
-    with pytest.raises(pipeline.StepFailed, match="holds no .sql files"):
-        pipeline.run_sql_step("bots", tmp_path / "lake", {}, say=lambda _m: None)
+    monkeypatch.setattr(run, "SQL_DIR", tmp_path)
+    with pytest.raises(run.StepFailed, match="holds no .sql files"):
+        run.run_sql_step("bots", tmp_path / "lake", {}, say=lambda _m: None)
 
 
 def test_failing_dbt_model_names_the_model(tmp_path, monkeypatch):
@@ -103,11 +103,11 @@ def test_failing_dbt_model_names_the_model(tmp_path, monkeypatch):
         "      path: \"{{ env_var('WEBEVENTS_LAKE') }}/lake.duckdb\"\n      schema: marts\n"
     )
     (project / "models" / "orders_by_day.sql").write_text("select no_such_column from range(3)\n")
-    monkeypatch.setattr(pipeline, "DBT_DIR", project)
+    monkeypatch.setattr(run, "DBT_DIR", project)
     lake = tmp_path / "lake"
     lake.mkdir()
-    with pytest.raises(pipeline.StepFailed) as failure:
-        pipeline.run_dbt(lake, say=lambda _m: None)
+    with pytest.raises(run.StepFailed) as failure:
+        run.run_dbt(lake, say=lambda _m: None)
     assert failure.value.step == "dbt"
     assert "orders_by_day" in str(failure.value)
 
@@ -126,16 +126,16 @@ def test_a_changed_sample_size_is_refused_on_a_lake_that_holds_the_first(tmp_pat
     monkeypatch.setenv("WEBEVENTS_NOW", "2026-11-20")
     lake = tmp_path / "lake"
     lake.mkdir()
-    sample = pipeline.prepare_sample(lake, 200, 3, 1, say=lambda _m: None)
-    assert pipeline.prepare_sample(lake, 200, 3, 1, say=lambda _m: None) == sample  # reused
-    pipeline.run_ingest(lake, sorted((sample / "stream").glob("*")), say=lambda _m: None)
+    sample = run.prepare_sample(lake, 200, 3, 1, say=lambda _m: None)
+    assert run.prepare_sample(lake, 200, 3, 1, say=lambda _m: None) == sample  # reused
+    run.run_ingest(lake, sorted((sample / "stream").glob("*")), say=lambda _m: None)
     with pytest.raises(ValueError, match="--events 200 --days 3 --seed 1, or add --fresh"):
-        pipeline.prepare_sample(lake, 300, 3, 1, say=lambda _m: None)
+        run.prepare_sample(lake, 300, 3, 1, say=lambda _m: None)
     messages: list[str] = []
-    pipeline.start_over(lake, messages.append)
+    run.start_over(lake, messages.append)
     assert not (lake / "lake.duckdb").exists() and not sample.exists()
-    pipeline.prepare_sample(lake, 300, 3, 1, say=messages.append)
-    assert "300" in (sample / pipeline.SAMPLE_PARAMS_FILE).read_text()
+    run.prepare_sample(lake, 300, 3, 1, say=messages.append)
+    assert "300" in (sample / run.SAMPLE_PARAMS_FILE).read_text()
 
 
 def test_a_sample_whose_generation_was_stopped_is_made_again(tmp_path, monkeypatch):
@@ -144,6 +144,6 @@ def test_a_sample_whose_generation_was_stopped_is_made_again(tmp_path, monkeypat
     (lake / "sample" / "archive").mkdir(parents=True)  # what a killed older version left
     (lake / ".sample-partial").mkdir()
     messages: list[str] = []
-    sample = pipeline.prepare_sample(lake, 200, 3, 1, say=messages.append)
+    sample = run.prepare_sample(lake, 200, 3, 1, say=messages.append)
     assert "incomplete" in messages[0]
     assert (sample / "truth.jsonl").exists() and not (lake / ".sample-partial").exists()

@@ -5,7 +5,7 @@ however old its event_timestamp: `enrich` reads the rows whose received_at (the 
 arrival; a backfill's load time) is at or after the last run's newest arrival minus
 ARRIVAL_OVERLAP, finds the event dates they carry, and merges those dates with
 sql/enrich, each statement over at most MAX_WINDOW_DAYS consecutive dates (Athena writes at
-most 100 partitions per statement; webevents/windows.py). The event dates are only the
+most 100 partitions per statement; webevents/jobs/windows.py). The event dates are only the
 partition bound of each statement; the MERGE takes the event_ids that arrived.
 
 The bookkeeping table analytics.web_events_arrival_marks gets one row per step that
@@ -32,12 +32,17 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from webevents import SQL_DIR, clock, failpoints
-from webevents.windows import MAX_WINDOW_DAYS
+from webevents.engines import EngineError, get_engine
+from webevents.jobs.sql import SqlRunError, default_params, run_files
+from webevents.jobs.windows import MAX_WINDOW_DAYS
+from webevents.local.lake import locked, resolve_lake
 
 ARRIVALS_DIR = SQL_DIR / "arrivals"
 DATES_SELECT = ARRIVALS_DIR / "raw_web_events_arrival_dates_select.sql"
@@ -127,8 +132,6 @@ def date_windows(dates, max_days: int = MAX_WINDOW_DAYS) -> list[dict[str, str]]
 
 # ---- reading and writing the bookkeeping -------------------------------------------------
 def _run(engine, path, params: Mapping[str, Any]):
-    from webevents.sqlrunner import run_files
-
     return run_files([path], engine=engine, params=params, echo=None)[0]
 
 
@@ -224,8 +227,6 @@ def enrich(engine, params: Mapping[str, Any] | None = None,
 
     `everything`: every row of raw.web_events counts as arrived (the enrich code changed).
     """
-    from webevents.sqlrunner import run_files
-
     arrivals = plan(engine, since, everything=everything)
     if arrivals.arrived_through is None:
         if echo:
@@ -261,8 +262,6 @@ def flag_bots(engine, params: Mapping[str, Any] | None = None,
     Bot rules judge one event date at a time (docs/decisions.md D-ATHENA-3), so flagging
     those dates gives every event the verdict a run over all dates would.
     """
-    from webevents.sqlrunner import run_files
-
     marks = read_marks(engine)
     dates, through = pending(marks, "bots")
     dates = sorted(set(dates) | set(also_dates))
@@ -305,12 +304,6 @@ def dbt_built(engine, through: dt.datetime | None, dates=()) -> None:
 def arrivals_command(args) -> int:
     """`webevents arrivals enrich|bots|dbt-dates|newest-date|dbt-built [--engine] [--lake]
     [--since]`."""
-    import json
-    import sys
-
-    from webevents.engines import EngineError, get_engine
-    from webevents.sqlrunner import SqlRunError, default_params
-
     try:
         since = _timestamp(args.since) if getattr(args, "since", None) else None
     except ValueError:
@@ -319,8 +312,6 @@ def arrivals_command(args) -> int:
         return 1
     lock = contextlib.nullcontext()
     if args.engine == "local":
-        from webevents.lake import locked, resolve_lake
-
         args.lake = resolve_lake(args.lake)
         lock = locked(args.lake, "arrivals")
 

@@ -23,6 +23,8 @@ build, so nothing rebuilt from raw brings the rows back. Runbook: docs/operation
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import gzip
 import hashlib
@@ -32,14 +34,19 @@ import os
 import re
 import secrets
 import sys
+import tempfile
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from webevents import DBT_DIR, SQL_DIR, clock
-from webevents.dbt_runner import run_dbt
+from webevents import DBT_DIR, LAMBDA_DIR, SQL_DIR, clock
+from webevents.engines import EngineError, get_engine
+from webevents.jobs.replay import ERASED, LANDED, RECORDS_TABLE, REJECTS_SOURCE, _table_exists
+from webevents.jobs.sql import SqlRunError, run_files, run_order
+from webevents.local.dbt_runner import run_dbt
+from webevents.local.lake import resolve_lake
 
 PRIVACY_DIR = SQL_DIR / "privacy"
 KEY_ENV = "WEBEVENTS_ERASURE_KEY"
@@ -237,8 +244,6 @@ class Session:
         self.engine = None
 
     def open(self):
-        from webevents.engines import get_engine
-
         if self.engine is None:
             self.engine = get_engine(self.name, lake=self.lake, **self.options)
         return self.engine
@@ -252,16 +257,12 @@ class Session:
 
     def run(self, name: str, params: dict[str, Any] | None = None):
         """One sql/privacy file; its StatementResult."""
-        from webevents.sqlrunner import run_files
-
         [result] = run_files([PRIVACY_DIR / name], engine=self.open(), params=params or {},
                              echo=None)
         return result
 
     def has_marts(self) -> bool:
         """Whether the dbt marts exist yet (a new lake, or before the first dbt run, has none)."""
-        from webevents.engines import EngineError
-
         try:
             self.open().query("select count(*) from marts.fct_web_events where false")
             self.open().query("select count(*) from marts.dim_identity_ranges where false")
@@ -363,14 +364,12 @@ def apply_request(session: Session, request: Request, key: bytes, now: Callable[
     params = ids.params()
     if session.name == "local":
         rows |= rewrite_local_files(session, ids, params)
-        # per input kind, for the lake's reconciliation (webevents/reconcile.py: erased)
+        # per input kind, for the lake's reconciliation (webevents/local/reconcile.py: erased)
         rows |= {f"{ERASED_FROM_RAW}{source}": int(n) for source, n in session.run(
             "erasure_raw_rows_by_load_source_select.sql", params).rows}
         rows[ERASED_REPLAYED] = mark_replayed_erased(session, params)
 
     def privacy_files(step: str) -> list[str]:
-        from webevents.sqlrunner import run_order
-
         return [path.name for path in run_order(PRIVACY_DIR, step)]
 
     for name in (privacy_files("mart_deletes") if marts else []) + privacy_files(
@@ -415,8 +414,6 @@ def apply_pending(engine: str = "local", lake: str | Path | None = None,
                   say: Callable[[str], None] = print, rebuild_marts: bool = True,
                   **options: Any) -> list[Outcome]:
     """Apply every pending request (the daily job and `webevents run` call this first)."""
-    from webevents.lake import resolve_lake
-
     clock = now or _utc_now
     folder = resolve_lake(lake) if engine == "local" else (Path(lake) if lake else None)
     session = Session(engine, folder, **options)
@@ -431,24 +428,9 @@ def apply_pending(engine: str = "local", lake: str | Path | None = None,
         session.close()
 
 
-def apply_erasures(lake: Path, say: Callable[[str], None]) -> None:
-    """`webevents run`: apply pending requests after landing and before enrich and dbt, so
-    rows landed by this very run are erased too and nothing is rebuilt with them."""
-    from webevents.engines import EngineError
-    from webevents.pipeline import StepFailed
-    from webevents.sqlrunner import SqlRunError
-
-    try:
-        apply_pending("local", lake, say=lambda message: say(f"erasure: {message}"))
-    except (ErasureError, EngineError, SqlRunError) as error:
-        raise StepFailed("enrich", f"applying pending erasure requests: {error}") from error
-
-
 def dry_run(engine: str, lake: str | Path | None, subjects: list[tuple[str, str]],
             **options: Any) -> list[Outcome]:
     """What forgetting `subjects` would delete; reads only."""
-    from webevents.lake import resolve_lake
-
     folder = resolve_lake(lake) if engine == "local" else None
     session = Session(engine, folder, **options)
     try:
@@ -487,8 +469,6 @@ def _rebuild(session: Session, dates: list[dt.date]) -> None:
 
 def _dbt_work(session: Session) -> Path:
     """dbt's target and logs: in the lake locally, else a temporary folder (not the cwd)."""
-    import tempfile
-
     if session.lake:
         return Path(session.lake).resolve() / "dbt-erasure"
     return Path(tempfile.mkdtemp(prefix="webevents-erasure-dbt-"))
@@ -511,8 +491,6 @@ def run_dbt_models(target: str, lookback_days: int, env: dict[str, str], work: P
 def mark_replayed_erased(session: Session, params: dict[str, str]) -> int:
     """Replayed records whose row this request erases become 'erased' in the local replay
     bookkeeping (before the delete), so the replay still balances; how many."""
-    from webevents.replay import ERASED, LANDED, RECORDS_TABLE, REJECTS_SOURCE, _table_exists
-
     con = session.open().connection
     if not _table_exists(con, RECORDS_TABLE):
         return 0
@@ -564,8 +542,6 @@ def _archive_line_matches(line: bytes, ids: Identifiers, pattern: re.Pattern) ->
 
 def _normaliser():
     """The Lambda's rules (transform_lambda/normalise.py), imported as Lambda imports them."""
-    from webevents import LAMBDA_DIR
-
     if str(LAMBDA_DIR) not in sys.path:
         sys.path.insert(0, str(LAMBDA_DIR))
     import normalise
@@ -574,9 +550,6 @@ def _normaliser():
 
 
 def _error_record_matches(line: bytes, pattern: re.Pattern) -> bool:
-    import base64
-    import binascii
-
     try:
         data = base64.b64decode(json.loads(line)["rawData"])
     except (ValueError, KeyError, TypeError, binascii.Error):
@@ -621,8 +594,6 @@ def forget_command(args) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except Exception as error:  # engine and runner errors: say which, on one line first
-        from webevents.engines import EngineError
-        from webevents.sqlrunner import SqlRunError
 
         aws = type(error).__module__.startswith("botocore")  # no credentials, no Region, ...
         if not isinstance(error, EngineError | SqlRunError | ValueError) and not aws:
@@ -658,8 +629,6 @@ def _subjects_from(args) -> list[tuple[str, str]]:
 
 
 def _file_requests(engine: str, lake, subjects: list[tuple[str, str]]) -> None:
-    from webevents.lake import resolve_lake
-
     folder = resolve_lake(lake) if engine == "local" else None
     session = Session(engine, folder)
     try:

@@ -11,7 +11,7 @@ import pytest
 from webevents import SQL_DIR, clock
 from webevents.cli import main
 from webevents.engines.local import LocalEngine, connect, ensure_tables
-from webevents.sqlrunner import (
+from webevents.jobs.sql import (
     ORDER_FILE,
     SqlRunError,
     default_params,

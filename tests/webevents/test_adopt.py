@@ -10,8 +10,8 @@ import pytest
 from botocore.stub import Stubber
 
 from webevents import cli
-from webevents.redeploy import create_import_change_set, import_template, load_template
-from webevents.stack import StackError
+from webevents.aws.adopt import create_import_change_set, import_template, load_template
+from webevents.aws.stack import StackError
 
 NAME = "webevents-dev"
 OLD_ID = f"arn:aws:cloudformation:eu-west-1:111122223333:stack/{NAME}/old"

@@ -11,7 +11,7 @@ What it does, in order (docs/operations.md, "Smoke test after a deploy"):
 4. with --enrich, runs sql/enrich for today only (the daily job's own idempotent MERGE,
    limited to today's partition) and checks the tagged events reached analytics.web_events;
 5. with --scratch (or --dbt-model MODEL), runs that MERGE and one dbt model in a scratch
-   Glue database of their own instead, then drops it (webevents/smoke_scratch.py).
+   Glue database of their own instead, then drops it (webevents/aws/smoke_scratch.py).
 
 It creates only tagged events and deletes nothing but the scratch database it created
 (--scratch). The events stay where the pipeline puts
@@ -41,8 +41,7 @@ import boto3
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from webevents.engines.athena import AthenaEngine
-from webevents.smoke_scratch import (
+from webevents.aws.smoke_scratch import (
     ENRICH_SQL,
     ScratchError,
     ScratchScope,
@@ -50,8 +49,9 @@ from webevents.smoke_scratch import (
     enrich_params,
     error_text,
 )
-from webevents.sqlrunner import render
-from webevents.stack import Stack, StackError, describe
+from webevents.aws.stack import Stack, StackError, describe
+from webevents.engines.athena import AthenaEngine
+from webevents.jobs.sql import render
 
 # Template defaults, used when the stack does not report a parameter (older template).
 DEFAULT_PROCESSOR_INTERVAL = 60

@@ -33,7 +33,7 @@ from pathlib import Path
 import yaml
 
 from webevents import DBT_DIR, SQL_DIR, clock
-from webevents.sqlrunner import collect_files
+from webevents.jobs.sql import collect_files
 
 TABLE = "ledger.built_code"
 # the sql/ steps `webevents run` re-runs over every event date, and the tables they write

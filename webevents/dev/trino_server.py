@@ -1,8 +1,8 @@
 """A pinned Trino server with an Iceberg catalog on the local file system, for the fidelity tier.
 
-    python -m webevents.trino_server test     # fetch, start, pytest -m trino tests/trino, stop
-    python -m webevents.trino_server start    # for developers: keeps running, prints the port
-    python -m webevents.trino_server status | stop
+    python -m webevents.dev.trino_server test     # fetch, start, pytest -m trino tests/trino, stop
+    python -m webevents.dev.trino_server start    # for developers: keeps running, prints the port
+    python -m webevents.dev.trino_server status | stop
 
 Trino comes from Maven Central (trino-server-core + the Iceberg plugin only, ~540 MB instead
 of ~820 MB for the full server) into a cache outside the repo, reused when present. It runs
@@ -535,7 +535,7 @@ def status_command() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m webevents.trino_server", description=__doc__.splitlines()[0]
+        prog="python -m webevents.dev.trino_server", description=__doc__.splitlines()[0]
     )
     commands = parser.add_subparsers(dest="command", required=True)
     test = commands.add_parser("test", help="run tests/trino against a throwaway server")

@@ -1,6 +1,6 @@
 """`webevents serve`: a local collector with the deployed endpoint's request contract.
 
-POST /events takes what API Gateway takes (webevents/collector.py: one event or an array,
+POST /events takes what API Gateway takes (webevents/aws/collector.py: one event or an array,
 application/json or text/plain, the same limits, status codes and CORS header) and puts the
 records through the local Firehose stand-in and the real transform Lambda into the lake's
 raw.web_events, one request at a time. GET / is a demo tour page (a 360° panorama stand-in
@@ -19,9 +19,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from webevents import PROJECT_ROOT, collector
-from webevents.firehose import ingest_files
-from webevents.lake import LakeError, locked, resolve_lake
+from webevents import PROJECT_ROOT
+from webevents.aws import collector
+from webevents.local.ingest import ingest_files
+from webevents.local.lake import LakeError, locked, resolve_lake
 
 DEMO_DIR = Path(__file__).parent / "demo"
 TRACKER_DIR = PROJECT_ROOT / "tracker"

@@ -20,6 +20,10 @@ dropped, and each figure is read from where the records are, not from a command'
 
 `balanced` is then a real check: a file landed twice, error output written twice, or a
 line lost shows as "no" (docs/decisions.md, "What landed means").
+
+A command's --summary (run, ingest, backfill) is this reconciliation plus the figures of the
+command's own sources and of the tables (`build_summary`), so those commands share it here
+rather than import each other.
 """
 
 from __future__ import annotations
@@ -28,11 +32,23 @@ import json
 import os
 import tempfile
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from webevents import SQL_DIR, ledger
-from webevents.firehose import ERROR_OUTPUT_DIR, PENDING_PREFIX
+from webevents import SQL_DIR, clock
+from webevents.engines import get_engine
+from webevents.engines.local import LocalEngine, connect
+from webevents.jobs.forget import ERASED_ERROR_OUTPUT, ERASED_FROM_RAW, ERASED_REPLAYED
+from webevents.jobs.replay import (
+    LANDED,
+    RECORDS_TABLE,
+    REJECTS_SOURCE,
+    _table_exists,
+    replay_figures,
+)
+from webevents.local import ledger
+from webevents.local.ingest import DROPPED_REASONS, ERROR_OUTPUT_DIR, PENDING_PREFIX
 
 ARCHIVE = "archive via sql/backfill"
 STREAM = "stream via Firehose stand-in"
@@ -51,8 +67,6 @@ def _source(name: str, **figures: Any) -> dict[str, Any]:
 
 def archive_figures(con) -> dict[str, Any] | None:
     """The backfill's figures from its tables, or None when nothing was ever backfilled."""
-    from webevents.engines.local import LocalEngine
-
     (loads,) = con.execute("select count(*) from raw.web_events_backfill_loads").fetchone()
     if not loads:
         return None
@@ -83,8 +97,6 @@ def error_output_records(lake: Path) -> Counter:
 
 def _replayed_into_raw(con) -> tuple[int, int]:
     """(records of error output a replay landed in raw, how many of those raw lacks)."""
-    from webevents.replay import LANDED, RECORDS_TABLE, REJECTS_SOURCE, _table_exists
-
     if not _table_exists(con, RECORDS_TABLE):
         return 0, 0
     landed, missing = con.execute(
@@ -97,8 +109,6 @@ def _replayed_into_raw(con) -> tuple[int, int]:
 
 def replay_sources(con) -> list[dict[str, Any]]:
     """One input per source object of error output replayed into the lake."""
-    from webevents.replay import REJECTS_SOURCE, replay_figures
-
     _, missing = _replayed_into_raw(con)
     return [
         _source(f"replay of {figures.source_object}", records_in=figures.records_in,
@@ -132,8 +142,6 @@ def erased_stream_records(con) -> int:
     came in, so without this column an erased person's records would read as lost. A row a
     replay had landed is the replay's, not the stream's: it is counted as erased there.
     """
-    from webevents.erasure import ERASED_ERROR_OUTPUT, ERASED_FROM_RAW, ERASED_REPLAYED
-
     audits = con.execute(
         "select rows_removed from raw.erasure_audit where engine = 'local'").fetchall()
     erased = 0
@@ -169,3 +177,87 @@ def write_summary(path: str | os.PathLike, summary: dict[str, Any]) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     Path(handle.name).replace(target)
+
+
+# ---- a command's --summary (run, ingest, backfill) ------------------------------------
+@dataclass
+class SourceFigures:
+    """Records in and what became of them, for one kind of input."""
+
+    name: str
+    records_in: int = 0
+    landed: int = 0
+    skipped: int = 0  # already landed by an earlier load (the backfill's skip rule)
+    failed: int = 0
+    dropped: int = 0
+    failed_by_reason: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "records_in": self.records_in, "landed": self.landed,
+                "skipped": self.skipped, "failed": self.failed, "dropped": self.dropped,
+                "failed_by_reason": dict(self.failed_by_reason)}
+
+
+def stream_source_figures(result) -> SourceFigures:
+    """The Firehose stand-in's IngestSummary as records in / landed / failed / dropped."""
+    return SourceFigures(
+        "stream via Firehose stand-in",
+        records_in=result.records_in,
+        landed=result.ok,
+        failed=result.failed,
+        dropped=result.dropped,
+        failed_by_reason={str(reason): int(count) for reason, count in result.reasons.items()
+                          if reason not in DROPPED_REASONS},
+    )
+
+
+def lake_figures(lake: Path) -> dict[str, Any]:
+    """Duplicates removed, bots by reason and the quality distribution, from the tables."""
+    engine = get_engine("local", lake=lake)
+    try:
+        def one(sql: str) -> tuple:
+            return engine.query(sql)[1][0]
+
+        (raw_rows,) = one("select count(*) from raw.web_events")
+        analytics_rows, bots = one(
+            "select count(*), count_if(is_bot) from analytics.web_events"
+        )
+        _, reason_rows = engine.query(
+            "select reason, count(*) as events from analytics.web_events "
+            "cross join unnest(bot_reasons) as fired(reason) "
+            "group by reason order by events desc, reason"
+        )
+        _, buckets = engine.query(
+            "select case when data_quality_score >= 1 then '1.0' "
+            "when data_quality_score >= 0.8 then '0.8-1' "
+            "when data_quality_score >= 0.5 then '0.5-0.8' else '<0.5' end as bucket, "
+            "count(*) from analytics.web_events group by 1 order by 1 desc"
+        )
+    finally:
+        engine.close()
+    return {
+        "raw_rows": int(raw_rows),
+        "analytics_rows": int(analytics_rows),
+        "duplicates_removed": int(raw_rows) - int(analytics_rows),
+        "bot_events": int(bots or 0),
+        "bots_by_reason": {str(r): int(n) for r, n in reason_rows},
+        "quality_distribution": {str(b): int(n) for b, n in buckets},
+    }
+
+
+def build_summary(lake: Path, this_run: list[SourceFigures],
+                  skipped: list[str]) -> dict[str, Any]:
+    """The run's summary: the reconciliation and figures counted from the tables."""
+    con = connect(lake)
+    try:
+        figures = reconciliation(con, lake)
+    finally:
+        con.close()
+    return {
+        "lake": str(lake),
+        "finished_at": clock.now().isoformat(timespec="seconds"),
+        **figures,
+        "this_run": [source.as_dict() for source in this_run],
+        "skipped_files": skipped,
+        **lake_figures(lake),
+    }

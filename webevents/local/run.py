@@ -33,12 +33,33 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from webevents import DBT_DIR, SQL_DIR, arrivals, clock, failpoints, ledger, rebuild
-from webevents.dbt_runner import DBT_EXECUTABLE, dbt_command, dbt_environment
+import duckdb
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from webevents import DBT_DIR, SQL_DIR, clock, failpoints
+from webevents.dev.generate import generate_sample
+from webevents.engines import EngineError, get_engine
+from webevents.engines.local import connect
+from webevents.jobs import arrivals
+from webevents.jobs.backfill import BackfillError, backfill_files
+from webevents.jobs.forget import ErasureError, apply_pending
+from webevents.jobs.sql import SqlRunError, run_files
+from webevents.local import ingest, ledger, rebuild
+from webevents.local.dbt_runner import DBT_EXECUTABLE, dbt_command, dbt_environment
+from webevents.local.lake import DATABASE_FILE, LakeError, locked, resolve_lake
+from webevents.local.reconcile import (
+    SourceFigures,
+    build_summary,
+    stream_source_figures,
+    write_summary,
+)
+from webevents.local.report import SUMMARY_FILE, write_report
 
 SAMPLE_DIR = "sample"
 SAMPLE_PARAMS_FILE = "sample-params.json"  # inside the sample (older lakes: beside it)
@@ -53,24 +74,6 @@ class StepFailed(RuntimeError):
         self.step = step
 
 
-@dataclass
-class SourceFigures:
-    """Records in and what became of them, for one kind of input."""
-
-    name: str
-    records_in: int = 0
-    landed: int = 0
-    skipped: int = 0  # already landed by an earlier load (the backfill's skip rule)
-    failed: int = 0
-    dropped: int = 0
-    failed_by_reason: dict[str, int] = field(default_factory=dict)
-
-    def as_dict(self) -> dict:
-        return {"name": self.name, "records_in": self.records_in, "landed": self.landed,
-                "skipped": self.skipped, "failed": self.failed, "dropped": self.dropped,
-                "failed_by_reason": dict(self.failed_by_reason)}
-
-
 # ---- steps ---------------------------------------------------------------------------
 def _recorded_sample(lake: Path) -> dict | None:
     """The parameters of the lake's complete sample, or None when it has none."""
@@ -81,8 +84,6 @@ def _recorded_sample(lake: Path) -> dict | None:
 
 
 def _lake_holds_data(lake: Path) -> bool:
-    from webevents.engines.local import connect
-
     con = connect(lake)
     try:
         ledger.ensure(con, lake)
@@ -98,8 +99,6 @@ def prepare_sample(lake: Path, events: int, days: int, seed: int, say) -> Path:
     killed generation leaves no half sample; a lake that already holds a sample's data is
     never given a second one (`run --fresh` starts over).
     """
-    from webevents.generate import generate_sample
-
     out = lake / SAMPLE_DIR
     wanted = {"events": events, "days": days, "seed": seed}
     recorded = _recorded_sample(lake)
@@ -136,8 +135,6 @@ def prepare_sample(lake: Path, events: int, days: int, seed: int, say) -> Path:
 
 def start_over(lake: Path, say) -> None:
     """`run --fresh`: remove everything the pipeline wrote into the lake folder."""
-    from webevents.lake import DATABASE_FILE
-
     for name in (DATABASE_FILE, f"{DATABASE_FILE}.wal", SAMPLE_DIR, f".{SAMPLE_DIR}-partial",
                  SAMPLE_PARAMS_FILE, "processing-failed", "logs", "dbt", "report.html",
                  "run-summary.json", ledger.LEGACY_FILE):
@@ -151,8 +148,6 @@ def start_over(lake: Path, say) -> None:
 
 def _seen_files(lake: Path, files: list[Path]) -> dict[Path, dict]:
     """The files whose content the lake's ledger already holds, with their ledger rows."""
-    from webevents.engines.local import connect
-
     con = connect(lake)
     try:
         ledger.ensure(con, lake)
@@ -165,8 +160,6 @@ def _seen_files(lake: Path, files: list[Path]) -> dict[Path, dict]:
 def run_backfill(lake: Path, files: list[Path], say,
                  skipped: list[str] | None = None) -> SourceFigures | None:
     """The archive through sql/backfill; skipped when every file is already in the ledger."""
-    from webevents.backfill import BackfillError, backfill_files
-
     seen = _seen_files(lake, files)
     if len(seen) == len(files):
         say(f"backfill: all {len(files)} archive file(s) already loaded; skipped")
@@ -194,13 +187,11 @@ def run_ingest(lake: Path, files: list[Path], say,
                advance: Callable[[int], None] | None = None,
                skipped: list[str] | None = None) -> SourceFigures | None:
     """Stream files through the Firehose stand-in and the real handler, each file once."""
-    from webevents import firehose
-
     figures = SourceFigures("stream via Firehose stand-in")
     ingested = 0
     for path in files:
         try:
-            result = firehose.ingest_files([path], lake=lake, progress=False)
+            result = ingest.ingest_files([path], lake=lake, progress=False)
         except Exception as error:  # the stand-in raises its own errors; name the file
             raise StepFailed("ingest", f"{path}: {error}") from error
         for _, previous in result.skipped:
@@ -224,25 +215,8 @@ def run_ingest(lake: Path, files: list[Path], say,
     return figures if ingested else None
 
 
-def stream_source_figures(result) -> SourceFigures:
-    """The Firehose stand-in's IngestSummary as records in / landed / failed / dropped."""
-    from webevents.firehose import DROPPED_REASONS
-
-    return SourceFigures(
-        "stream via Firehose stand-in",
-        records_in=result.records_in,
-        landed=result.ok,
-        failed=result.failed,
-        dropped=result.dropped,
-        failed_by_reason={str(reason): int(count) for reason, count in result.reasons.items()
-                          if reason not in DROPPED_REASONS},
-    )
-
-
 def event_date_window(lake: Path) -> dict[str, str]:
     """run_date / lookback_days covering every event date in raw.web_events."""
-    from webevents.engines import get_engine
-
     engine = get_engine("local", lake=lake)
     try:
         _, rows = engine.query("select min(event_date), max(event_date) from raw.web_events")
@@ -257,9 +231,6 @@ def event_date_window(lake: Path) -> dict[str, str]:
 
 def run_sql_step(step: str, lake: Path, params: dict[str, str], say) -> None:
     """sql/<step>/ on the local engine, file by file, naming the file on failure."""
-    from webevents.engines import EngineError
-    from webevents.sqlrunner import SqlRunError, run_files
-
     folder = SQL_DIR / step
     if not any(folder.glob("*.sql")):
         raise StepFailed(step, f"{folder} holds no .sql files")
@@ -272,11 +243,8 @@ def run_sql_step(step: str, lake: Path, params: dict[str, str], say) -> None:
 
 def run_arrivals_step(step: str, lake: Path, say, everything: bool = False,
                       also_dates=()) -> None:
-    """enrich or bots by arrival on the local lake (webevents/arrivals.py), naming the step
+    """enrich or bots by arrival on the local lake (webevents/jobs/arrivals.py), naming the step
     on failure; each commits its work and its mark in one transaction."""
-    from webevents.engines import EngineError, get_engine
-    from webevents.sqlrunner import SqlRunError
-
     engine = get_engine("local", lake=lake)
     try:
         if step == "enrich":
@@ -298,8 +266,6 @@ def _window_dates(window: dict[str, str]) -> list[dt.date]:
 
 def _dbt_late_dates(lake: Path) -> tuple[list[dt.date], dt.datetime | None]:
     """The event dates enrich merged since dbt last built, and the arrival they reach."""
-    from webevents.engines import get_engine
-
     engine = get_engine("local", lake=lake)
     try:
         return arrivals.dbt_dates(engine)
@@ -309,8 +275,6 @@ def _dbt_late_dates(lake: Path) -> tuple[list[dt.date], dt.datetime | None]:
 
 def _record_dbt_built(lake: Path, arrived_through: dt.datetime | None,
                       dates: list[dt.date]) -> None:
-    from webevents.engines import get_engine
-
     engine = get_engine("local", lake=lake)
     try:
         arrivals.dbt_built(engine, arrived_through, dates)
@@ -410,8 +374,6 @@ def plan_code_rebuild(lake: Path, full_refresh: bool = False) -> rebuild.Plan:
     `full_refresh` first forgets every record (committed), so a forced run that is stopped
     still rebuilds everything when run again, with or without the flag.
     """
-    from webevents.engines.local import connect
-
     sql = rebuild.sql_fingerprints(SQL_DIR)
     try:
         models = rebuild.dbt_fingerprints(sql, DBT_DIR)
@@ -430,8 +392,6 @@ def plan_code_rebuild(lake: Path, full_refresh: bool = False) -> rebuild.Plan:
 
 def record_built(lake: Path, kind: str, fingerprints: dict[str, str]) -> None:
     """Record the code a step just built the lake from (its work is committed already)."""
-    from webevents.engines.local import connect
-
     con = connect(lake)
     try:
         rebuild.record(con, kind, fingerprints)
@@ -442,10 +402,6 @@ def record_built(lake: Path, kind: str, fingerprints: dict[str, str]) -> None:
 def _analytics_state(lake: Path, before_date=None) -> dict[str, Any]:
     """Events in analytics.web_events, its newest date, those dated before a day (default:
     its newest) and the bot-flagged events (by hash of event_id)."""
-    import duckdb
-
-    from webevents.lake import DATABASE_FILE
-
     con = duckdb.connect(str(lake / DATABASE_FILE), read_only=True)
     try:
         events, newest = con.execute(
@@ -462,10 +418,6 @@ def _analytics_state(lake: Path, before_date=None) -> dict[str, Any]:
 
 
 def _digests(lake: Path, names: list[str]) -> dict[str, dict[int, int]]:
-    import duckdb
-
-    from webevents.lake import DATABASE_FILE
-
     con = duckdb.connect(str(lake / DATABASE_FILE), read_only=True)
     try:
         return rebuild.table_digests(con, names)
@@ -475,10 +427,6 @@ def _digests(lake: Path, names: list[str]) -> dict[str, dict[int, int]]:
 
 def _row_counts(lake: Path, names: list[str]) -> dict[str, dict[str, int]]:
     """Rows per table (views left out), all of them added: a first build."""
-    import duckdb
-
-    from webevents.lake import DATABASE_FILE
-
     con = duckdb.connect(str(lake / DATABASE_FILE), read_only=True)
     try:
         tables = {name for (name,) in con.execute(
@@ -503,64 +451,16 @@ def say_rows_changed(say, changed: dict[str, dict[str, int]], one_line: bool = F
         say("(+added -removed: a changed row counts as one of each)")
 
 
+def apply_erasures(lake: Path, say: Callable[[str], None]) -> None:
+    """`webevents run`: apply pending requests after landing and before enrich and dbt, so
+    rows landed by this very run are erased too and nothing is rebuilt with them."""
+    try:
+        apply_pending("local", lake, say=lambda message: say(f"erasure: {message}"))
+    except (ErasureError, EngineError, SqlRunError) as error:
+        raise StepFailed("enrich", f"applying pending erasure requests: {error}") from error
+
+
 # ---- the run summary -----------------------------------------------------------------
-def lake_figures(lake: Path) -> dict[str, Any]:
-    """Duplicates removed, bots by reason and the quality distribution, from the tables."""
-    from webevents.engines import get_engine
-
-    engine = get_engine("local", lake=lake)
-    try:
-        def one(sql: str) -> tuple:
-            return engine.query(sql)[1][0]
-
-        (raw_rows,) = one("select count(*) from raw.web_events")
-        analytics_rows, bots = one(
-            "select count(*), count_if(is_bot) from analytics.web_events"
-        )
-        _, reason_rows = engine.query(
-            "select reason, count(*) as events from analytics.web_events "
-            "cross join unnest(bot_reasons) as fired(reason) "
-            "group by reason order by events desc, reason"
-        )
-        _, buckets = engine.query(
-            "select case when data_quality_score >= 1 then '1.0' "
-            "when data_quality_score >= 0.8 then '0.8-1' "
-            "when data_quality_score >= 0.5 then '0.5-0.8' else '<0.5' end as bucket, "
-            "count(*) from analytics.web_events group by 1 order by 1 desc"
-        )
-    finally:
-        engine.close()
-    return {
-        "raw_rows": int(raw_rows),
-        "analytics_rows": int(analytics_rows),
-        "duplicates_removed": int(raw_rows) - int(analytics_rows),
-        "bot_events": int(bots or 0),
-        "bots_by_reason": {str(r): int(n) for r, n in reason_rows},
-        "quality_distribution": {str(b): int(n) for b, n in buckets},
-    }
-
-
-def build_summary(lake: Path, this_run: list[SourceFigures],
-                  skipped: list[str]) -> dict[str, Any]:
-    """The run's summary: the reconciliation and figures counted from the tables."""
-    from webevents.engines.local import connect
-    from webevents.reconcile import reconciliation
-
-    con = connect(lake)
-    try:
-        figures = reconciliation(con, lake)
-    finally:
-        con.close()
-    return {
-        "lake": str(lake),
-        "finished_at": clock.now().isoformat(timespec="seconds"),
-        **figures,
-        "this_run": [source.as_dict() for source in this_run],
-        "skipped_files": skipped,
-        **lake_figures(lake),
-    }
-
-
 RECONCILIATION_COLUMNS = ("input", "records in", "landed", "already landed", "failed",
                           "dropped", "balanced")
 
@@ -584,8 +484,6 @@ def plain_table(header: tuple[str, ...], rows: list[list[str]]) -> str:
 
 
 def print_summary(console, summary: dict, seconds: float) -> None:
-    from rich.table import Table
-
     title = "Reconciliation (all inputs ever loaded into this lake, counted from the tables)"
     rows = reconciliation_rows(summary)
     if console.is_terminal:
@@ -638,8 +536,6 @@ def run_pipeline(lake: str | Path | None = None, inputs: list[str] | None = None
 
     Holds the lake's lock for the whole run; `fresh` starts the lake over first.
     """
-    from webevents.lake import locked, resolve_lake
-
     lake = resolve_lake(lake)
     missing = [str(path) for path in inputs or [] if not Path(path).is_file()]
     if missing:
@@ -656,14 +552,6 @@ class InputMissing(ValueError):
 def _run_locked(lake: Path, inputs: list[str] | None, events: int, days: int, seed: int,
                 console, summary_file: str | Path | None, fresh: bool,
                 full_refresh: bool = False) -> dict[str, Any]:
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from webevents.engines.local import connect
-    from webevents.reconcile import write_summary
-    from webevents.report import SUMMARY_FILE, write_report
-
     console = console or Console(stderr=True)
     started = time.perf_counter()
     this_run: list[SourceFigures] = []
@@ -730,8 +618,7 @@ def _run_locked(lake: Path, inputs: list[str] | None, events: int, days: int, se
 
             begin("enrich")
             failpoints.reach("enrich.started")
-            from webevents.erasure import apply_erasures  # pending erasure requests first
-            apply_erasures(lake, say)
+            apply_erasures(lake, say)  # pending erasure requests first
             window = event_date_window(lake)
             say(f"enrich: event dates {window['run_date']} minus {window['lookback_days']} days")
             code = plan_code_rebuild(lake, full_refresh)
@@ -740,7 +627,7 @@ def _run_locked(lake: Path, inputs: list[str] | None, events: int, days: int, se
                 say(line)
             before = _analytics_state(lake)
             # what arrived since the last run, whatever its event date (every row when the
-            # enrich code changed), committed with its mark (webevents/arrivals.py)
+            # enrich code changed), committed with its mark (webevents/jobs/arrivals.py)
             run_arrivals_step("enrich", lake, say, everything=code.forced or code.first_build
                               or "enrich" in code.sql_changed)
             record_built(lake, "sql", {"enrich": code.sql_fingerprints["enrich"]})
@@ -814,8 +701,6 @@ SAMPLE_DEFAULTS = {"events": 50_000, "days": 14, "seed": 7}
 def sample_options(args) -> tuple[int, int, int]:
     """--events/--days/--seed; those not given are the lake's sample's (so `webevents run`
     works as written on any lake), else the defaults."""
-    from webevents.lake import resolve_lake
-
     given = {key: getattr(args, key, None) for key in SAMPLE_DEFAULTS}
     recorded = {}
     if None in given.values() and not getattr(args, "fresh", False):
@@ -830,11 +715,6 @@ def sample_options(args) -> tuple[int, int, int]:
 
 def run_command(args) -> int:
     """`webevents run [--input FILES] [--lake DIR] [--events --days --seed] [--summary FILE]`."""
-    from rich.console import Console
-    from rich.markup import escape
-
-    from webevents.lake import LakeError
-
     console = Console(stderr=True)
     try:
         events, days, seed = sample_options(args)
@@ -875,10 +755,6 @@ def build_models(lake: str | Path | None, selector: str | None, say) -> dict[str
     everything it was built from is current (its parents and the sql/ steps under it), so a
     later `webevents run` still rebuilds what sql/ changes reach.
     """
-    from webevents.lake import locked, resolve_lake
-    from webevents.reconcile import write_summary
-    from webevents.report import SUMMARY_FILE, write_report
-
     lake = resolve_lake(lake, create=False)
     with locked(lake, "build"):
         code = plan_code_rebuild(lake)
@@ -928,8 +804,6 @@ def build_models(lake: str | Path | None, selector: str | None, say) -> dict[str
 
 
 def _recorded_sql(lake: Path) -> dict[str, str]:
-    from webevents.engines.local import connect
-
     con = connect(lake)
     try:
         return rebuild.recorded(con, "sql")
@@ -939,9 +813,6 @@ def _recorded_sql(lake: Path) -> dict[str, str]:
 
 def build_command(args) -> int:
     """`webevents build [MODEL_SELECTOR] [--lake DIR]`."""
-    from rich.console import Console
-    from rich.markup import escape
-
     console = Console(stderr=True)
 
     def say(message: str) -> None:

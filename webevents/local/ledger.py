@@ -4,7 +4,7 @@ One row per input file, by content hash, written in the same DuckDB transaction 
 the file added to raw.web_events (and, for the backfill, its chunk's stage, rejects and load
 log). A command killed at any point therefore leaves either the file and its ledger row or
 neither, and a re-run resumes with the first file that has no row. The ledger says what was
-loaded; the figures a person sees are counted from the tables (webevents.reconcile).
+loaded; the figures a person sees are counted from the tables (webevents.local.reconcile).
 
 Local only: on AWS, Firehose and the backfill's load log (raw.web_events_backfill_loads)
 keep this bookkeeping.

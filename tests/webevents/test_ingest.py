@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from webevents.firehose import (
+from webevents.local.ingest import (
     LOCAL_LAMBDA_ARN,
     LineReader,
     firehose_batches,

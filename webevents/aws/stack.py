@@ -1,7 +1,7 @@
 """A deployed stack as the commands see it: its name per samconfig environment, its outputs
 and parameters (CloudFormation DescribeStacks), and the upload of the daily job's source.
 
-`python -m webevents.stack ENV` prints the stack name of a samconfig.toml environment, so
+`python -m webevents.aws.stack ENV` prints the stack name of a samconfig.toml environment, so
 the Makefile's `upload-source` and `smoke` address the stack `make deploy` created.
 """
 
@@ -55,7 +55,7 @@ class Stack:
 
 def describe(cloudformation: Any, name: str) -> Stack:
     """The stack's outputs and parameters; a one-line StackError if it is not usable."""
-    # boto3/botocore load in ~150 ms (python -X importtime); `python -m webevents.stack ENV`
+    # boto3/botocore load in ~150 ms (python -X importtime); `python -m webevents.aws.stack ENV`
     # only reads samconfig.toml and must stay quick.
     from botocore.exceptions import ClientError
 

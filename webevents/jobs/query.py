@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from webevents.engines import EngineError, get_engine
-from webevents.lake import LakeError
+from webevents.local.lake import LakeError
 
 FORMATS = ("table", "csv", "json")
 

@@ -549,7 +549,7 @@ def _section_reconciliation(summary: dict) -> str:
     rows = ""
     for source in sources + [summary]:
         total = source is summary
-        # counted from the tables (webevents.reconcile); a summary without it, by arithmetic
+        # counted from the tables (webevents.local.reconcile); a summary without it, by arithmetic
         balanced = source.get("balanced", source["records_in"] == (
             source["landed"] + source.get("skipped", 0) + source["failed"] + source["dropped"]
             + source.get("erased", 0)))

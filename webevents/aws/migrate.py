@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from webevents import LAMBDA_DIR
-from webevents.cfn_template import load_template
+from webevents.aws.cfn_template import load_template
 from webevents.engines import EngineError, get_engine
 
 if str(LAMBDA_DIR) not in sys.path:

@@ -27,9 +27,11 @@ from pathlib import Path
 from sqlglot import exp
 from sqlglot.tokens import TokenType
 
-from webevents import PROJECT_ROOT, dbt_runner, transpile
-from webevents.sqlrunner import render
-from webevents.stack import StackError
+from webevents import PROJECT_ROOT
+from webevents.aws.stack import StackError
+from webevents.engines import transpile
+from webevents.jobs.sql import render
+from webevents.local import dbt_runner
 
 ANALYTICS_DDL = PROJECT_ROOT / "sql" / "ddl" / "analytics_web_events_create.sql"
 DBT_MODELS = PROJECT_ROOT / "dbt" / "models"

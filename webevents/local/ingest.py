@@ -37,9 +37,10 @@ from typing import Any
 
 import duckdb
 
-from webevents import LAMBDA_DIR, clock, failpoints, ledger
+from webevents import LAMBDA_DIR, clock, failpoints
 from webevents.engines.local import connect
-from webevents.lake import LakeError, locked, resolve_lake
+from webevents.local import ledger
+from webevents.local.lake import LakeError, locked, resolve_lake
 
 LOCAL_STREAM_NAME = "webevents-local"
 LOCAL_LAMBDA_ARN = "arn:aws:lambda:local:000000000000:function:webevents-transform"
@@ -672,9 +673,9 @@ def ingest_command(args) -> int:
         return 1
     print_summary(summary, lake)
     if getattr(args, "summary", None):
-        # Here, not at the top: the pipeline imports this module to run its ingest step.
-        from webevents.pipeline import build_summary, stream_source_figures
-        from webevents.reconcile import write_summary
+        # Here, not at the top: the reconciliation (local/reconcile.py) reads this module's
+        # error output, so it imports this module.
+        from webevents.local.reconcile import build_summary, stream_source_figures, write_summary
 
         this_run = [stream_source_figures(summary)] if summary.files else []
         write_summary(args.summary, build_summary(

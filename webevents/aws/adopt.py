@@ -24,8 +24,8 @@ from typing import Any
 
 import boto3
 
-from webevents.cfn_template import load_template
-from webevents.stack import SAMCONFIG, StackError
+from webevents.aws.cfn_template import load_template
+from webevents.aws.stack import SAMCONFIG, StackError
 
 # Each retained type's import identifier (its schema's primaryIdentifier), from the physical
 # id CloudFormation recorded. Namespaces have a compound id: the bucket ARN and the name.

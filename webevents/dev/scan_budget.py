@@ -87,7 +87,7 @@ class Meter:
     """Runs steps and keeps the statements each one sent, from the coordinator's statistics.
 
     The server must keep every query of a step (`query.max-history`, set by
-    webevents/trino_server.py); queries are read right after each step.
+    webevents/dev/trino_server.py); queries are read right after each step.
     """
 
     def __init__(self, port: int, catalog: str):

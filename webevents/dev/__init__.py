@@ -1,0 +1,1 @@
+"""Developer tooling: sample traffic, the Trino fidelity-tier server, the scan budget."""
