@@ -4,7 +4,7 @@
     window_start_date: newest event_date already built minus var lookback_days,
     or the earliest of var late_event_dates when that is earlier. Events dated
     on or after it are re-read each run. late_event_dates are the event dates
-    sql/enrich merged since dbt last built (webevents/arrivals.py passes them:
+    sql/enrich merged since dbt last built (webevents/jobs/arrivals.py passes them:
     --vars locally, $WEBEVENTS_LATE_EVENT_DATES in the daily job), so a late
     event of any age reaches every mart the next run. The window runs from the
     earliest such date on (a superset of lookback window and late dates): the

@@ -1,5 +1,5 @@
 -- Record that a step committed its work for the arrivals up to
--- arrived_through_at (webevents/arrivals.py), one row per (step,
+-- arrived_through_at (webevents/jobs/arrivals.py), one row per (step,
 -- arrived_through): a step that runs again for the same arrivals only widens
 -- the row's event_dates (the union, computed by the caller), so a re-run and
 -- an interrupted run leave the same rows. Written after the step's work:

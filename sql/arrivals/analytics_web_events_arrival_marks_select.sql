@@ -1,5 +1,5 @@
 -- Every step's recorded arrival marks, oldest first (a few rows a day):
--- webevents/arrivals.py derives the next enrich's first arrival and the event
+-- webevents/jobs/arrivals.py derives the next enrich's first arrival and the event
 -- dates bots and dbt have not handled yet.
 select
     step,

@@ -1,7 +1,7 @@
 -- The event dates of the rows that arrived in raw.web_events since
 -- arrived_from_at (received_at, inclusive; without it: every row), with the
 -- rows and the newest arrival per date: what the next enrich merges
--- (webevents/arrivals.py). received_at is the Firehose arrival, or the load
+-- (webevents/jobs/arrivals.py). received_at is the Firehose arrival, or the load
 -- time of a backfill. It is not a partition column: the engine skips the data
 -- files whose received_at statistics end before arrived_from_at, and Firehose
 -- writes each commit's files in arrival order, so a daily read touches about

@@ -1,4 +1,4 @@
--- Bookkeeping of the arrival-driven daily steps (webevents/arrivals.py): one
+-- Bookkeeping of the arrival-driven daily steps (webevents/jobs/arrivals.py): one
 -- row per step and arrived_through it committed. step 'enrich' merged every raw row
 -- with received_at in [arrived_from, arrived_through] (arrived_from null = from
 -- the first arrival) and lists the event dates those rows touched; 'bots' and

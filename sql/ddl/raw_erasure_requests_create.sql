@@ -1,5 +1,5 @@
 -- Erasure requests (GDPR art. 17), pending until the daily job or `webevents run`
--- applies them (webevents/erasure.py). subject_id is the person's id in clear only
+-- applies them (webevents/jobs/forget.py). subject_id is the person's id in clear only
 -- while pending: applying a request sets it and identifiers to null, and the audit
 -- keeps a keyed hash instead (raw.erasure_audit). identifiers (JSON) holds the ids
 -- resolved before the first delete, so a re-run after a crash deletes the same set.

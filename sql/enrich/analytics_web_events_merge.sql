@@ -1,6 +1,6 @@
 -- Merge raw.web_events into analytics.web_events for the run-date window
 -- [run_date - lookback_days, run_date], one row per event_id.
--- With arrived_through_at (the daily job, webevents/arrivals.py) only the
+-- With arrived_through_at (the daily job, webevents/jobs/arrivals.py) only the
 -- event_ids of rows that arrived in [arrived_from_at, arrived_through_at]
 -- (received_at) are merged, with every copy of them in the window: what to
 -- merge is chosen by arrival, so a late event of any age is merged by the next
@@ -13,7 +13,7 @@
 -- data_quality_score / quality_issues: the rubric in docs/data-quality.md.
 -- space_type is a partition column of analytics.web_events and free text from
 -- the client: it is bounded to known_space_types plus 'other' (null stays null),
--- so a day is at most 8 partitions and a window of webevents/windows.py's
+-- so a day is at most 8 partitions and a window of webevents/jobs/windows.py's
 -- MAX_WINDOW_DAYS stays under Athena's 100 partitions per write
 -- (docs/decisions.md; raw.web_events keeps what the client sent).
 -- One row per event_id across runs too: a copy of an event_id already merged
@@ -52,10 +52,10 @@
     "original_timestamp", "redacted_field_count",
 ] -%}
 {%- set dedupe_horizon_days = dedupe_horizon_days | default(30) %}
-{#- arrival-driven runs only (webevents/arrivals.py); none = a window by hand -#}
+{#- arrival-driven runs only (webevents/jobs/arrivals.py); none = a window by hand -#}
 {%- set arrived_from_at = arrived_from_at | default(none) %}
 {%- set arrived_through_at = arrived_through_at | default(none) %}
-{#- webevents/windows.py KNOWN_SPACE_TYPES: the same list -#}
+{#- webevents/jobs/windows.py KNOWN_SPACE_TYPES: the same list -#}
 {%- set known_space_types = [
     "amenity", "apartment", "commercial", "condo", "single_family", "townhouse",
 ] -%}

@@ -1,6 +1,6 @@
 -- The event ids of the request's stream rows in raw.web_events, read before
 -- they are deleted: the local replay bookkeeping marks a replayed record whose
--- row is erased as erased, not as lost (webevents/reconcile.py).
+-- row is erased as erased, not as lost (webevents/local/reconcile.py).
 select distinct event_id
 from raw.web_events
 where

@@ -303,7 +303,7 @@ def test_get_engine_builds_the_athena_engine(athena):
 def test_the_newest_event_date_is_read_from_the_iceberg_metadata_table(athena):
     """`webevents arrivals newest-date --engine athena`: one query on "web_events$partitions"
     in the S3 Tables catalog (no data file), the date for the dbt data tests' window."""
-    from webevents import arrivals
+    from webevents.jobs import arrivals
 
     engine = make_engine(athena)
     inject_results([["newest_event_date"], ["2026-11-20"]], [("newest_event_date", "varchar")])
