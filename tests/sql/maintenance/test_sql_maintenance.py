@@ -42,12 +42,18 @@ def steps(kind: str) -> list[Step]:
 
 
 def incremental_models() -> dict[str, tuple[str, str | None]]:
-    """dbt incremental models: their Athena partition column and transform (None = identity)."""
+    """dbt incremental models: their Athena partition column and transform (None = identity).
+
+    The intermediate and mart folders are incremental unless a model says otherwise
+    (dbt_project.yml); a model names its partition column in incremental_config()
+    (dbt/macros/model_config.sql; what Athena gets: tests/dbt/test_dbt_parse.py)."""
     models = {}
-    for path in (DBT_DIR / "models").rglob("*.sql"):
-        text = path.read_text()
-        if "materialized='incremental'" in text:
-            partition = re.search(r"partitioned_by=\(\['(?:(\w+)\()?(\w+)\)?'\]", text)
+    for folder in ("intermediate", "marts"):
+        for path in (DBT_DIR / "models" / folder).rglob("*.sql"):
+            text = path.read_text()
+            if "materialized=" in text:
+                continue
+            partition = re.search(r"partition_by='(?:(\w+)\()?(\w+)\)?'", text)
             models[path.stem] = (partition.group(2), partition.group(1)) if partition else None
     return models
 
