@@ -25,7 +25,7 @@ SEED_MODELS = {
     "fct_web_events_iceberg": "fct_web_events",
     "spatial_analytics_iceberg": "spatial_room_engagement_daily",
     "user_journey_analysis_iceberg": "journey_funnel_daily",
-    "time_travel_analysis": "time_travel_analysis",
+    "web_events_snapshot_changes": "web_events_snapshot_changes",
 }
 
 
@@ -69,10 +69,10 @@ def test_every_seed_model_maps_to_a_model(built):
 def test_time_travel_is_disabled_on_duckdb_not_faked(built):
     work, lake, result = built
     disabled = result.artifact("manifest.json")["disabled"]
-    assert "model.webevents.time_travel_analysis" in disabled
+    assert "model.webevents.web_events_snapshot_changes" in disabled
     tables = {row[0] for row in query(lake, "select table_name from information_schema.tables "
                                             "where table_schema = 'marts'")}
-    assert "time_travel_analysis" not in tables
+    assert "web_events_snapshot_changes" not in tables
 
 
 def test_every_event_lands_once_in_the_fact_and_in_one_session(built):
@@ -108,7 +108,7 @@ def test_daily_marts_add_up_to_the_events(built):
     kpi_events, kpi_bots, kpi_days = query(
         lake, "select sum(event_count), sum(bot_event_count), count(*) from marts.daily_kpis")[0]
     assert (kpi_events, kpi_bots, kpi_days) == (events, bots, HISTORY_DAYS)
-    assert query(lake, "select sum(event_count) from marts.data_quality_daily") == [(events,)]
+    assert query(lake, "select sum(event_count) from marts.quality_scores_daily") == [(events,)]
     reasons = query(lake, "select bot_reason, sum(reason_event_count) "
                           "from marts.bot_traffic_daily group by 1 order by 1")
     assert reasons == [("many_pages_per_session", bots), ("ua_crawler", bots)]

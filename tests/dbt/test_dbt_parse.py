@@ -32,7 +32,7 @@ def test_sources_read_the_s3_tables_catalog(prod_manifest):
 def test_models_are_partitioned_iceberg_tables_in_the_marts_database(prod_manifest):
     models = {node["name"]: node for node in prod_manifest["nodes"].values()
               if node["resource_type"] == "model"}
-    assert models["time_travel_analysis"]["config"]["enabled"] is True
+    assert models["web_events_snapshot_changes"]["config"]["enabled"] is True
     fact = models["fct_web_events"]
     assert fact["relation_name"] == '"awsdatacatalog"."webevents_marts"."fct_web_events"'
     assert fact["config"]["table_type"] == "iceberg"

@@ -37,7 +37,7 @@ WINDOWED = {
     "int_session_boundaries": "event_date >= date '{bound}'",
     "fct_sessions": "session_date >= date '{bound}'",
     "daily_kpis": "kpi_date >= date '{bound}'",
-    "data_quality_daily": "event_date >= date '{bound}'",
+    "quality_scores_daily": "event_date >= date '{bound}'",
     "journey_funnel_daily": "session_date >= date '{bound}'",
 }
 INCREMENTAL_MODELS = {
@@ -47,8 +47,8 @@ INCREMENTAL_MODELS = {
     "spatial_room_engagement_daily": "event_date",
     "journey_funnel_daily": "session_date",
     "daily_kpis": "kpi_date",
-    "data_quality_daily": "event_date",
-    "data_quality_checks_daily": "event_date",
+    "quality_scores_daily": "event_date",
+    "quality_check_failures_daily": "event_date",
     "bot_traffic_daily": "event_date",
 }
 

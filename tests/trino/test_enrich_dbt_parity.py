@@ -34,8 +34,8 @@ ANALYTICS_COMPARED = [
     "bot_reasons",
     "duplicate_count",
 ]  # processed_timestamp is each engine's wall clock
-# Marts built on both targets; time_travel_analysis exists on Trino only.
-TRINO_ONLY_MODELS = {"time_travel_analysis"}
+# Marts built on both targets; web_events_snapshot_changes exists on Trino only.
+TRINO_ONLY_MODELS = {"web_events_snapshot_changes"}
 # Ephemeral on Trino as on Athena (CTEs inlined into the models): no relation to compare;
 # their logic is compared through every model built on them.
 STAGING_MODELS = {p.stem for p in (DBT_DIR / "models" / "staging").glob("*.sql")}
@@ -139,7 +139,7 @@ def test_time_travel_model_reads_real_snapshots(pair):
     _, trino = pair
     _, snapshots = trino.query('select count(*) from analytics."web_events$snapshots"')
     _, rows = trino.query(
-        "select snapshot_operation, rows_as_of_snapshot from marts.time_travel_analysis "
+        "select snapshot_operation, rows_as_of_snapshot from marts.web_events_snapshot_changes "
         "order by committed_at"
     )
     assert len(rows) == snapshots[0][0]

@@ -34,8 +34,8 @@ PRUNED = {
     "spatial_room_engagement_daily": ["event_date", "event_month"],
     "journey_funnel_daily": ["session_date", "session_month"],
     "daily_kpis": ["kpi_date", "kpi_month"],
-    "data_quality_daily": ["event_date", "event_month"],
-    "data_quality_checks_daily": ["event_date", "event_month"],
+    "quality_scores_daily": ["event_date", "event_month"],
+    "quality_check_failures_daily": ["event_date", "event_month"],
     "bot_traffic_daily": ["event_date", "event_month"],
 }
 ANALYTICS = list(LANDING_TYPES)
@@ -134,10 +134,10 @@ def test_data_tests_on_event_tables_read_the_window_as_literals(daily):
 
 def test_time_travel_rows_equal_the_rows_visible_as_of_each_snapshot(daily):
     engine, work, _ = daily
-    statements = without_comments(sent(work, "time_travel_analysis")).lower()
+    statements = without_comments(sent(work, "web_events_snapshot_changes")).lower()
     assert "$snapshots" in statements and "for version as of" not in statements
     _, rows = engine.query(
-        "select snapshot_id, rows_as_of_snapshot from marts.time_travel_analysis")
+        "select snapshot_id, rows_as_of_snapshot from marts.web_events_snapshot_changes")
     assert len(rows) >= 3
     for snapshot_id, from_metadata in rows:
         _, [(counted,)] = engine.query(

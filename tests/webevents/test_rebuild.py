@@ -47,7 +47,7 @@ def test_the_fingerprints_cover_every_model_enabled_locally_and_are_stable(proje
     sql, models = fingerprints(project)
     names = {path.stem for path in (project / "dbt" / "models").rglob("*.sql")}
     assert {"fct_web_events", "bot_traffic_daily", "sphere_cells"} <= set(models)
-    assert "time_travel_analysis" in names and "time_travel_analysis" not in models
+    assert "web_events_snapshot_changes" in names and "web_events_snapshot_changes" not in models
     assert fingerprints(project) == (sql, models)
 
 

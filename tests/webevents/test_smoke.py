@@ -809,12 +809,12 @@ def test_a_model_that_refs_other_table_models_is_refused_before_anything_is_sent
     failure = _only_failure(stack.run(dbt_model="fct_web_events"))
     assert failure.hop == "dbt fct_web_events"
     assert "refs other table models" in failure.detail
-    assert "dim_identity_ranges, int_session_boundaries, time_travel_analysis" in failure.line()
+    assert "dim_identity_ranges, int_session_boundaries, web_events_snapshot_changes" in failure.line()
 
 
 def test_only_models_whose_refs_are_all_staging_can_be_built_in_scratch(tmp_path):
     assert scratch_models() == ["dim_identity_ranges", "int_session_boundaries",
-                                "time_travel_analysis"]
+                                "web_events_snapshot_changes"]
     (tmp_path / "staging").mkdir()
     (tmp_path / "marts").mkdir()
     (tmp_path / "staging" / "stg_a.sql").write_text("select * from {{ source('x', 'a') }}")

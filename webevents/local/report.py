@@ -133,12 +133,12 @@ QUERIES: dict[str, str] = {
             score_below_0_5_count,
             duplicate_copy_count,
             events_failing_checks
-        from marts.data_quality_daily
+        from marts.quality_scores_daily
         order by event_date
     """,
     "checks": """
         select check_name, sum(failing_event_count) as events
-        from marts.data_quality_checks_daily
+        from marts.quality_check_failures_daily
         group by check_name
         having sum(failing_event_count) > 0
         order by events desc, check_name

@@ -1,6 +1,6 @@
 {{ config(materialized='table', enabled=target.type in ['athena', 'trino']) }}
 
--- Time travel over analytics.web_events (the architecture guide's time_travel_analysis):
+-- Time travel over analytics.web_events:
 -- every snapshot still in the table's history, what it did (append,
 -- overwrite for MERGE, delete), the records Iceberg counted, the rows
 -- visible as of it and the change against its parent, all from Iceberg's

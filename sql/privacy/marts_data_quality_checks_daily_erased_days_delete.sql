@@ -1,4 +1,0 @@
--- Remove the days the person touched from marts.data_quality_checks_daily; the dbt run that
--- follows re-derives them from the remaining events (webevents forget).
-delete from marts.data_quality_checks_daily
-where event_date in ({{ date_list }})
