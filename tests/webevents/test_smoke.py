@@ -809,7 +809,8 @@ def test_a_model_that_refs_other_table_models_is_refused_before_anything_is_sent
     failure = _only_failure(stack.run(dbt_model="fct_web_events"))
     assert failure.hop == "dbt fct_web_events"
     assert "refs other table models" in failure.detail
-    assert "dim_identity_ranges, int_session_boundaries, web_events_snapshot_changes" in failure.line()
+    assert ("dim_identity_ranges, int_session_boundaries, web_events_snapshot_changes"
+            in failure.line())
 
 
 def test_only_models_whose_refs_are_all_staging_can_be_built_in_scratch(tmp_path):
