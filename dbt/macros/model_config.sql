@@ -26,14 +26,19 @@
 -#}
 
 {% macro incremental_config(partition_by=none, delete_when=none) -%}
-    {#- both keys on every target, as each adapter expects them present -#}
-    {%- set settings = {'partitioned_by': none, 'properties': {}} -%}
+    {#- the keys each adapter had when models set them by hand; none when
+        unpartitioned (dbt-trino renders an empty `properties` as `WITH ()`,
+        a syntax error) -#}
+    {%- set settings = {} -%}
     {%- if partition_by and target.type == 'athena' -%}
-        {%- do settings.update({'partitioned_by': [partition_by]}) -%}
+        {%- do settings.update({'partitioned_by': [partition_by], 'properties': {}}) -%}
     {%- elif partition_by and target.type == 'trino' -%}
-        {%- do settings.update(
-            {'properties': {'partitioning': "ARRAY['" ~ partition_by ~ "']"}}
-        ) -%}
+        {%- do settings.update({
+            'partitioned_by': none,
+            'properties': {'partitioning': "ARRAY['" ~ partition_by ~ "']"},
+        }) -%}
+    {%- elif partition_by -%}
+        {%- do settings.update({'partitioned_by': none, 'properties': {}}) -%}
     {%- endif -%}
     {%- if delete_when -%}
         {%- do settings.update({

@@ -42,7 +42,7 @@ def test_models_are_partitioned_iceberg_tables_in_the_marts_database(prod_manife
     assert fact["config"]["partitioned_by"] == ["event_date"]
     assert models["fct_sessions"]["config"]["delete_condition"] == "src.is_superseded"
     assert models["daily_kpis"]["config"]["partitioned_by"] == ["kpi_month"]
-    assert models["dim_identity_ranges"]["config"]["partitioned_by"] is None
+    assert models["dim_identity_ranges"]["config"].get("partitioned_by") is None
     assert models["stg_analytics__web_events"]["config"]["materialized"] == "ephemeral"
 
 
