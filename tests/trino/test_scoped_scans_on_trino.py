@@ -125,7 +125,7 @@ def test_data_tests_on_event_tables_read_the_window_as_literals(daily):
     bound = NEW_DAY - timedelta(days=5)
     folder = work / "target" / "run" / "webevents"
     unique_tests = {p.stem: p.read_text() for p in folder.rglob("*unique_*web_events*.sql")
-                    if "snapshots" not in p.stem}  # snapshot history: no window column
+                    if "snapshot" not in p.stem}  # snapshot history: no window column
     assert {"source_unique_analytics_web_events_event_id", "unique_fct_web_events_event_id",
             "unique_stg_analytics__web_events_event_id"} <= set(unique_tests)
     for name, sql in unique_tests.items():
