@@ -4,7 +4,8 @@
 
     A MERGE joins the new rows to the whole target: neither Athena nor Trino
     derives a partition filter on the target from the source rows reliably
-    (dbt-labs/dbt-adapters issue 1801, trinodb/trino issue 23313), so each
+    (https://github.com/dbt-labs/dbt-adapters/issues/1801,
+    https://github.com/trinodb/trino/issues/23313), so each
     merge scans the whole table. Every incremental model's unique_key starts
     with the date its table is partitioned by (or whose month it is
     partitioned by), so no source row can match a target row of another
