@@ -17,8 +17,8 @@ from typing import Any, NamedTuple
 import orjson
 from landing_contract import DENIED_KEYS, LANDING_COLUMN_NAMES
 from privacy import (
-    MAY_HOLD_PII,
     Privacy,
+    may_hold_pii,
     pseudonymise_ip,
     scrub_json,
     settings,
@@ -474,10 +474,11 @@ def _pseudonymise(row: dict) -> None:
     """§6b, last: §3a and §6 compare and read the values as sent (utm_* come from the query,
     and a context key a column took leaves context), then what lands is pseudonymised."""
     removed = 0
+    names = PRIVACY.pii_query_parameters
     for column in ("page_url", "page_path", "page_referrer"):
         value = row[column]
         if value is not None and "?" in value:
-            row[column], count = strip_pii_query(value)
+            row[column], count = strip_pii_query(value, names)
             removed += count
     ip = row["ip_address"]
     if ip is not None:
@@ -487,8 +488,8 @@ def _pseudonymise(row: dict) -> None:
     # title, a URL-valued property, metadata's ip when context's took the column, ...).
     for column in _JSON_COLUMNS:
         value = row[column]
-        if '"ip":' in value or ("?" in value and MAY_HOLD_PII.search(value) is not None):
-            row[column], count = scrub_json(value, _ip_rule, text)
+        if '"ip":' in value or ("?" in value and may_hold_pii(names).search(value) is not None):
+            row[column], count = scrub_json(value, _ip_rule, text, names)
             removed += count
     if removed:
         row["redacted_field_count"] += removed

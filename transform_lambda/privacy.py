@@ -9,6 +9,7 @@ same row. The copies inside the JSON columns get the same rules (scrub_json).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import ipaddress
@@ -22,16 +23,40 @@ from landing_contract import IP_HANDLINGS, PII_QUERY_PARAMETERS
 
 IP_HANDLING_ENV = "IP_HANDLING"
 IP_HASH_KEY_ENV = "IP_HASH_KEY"
-_PII_NAMES = frozenset(name.lower() for name in PII_QUERY_PARAMETERS)
+PII_QUERY_PARAMETERS_ENV = "PII_QUERY_PARAMETERS"
+# A query parameter's name as the environment may list it: URL-unreserved characters and
+# the brackets of `user[email]`; nothing that could end a SQL string in the backfill.
+_PII_NAME = re.compile(r"[a-z0-9_.~\[\]-]+")
 # base, query (after the first '?', before any '#'), fragment; as page_path and utm_* read it.
 _QUERY = re.compile(r"([^?#]*)\?([^#]*)(#.*)?", re.DOTALL)
 
 
 class Privacy(NamedTuple):
-    """How the IP is handled (one of IP_HANDLINGS) and the HMAC key when hashing."""
+    """How the IP is handled (one of IP_HANDLINGS), the HMAC key when hashing, and the
+    query parameters removed from URLs (lower case)."""
 
     ip_handling: str = "truncate"
     hash_key: bytes | None = None
+    pii_query_parameters: tuple[str, ...] = PII_QUERY_PARAMETERS
+
+
+def pii_query_parameters(listed: str) -> tuple[str, ...]:
+    """The names of a comma-separated list (PiiQueryParameters), lower case, each once.
+
+    A clear error for a name a URL query cannot hold or an empty list: the environment
+    either keeps the contract's list (variable unset) or names the ones it removes.
+    """
+    names: list[str] = []
+    for part in listed.split(","):
+        name = part.strip().lower()
+        if not _PII_NAME.fullmatch(name):
+            raise ValueError(
+                f"{PII_QUERY_PARAMETERS_ENV}={listed!r}: {part.strip()!r} is not a query "
+                "parameter name (letters, digits, _ . ~ - [ ]; names separated by commas)"
+            )
+        if name not in names:
+            names.append(name)
+    return tuple(names)
 
 
 def settings(environ: Mapping[str, str] = os.environ) -> Privacy:
@@ -43,7 +68,9 @@ def settings(environ: Mapping[str, str] = os.environ) -> Privacy:
     if handling == "hash" and key is None:
         # Never fall back to storing the IP whole: the function must not start.
         raise ValueError(f"{IP_HANDLING_ENV}=hash needs a key in {IP_HASH_KEY_ENV}; none is set")
-    return Privacy(handling, key.encode() if key else None)
+    listed = environ.get(PII_QUERY_PARAMETERS_ENV, "")
+    names = pii_query_parameters(listed) if listed.strip() else PII_QUERY_PARAMETERS
+    return Privacy(handling, key.encode() if key else None, names)
 
 
 def _parse(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -78,8 +105,15 @@ def pseudonymise_ip(value: str | None, privacy: Privacy) -> tuple[str | None, in
     return str(network.network_address), 0
 
 
-def strip_pii_query(url: str | None) -> tuple[str | None, int]:
-    """(url without the PII_QUERY_PARAMETERS in its query, how many were removed).
+@functools.cache
+def _lower_set(names: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(name.lower() for name in names)
+
+
+def strip_pii_query(
+    url: str | None, names: tuple[str, ...] = PII_QUERY_PARAMETERS
+) -> tuple[str | None, int]:
+    """(url without the parameters named in its query, how many were removed).
 
     A parameter's name is the text before its first '=', compared case-insensitively and
     without percent-decoding (like utm_*). Other parameters keep their text and order.
@@ -91,7 +125,8 @@ def strip_pii_query(url: str | None) -> tuple[str | None, int]:
         return url, 0
     base, query, fragment = match.groups()
     parts = query.split("&")
-    kept = [part for part in parts if part.split("=", 1)[0].lower() not in _PII_NAMES]
+    removed_names = _lower_set(names)
+    kept = [part for part in parts if part.split("=", 1)[0].lower() not in removed_names]
     removed = len(parts) - len(kept)
     if not removed:
         return url, 0
@@ -104,18 +139,22 @@ def strip_pii_query(url: str | None) -> tuple[str | None, int]:
 # strings and members of the backfill SQL's tokens (its json_tokens macro).
 _STRING = r'"[^"\\]*(?:\\.[^"\\]*)*"'
 JSON_STRING_OR_IP = re.compile(r'"ip":(?:' + _STRING + r"|-?[0-9][0-9.eE+-]*)|" + _STRING)
-# A cheap superset of "holds a PII query parameter": one of the names right after ? or &,
-# ending the name. Only what it finds goes through strip_pii_query.
-MAY_HOLD_PII = re.compile(
-    r"[?&](?:" + "|".join(re.escape(name) for name in PII_QUERY_PARAMETERS) + r")(?=[=&#]|$)",
-    re.IGNORECASE,
-)
+
+
+@functools.cache
+def may_hold_pii(names: tuple[str, ...] = PII_QUERY_PARAMETERS) -> re.Pattern[str]:
+    """A cheap superset of "holds one of these query parameters": a name right after ? or
+    &, ending the name. Only what it finds goes through strip_pii_query."""
+    alternatives = "|".join(re.escape(name) for name in names)
+    return re.compile(r"[?&](?:" + alternatives + r")(?=[=&#]|$)", re.IGNORECASE)
+
 
 
 def scrub_json(
     text: str,
     ip_rule: Callable[[str], tuple[str | None, int]],
     text_value: Callable[[object], str | None],
+    pii_names: tuple[str, ...] = PII_QUERY_PARAMETERS,
 ) -> tuple[str, int]:
     """(a JSON column's compact text with §6b applied to the copies inside it, removals).
 
@@ -129,6 +168,7 @@ def scrub_json(
     removed = 0
     parts = []
     done = 0
+    may_hold = may_hold_pii(pii_names)
     for match in JSON_STRING_OR_IP.finditer(text):
         token = match.group()
         if token.startswith('"ip":'):
@@ -143,10 +183,10 @@ def scrub_json(
             replacement = '"ip":' + ("null" if landed is None else f'"{landed}"')
         elif (
             "?" in token
-            and MAY_HOLD_PII.search(token) is not None
+            and may_hold.search(token) is not None
             and text[match.end() : match.end() + 1] != ":"  # a value, not a member's name
         ):
-            kept, count = strip_pii_query(token[1:-1])
+            kept, count = strip_pii_query(token[1:-1], pii_names)
             if not count:
                 continue
             replacement = f'"{kept}"'

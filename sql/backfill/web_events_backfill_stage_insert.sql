@@ -249,10 +249,17 @@
 {#- §6b: pseudonymised at landing, like transform_lambda/privacy.py.
     ip_handling: truncate (default) | drop | hash (needs ip_hash_key). -#}
 {%- set ip_handling = ip_handling | default('truncate') -%}
-{#- PII_QUERY_PARAMETERS of transform_lambda/landing_contract.py (a test
-    keeps the two equal), removed from the query of page_url/path/referrer -#}
-{%- set pii_query_parameters = "'email', 'e-mail', 'token', 'access_token', "
-    ~ "'auth', 'password', 'name', 'first_name', 'last_name', 'phone', 'tel'" -%}
+{#- Removed from the query of page_url/path/referrer: the environment's list
+    (pii_query_parameters, comma-separated, template.yaml PiiQueryParameters;
+    webevents/jobs/sql.py checks each name) or else PII_QUERY_PARAMETERS of
+    transform_lambda/landing_contract.py (a test keeps the two equal) -#}
+{%- set pii_names = (
+    pii_query_parameters | default(
+        "email,e-mail,token,access_token,auth,password,name,first_name,"
+        ~ "last_name,phone,tel", true
+    )
+).split(",") | map('trim') | map('lower') | unique | list -%}
+{%- set pii_names_sql = "'" ~ pii_names | join("', '") ~ "'" -%}
 {%- macro query_parts(u) -%}
     split(regexp_extract({{ u }}, '^[^?#]*\?([^#]*)', 1), '&')
 {%- endmacro -%}
@@ -260,7 +267,7 @@
     filter(
         {{ query_parts(u) }},
         query_part -> lower(split_part(query_part, '=', 1))
-        not in ({{ pii_query_parameters }})
+        not in ({{ pii_names_sql }})
     )
 {%- endmacro -%}
 {%- macro pii_removed(u) -%}
@@ -538,7 +545,7 @@
                             )
                         ),
                         query_part -> lower(split_part(query_part, '=', 1))
-                        in ({{ pii_query_parameters }})
+                        in ({{ pii_names_sql }})
                     )
                 )
         else 0

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
+from landing_contract import PII_QUERY_PARAMETERS
 from normalise import OK, normalise_bytes, text
 from privacy import (
     JSON_STRING_OR_IP,
@@ -95,6 +96,38 @@ def test_hashing_without_a_key_or_an_unknown_setting_stops_the_cold_start():
 )
 def test_pii_query_parameters_are_removed_and_the_rest_kept_in_order(url, stripped, removed):
     assert strip_pii_query(url) == (stripped, removed)
+
+
+def test_an_environment_names_its_own_pii_query_parameters():
+    own = settings({"PII_QUERY_PARAMETERS": " Session, user[email] ,session,ref"})
+    assert own.pii_query_parameters == ("session", "user[email]", "ref")
+    url = "https://x.test/a?SESSION=9&email=e&user[email]=u&q=1"
+    assert strip_pii_query(url, own.pii_query_parameters) == ("https://x.test/a?email=e&q=1", 2)
+    # unset or blank keeps the contract's list
+    assert settings({"PII_QUERY_PARAMETERS": "  "}).pii_query_parameters == PII_QUERY_PARAMETERS
+
+
+@pytest.mark.parametrize("listed", ["email,", "email;drop", "o'brien", "a b"])
+def test_a_pii_list_with_a_name_no_query_can_hold_stops_the_cold_start(listed):
+    with pytest.raises(ValueError, match="is not a query parameter name"):
+        settings({"PII_QUERY_PARAMETERS": listed})
+
+
+def test_the_json_copies_follow_the_environment_s_list(monkeypatch):
+    own = settings({"PII_QUERY_PARAMETERS": "ref"})
+    monkeypatch.setattr(normalise, "PRIVACY", own)
+    event = {
+        "type": "page",
+        "anonymousId": "a-1",
+        "timestamp": "2024-03-10T08:00:00Z",
+        "context": {"page": {"url": "https://x.test/?ref=r&email=e", "title": "T"}},
+        "properties": {"link": "https://y.test/?REF=1&q=2"},
+    }
+    row = normalise_bytes(orjson.dumps(event), ARRIVAL_MICROS).row
+    assert row["page_url"] == "https://x.test/?email=e"
+    assert orjson.loads(row["context"])["page"]["url"] == "https://x.test/?email=e"
+    assert orjson.loads(row["properties"])["link"] == "https://y.test/?q=2"
+    assert row["redacted_field_count"] == 3
 
 
 def test_a_landed_row_is_pseudonymised_and_the_removals_are_counted(monkeypatch):

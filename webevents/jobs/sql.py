@@ -75,15 +75,20 @@ ENV_PARAMS = {
     # §6b pseudonymisation of the backfill (template.yaml IpHandling), as the Lambda's.
     "ip_handling": "IP_HANDLING",
     "ip_hash_key": "IP_HASH_KEY",
+    # template.yaml PiiQueryParameters; unset, the SQL removes the contract's list
+    "pii_query_parameters": "PII_QUERY_PARAMETERS",
 }
 IP_HANDLINGS = ("truncate", "drop", "hash")  # transform_lambda/landing_contract.py
+# A name the backfill may remove from URL queries, as transform_lambda/privacy.py allows it.
+_PII_NAME = re.compile(r"[a-z0-9_.~\[\]-]+")
 
 
 def default_params(today: dt.date | None = None) -> dict[str, str]:
     """run_date = yesterday (UTC), lookback_days = 3, plus ENV_PARAMS found in the environment."""
     today = today or clock.today()
     params = {"run_date": (today - dt.timedelta(days=1)).isoformat(), "lookback_days": "3"}
-    params |= {name: os.environ[var] for name, var in ENV_PARAMS.items() if os.environ.get(var)}
+    params |= {name: os.environ[var] for name, var in ENV_PARAMS.items()
+               if os.environ.get(var, "").strip()}
     return params
 
 
@@ -113,6 +118,12 @@ def _check_params(params: Mapping[str, Any]) -> None:
                           "ip_hash_key=...); none is set")
     if "'" in str(params.get("ip_hash_key", "")):
         raise SqlRunError("parameter ip_hash_key must not hold a quote")
+    listed = params.get("pii_query_parameters")
+    for part in str(listed).split(",") if listed is not None else ():
+        if not _PII_NAME.fullmatch(part.strip().lower()):
+            raise SqlRunError(f"parameter pii_query_parameters={listed!r}: {part.strip()!r} is "
+                              "not a query parameter name (letters, digits, _ . ~ - [ ]; "
+                              "names separated by commas)")
     for name, value in params.items():
         text = str(value)
         if name in DATE_PARAMS or name.endswith("_date"):

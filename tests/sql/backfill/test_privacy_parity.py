@@ -1,6 +1,7 @@
-"""§6b pseudonymisation, every IpHandling setting: the Lambda and sql/backfill land the same
-row for the privacy fixture (IPv4, IPv6, v4-mapped v6, garbage, URLs with and without PII
-query parameters), and no whole IP reaches raw or analytics.web_events whatever the setting.
+"""§6b pseudonymisation, every IpHandling setting and an environment's own PII parameter
+list: the Lambda and sql/backfill land the same row for the privacy fixture (IPv4, IPv6,
+v4-mapped v6, garbage, URLs with and without PII query parameters), and no whole IP reaches
+raw or analytics.web_events whatever the setting.
 (truncate is also covered by test_lambda_parity.py, which runs every fixture file.)
 """
 
@@ -13,7 +14,7 @@ from pathlib import Path
 import normalise
 import pytest
 from landing_contract import PII_QUERY_PARAMETERS
-from privacy import Privacy, pseudonymise_ip
+from privacy import pseudonymise_ip, settings
 
 from tests.sql.backfill.test_lambda_parity import (
     FIXTURES,
@@ -29,11 +30,15 @@ from webevents.jobs.sql import SqlRunError, run_files
 SQL_DIR = Path(__file__).resolve().parents[3] / "sql"
 PRIVACY_FIXTURE = FIXTURES / "privacy.jsonl"
 KEY = "parity-key"
-SETTINGS = {
-    "truncate": Privacy("truncate"),
-    "drop": Privacy("drop"),
-    "hash": Privacy("hash", KEY.encode()),
+# The environment of each setting, as template.yaml gives it to the Lambda and the job.
+ENVIRONMENTS = {
+    "truncate": {"IP_HANDLING": "truncate"},
+    "drop": {"IP_HANDLING": "drop"},
+    "hash": {"IP_HANDLING": "hash", "IP_HASH_KEY": KEY},
+    # PiiQueryParameters replaced: spaces and case as a person may write them
+    "own-pii-list": {"IP_HANDLING": "truncate", "PII_QUERY_PARAMETERS": " Username, q ,email"},
 }
+SETTINGS = {name: settings(environ) for name, environ in ENVIRONMENTS.items()}
 
 
 def privacy_lines() -> list[tuple[str, bytes]]:
@@ -71,8 +76,10 @@ def landed(request, tmp_path_factory):
     setting = request.param
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(normalise, "PRIVACY", SETTINGS[setting])
-        patch.setenv("IP_HANDLING", setting)
-        patch.setenv("IP_HASH_KEY", KEY)
+        for variable in ("IP_HANDLING", "IP_HASH_KEY", "PII_QUERY_PARAMETERS"):
+            patch.delenv(variable, raising=False)
+        for variable, value in ENVIRONMENTS[setting].items():
+            patch.setenv(variable, value)
         answers = lambda_answers(privacy_lines())
         root = tmp_path_factory.mktemp(f"privacy-{setting}")
         day = root / "archive" / "dt=2024-03-10"
@@ -137,6 +144,34 @@ def test_no_whole_ip_reaches_raw_or_analytics_whatever_the_setting(landed):
         assert "203.0.113.0" in landed_ips and "2001:db8:85a3::" in landed_ips
 
 
+def query_names(rows) -> set[str]:
+    """The names of the query parameters left in the rows' page URLs, lower case."""
+    queries = [
+        re.match(r"[^?#]*\?([^#]*)", row[column] or "")
+        for row in rows
+        for column in ("page_url", "page_path", "page_referrer")
+    ]
+    return {
+        part.split("=", 1)[0].lower()
+        for query in queries
+        if query is not None
+        for part in query.group(1).split("&")
+    }
+
+
+def test_an_environment_s_own_list_replaces_the_contract_s_in_both(landed):
+    setting, answers, stage, _ = landed
+    lambda_names = query_names(row for _, _, row in answers)
+    sql_names = query_names(row for row in stage if row["outcome"] == "ok")
+    assert lambda_names == sql_names
+    if setting == "own-pii-list":
+        assert not {"username", "q", "email"} & sql_names
+        assert {"token", "phone", "name", "utm_source"} <= sql_names
+    else:
+        assert not set(PII_QUERY_PARAMETERS) & sql_names
+        assert {"username", "q", "utm_source"} <= sql_names
+
+
 def test_the_backfill_refuses_hashing_without_a_key(tmp_path, monkeypatch):
     monkeypatch.setenv("IP_HANDLING", "hash")
     monkeypatch.delenv("IP_HASH_KEY", raising=False)
@@ -155,11 +190,33 @@ def test_the_backfill_refuses_hashing_without_a_key(tmp_path, monkeypatch):
         )
 
 
-def test_the_sql_removes_exactly_the_contract_s_pii_query_parameters():
+def test_the_sql_s_default_list_is_the_contract_s():
     sql = (SQL_DIR / "backfill" / "web_events_backfill_stage_insert.sql").read_text()
-    start = sql.index("{%- set pii_query_parameters = ")
-    listed = sql[start : sql.index("-%}", start)]
-    assert re.findall(r"'([a-z_-]+)'", listed) == list(PII_QUERY_PARAMETERS)
+    start = sql.index("pii_query_parameters | default(")
+    listed = "".join(re.findall(r'"([^"]*)"', sql[start : sql.index(", true", start)]))
+    assert listed.split(",") == list(PII_QUERY_PARAMETERS)
+
+
+@pytest.mark.parametrize("listed, error", [
+    ("email,", "'' is not a query parameter name"),
+    ("email;drop", "'email;drop' is not a query parameter name"),
+    ("o'brien", "\"o'brien\" is not a query parameter name"),
+])
+def test_the_runner_refuses_a_pii_list_it_cannot_hold(tmp_path, monkeypatch, listed, error):
+    monkeypatch.setenv("PII_QUERY_PARAMETERS", listed)
+    with pytest.raises(SqlRunError, match=re.escape(error)):
+        run_files(
+            [SQL_DIR / "backfill" / "web_events_backfill_stage_insert.sql"],
+            engine="local",
+            lake=tmp_path / "lake",
+            echo=None,
+            params={
+                "archive_location": str(tmp_path),
+                "loaded_at": "2024-03-10 00:00:00",
+                "date_from": "2024-03-10",
+                "date_to": "2024-03-10",
+            },
+        )
 
 
 def test_the_runner_refuses_an_unknown_ip_handling(tmp_path, monkeypatch):
