@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+import webevents
 from webevents import PROJECT_ROOT
 
 pytestmark = pytest.mark.xdist_group("dbt_pipeline")
@@ -31,6 +32,15 @@ def test_build_runs_ddl_enrich_bots_dbt_prod_then_maintenance_and_aborts_on_fail
     assert all("set -euo pipefail" in command for command in commands)
     assert "pip install --quiet -r requirements.txt" in " ".join(
         BUILDSPEC["phases"]["install"]["commands"])
+
+
+def test_the_build_installs_webevents_beside_its_sql_and_dbt_as_the_makefile_does():
+    install = BUILDSPEC["phases"]["install"]["commands"]
+    assert ".venv/bin/pip install --quiet --no-deps -e ." in install
+    makefile = (PROJECT_ROOT / "Makefile").read_text()
+    assert "pip install --quiet --no-deps -e ." in makefile
+    # the daily job's first webevents step (forget --apply-pending) reads sql/privacy there
+    assert (webevents.SQL_DIR / "privacy" / "run_order.yml").is_file()
 
 
 def test_dbt_gets_the_late_event_dates_and_records_them_only_after_it_succeeds():
