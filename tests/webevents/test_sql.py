@@ -257,3 +257,17 @@ def test_a_bad_for_each_table_is_refused(tmp_path, table, message):
     write(tmp_path, ORDER_FILE, "for_each: tables.csv\nrun: []\n")
     with pytest.raises(SqlRunError, match=message):
         for_each_rows(tmp_path)
+
+
+def test_landing_on_athena_needs_the_stack_s_ip_handling_said(monkeypatch):
+    """Before any AWS call: a workstation backfill would otherwise land under the default."""
+    monkeypatch.delenv("IP_HANDLING", raising=False)
+    stage = SQL_DIR / "backfill" / "web_events_backfill_stage_insert.sql"
+    with pytest.raises(SqlRunError, match="set IP_HANDLING .* as the stack's IpHandling"):
+        run_files([stage], engine="athena", echo=None)
+    monkeypatch.setattr("webevents.jobs.sql.get_engine", lambda *a, **k: (_ for _ in ()).throw(
+        RuntimeError("reached the engine")))
+    with pytest.raises(RuntimeError, match="reached the engine"):
+        run_files([stage], engine="athena", echo=None, params={"ip_handling": "drop"})
+    with pytest.raises(RuntimeError, match="reached the engine"):  # nothing to pseudonymise
+        run_files([SQL_DIR / "enrich"], engine="athena", echo=None)

@@ -377,6 +377,7 @@ def run_files(
     values: dict[str, Any] = {**default_params(), **(params or {})}
     _check_params(values)
     files = collect_steps(paths)
+    _check_landing_settings(engine, values, files)
     owns_engine = isinstance(engine, str)
     active = get_engine(engine, lake=lake, **engine_options) if owns_engine else engine
     results: list[StatementResult] = []
@@ -412,6 +413,22 @@ def run_files(
         if owns_engine:
             active.close()
     return results
+
+
+def _check_landing_settings(engine: str | Engine, values: Mapping[str, Any],
+                            files: list[Step]) -> None:
+    """On Athena, a file that pseudonymises what it lands (sql/backfill's stage) needs the
+    stack's IpHandling said out loud: a workstation without IP_HANDLING would silently
+    land under the default, not the environment's choice (docs/operations.md)."""
+    name = engine if isinstance(engine, str) else getattr(engine, "name", "")
+    if name != "athena" or "ip_handling" in values:
+        return
+    for step in files:
+        if "ip_handling" in step.path.read_text(encoding="utf-8", errors="replace"):
+            raise SqlRunError(
+                f"{step.label} lands rows on Athena: set IP_HANDLING (and PII_QUERY_PARAMETERS,"
+                " IP_HASH_KEY) as the stack's IpHandling / PiiQueryParameters / IpHashKeySecret"
+                " give them to the daily job, or --param ip_handling=truncate|drop|hash")
 
 
 _WRITES = {TokenType.MERGE, TokenType.INSERT}
