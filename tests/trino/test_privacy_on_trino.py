@@ -1,7 +1,8 @@
 """§6b pseudonymisation in sql/backfill on Trino: the privacy fixture (IPv4, IPv6, v4-mapped,
 garbage; copies inside the JSON columns) staged row for row as DuckDB stages it, under every
-IpHandling setting. DuckDB's rows equal the Lambda's (tests/sql/backfill/test_privacy_parity.py),
-so Trino, standing in for Athena, lands what the Lambda lands."""
+IpHandling setting and an environment's own PII parameter list. DuckDB's rows equal the
+Lambda's (tests/sql/backfill/test_privacy_parity.py), so Trino, standing in for Athena, lands
+what the Lambda lands."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import shutil
 
 import pytest
 
-from tests.sql.backfill.test_privacy_parity import KEY, PRIVACY_FIXTURE, SETTINGS
+from tests.sql.backfill.test_privacy_parity import ENVIRONMENTS, PRIVACY_FIXTURE
 from tests.trino.rows import assert_same_rows, table_snapshot
 from tests.trino.test_backfill_parity import STAGE
 from webevents import SQL_DIR
@@ -20,7 +21,8 @@ from webevents.jobs.sql import run_files
 pytestmark = pytest.mark.trino
 
 # One archive day per setting, so each run stages its own rows.
-DAYS = dict(zip(SETTINGS, ("2024-03-10", "2024-03-11", "2024-03-12"), strict=True))
+DAYS = dict(zip(ENVIRONMENTS, ("2024-03-10", "2024-03-11", "2024-03-12", "2024-03-13"),
+                strict=True))
 
 
 def archive(root) -> dict[str, object]:
@@ -36,8 +38,10 @@ def archive(root) -> dict[str, object]:
 def stage_all(files, engine) -> None:
     for setting, file in files.items():
         with pytest.MonkeyPatch.context() as patch:
-            patch.setenv("IP_HANDLING", setting)
-            patch.setenv("IP_HASH_KEY", KEY)
+            for variable in ("IP_HANDLING", "IP_HASH_KEY", "PII_QUERY_PARAMETERS"):
+                patch.delenv(variable, raising=False)
+            for variable, value in ENVIRONMENTS[setting].items():
+                patch.setenv(variable, value)
             backfill_files([file], engine=engine)
 
 
