@@ -8,7 +8,7 @@ import re
 import pytest
 import yaml
 from cfn_values import ENVIRONMENTS, evaluate, number, parameter_values, samconfig_overrides
-from infra_cfn import resources_of_type
+from infra_cfn import OPERATIONS_DOC, resources_of_type
 
 from webevents import PROJECT_ROOT, SQL_DIR
 from webevents.jobs import forget
@@ -230,3 +230,28 @@ def test_the_access_log_names_no_client_identity(template):
     personal = {v for v in variables
                 if v.startswith(("$context.identity.", "$context.authorizer."))}
     assert not personal
+
+
+def test_the_runbook_states_the_days_the_template_keeps_logs_and_stream(template):
+    """docs/operations.md's per-store table, for the worst environment of samconfig.toml."""
+    rows = {}
+    for line in OPERATIONS_DOC.read_text(encoding="utf-8").splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[2].isdigit():
+            rows[cells[0]] = int(cells[2])
+    stores = {
+        "WAF logs": "HttpIngestWafLogGroup",
+        "transform Lambda logs": "TransformFunctionLogGroup",
+        "Firehose delivery error logs": "DeliveryLogGroup",
+        "daily job build logs": "BuildLogGroup",
+        "Kinesis ingest stream": "IngestStream",
+    }
+    worst = {store: 0 for store in stores.values()}
+    for env in ENVIRONMENTS:
+        figures = days_until_last_copy(
+            template, parameter_values(template, samconfig_overrides(env)))
+        for store in worst:
+            worst[store] = max(worst[store], figures[store])
+    for label, store in stores.items():
+        [stated] = [days for row, days in rows.items() if row.startswith(label)]
+        assert stated == worst[store], label
