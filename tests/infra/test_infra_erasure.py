@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import yaml
+from cfn_values import ENVIRONMENTS, evaluate, number, parameter_values, samconfig_overrides
+from infra_cfn import OPERATIONS_DOC, resources_of_type
 
 from webevents import PROJECT_ROOT, SQL_DIR
 from webevents.jobs import forget
@@ -79,3 +82,176 @@ def test_the_daily_job_applies_pending_erasures_before_it_builds():
     forget = script.index("webevents forget --apply-pending --engine athena")
     assert script.index("sql/ddl") < forget < script.index("webevents arrivals enrich")
     assert forget < script.index("dbt build")
+
+
+# ---- every environment, every retention figure, read from samconfig.toml + template.yaml ----
+# What each lag rests on (the retention figures themselves are read, never restated here):
+# S3 Tables expires snapshots older than MaxSnapshotAgeHours, then marks the files no snapshot
+# references noncurrent after UnreferencedDays and deletes them NoncurrentDays later; its jobs
+# run on their own schedule, counted as forget.MAINTENANCE_LAG_DAYS
+# (https://docs.aws.amazon.com/AmazonS3/latest/userguide/s3-table-buckets-maintenance.html).
+# S3 lifecycle rounds each expiry to the next midnight UTC and removes asynchronously: one day
+# (https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-expire-general-considerations.html).
+S3_LIFECYCLE_LAG_DAYS = 1
+# CloudWatch Logs: "It typically takes up to 72 hours after that before log events are deleted"
+# (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html).
+LOG_DELETION_LAG_DAYS = 3
+# The marts' VACUUM runs once a day (buildspec.yml, sql/maintenance).
+VACUUM_LAG_DAYS = 1
+# Log groups that can hold a client IP or event content (docs/decisions.md, D-PRIV-5).
+PERSONAL_DATA_LOG_CAP_DAYS = 14
+PERSONAL_DATA_LOG_GROUPS = {
+    "TransformFunctionLogGroup": "an unexpected error can quote a field of the event",
+    "DeliveryLogGroup": "Firehose's delivery error messages are not documented to omit data",
+    "BuildLogGroup": "the daily job applies erasures; a failed statement can quote an id",
+    "HttpIngestWafLogGroup": "every WAF log record holds the client IP",
+}
+NO_PERSONAL_DATA_LOG_GROUPS = {
+    "HttpIngestAccessLogGroup": "its format names no client identity (checked below)",
+}
+# Buckets that can hold an event, a row or a query result, with how the copy ends.
+PERSONAL_DATA_BUCKETS = {"DeliveryErrorBucket", "AthenaResultsBucket", "MartsBucket"}
+NO_PERSONAL_DATA_BUCKETS = {
+    "AccessLogsBucket": "S3 server access logs: this account's principals and object keys",
+    "BuildSourceBucket": "the project's code zip",
+    "TrailBucket": "data-event records: principals, object keys, never object contents",
+}
+
+
+def days(hours: int) -> int:
+    return -(-hours // 24)
+
+
+def marts_snapshot_days() -> int:
+    [path] = (SQL_DIR / "maintenance").glob("*retention_set.sql")
+    seconds = re.search(r"'vacuum_max_snapshot_age_seconds' = '(\d+)'", path.read_text())
+    return days(int(seconds.group(1)) // 3600)
+
+
+def days_until_last_copy(template: dict, values: dict[str, str]) -> dict[str, int]:
+    """Per store, days from the delete to the last copy, in the environment `values` set."""
+    resources = template["Resources"]
+    stores: dict[str, int] = {}
+    removal = resources["TableBucket"]["Properties"]["UnreferencedFileRemoval"]
+    assert evaluate(removal["Status"], template, values) == "Enabled"
+    file_removal = (number(removal["UnreferencedDays"], template, values)
+                    + number(removal["NoncurrentDays"], template, values))
+    for logical_id, table in resources_of_type(template, "AWS::S3Tables::Table").items():
+        properties = table["Properties"]
+        snapshots = properties["SnapshotManagement"]
+        assert evaluate(snapshots["Status"], template, values) == "enabled", logical_id
+        # one snapshot kept whatever its age: the newest, written after the delete
+        assert number(snapshots["MinSnapshotsToKeep"], template, values) == 1, logical_id
+        # compaction is what folds the position deletes into new data files (D-PRIV-1)
+        assert evaluate(properties["Compaction"]["Status"], template, values) == "enabled"
+        hours = number(snapshots["MaxSnapshotAgeHours"], template, values)
+        stores[logical_id] = days(hours) + forget.MAINTENANCE_LAG_DAYS + file_removal
+    for bucket in PERSONAL_DATA_BUCKETS:
+        rule = lifecycle_rule(template, bucket)
+        assert evaluate(rule["Status"], template, values) == "Enabled", bucket
+        noncurrent = number(rule["NoncurrentVersionExpiration"]["NoncurrentDays"],
+                            template, values)
+        if "ExpirationInDays" in rule:
+            current = number(rule["ExpirationInDays"], template, values)
+        else:  # the marts: Iceberg's VACUUM deletes the files, versioning keeps them a while
+            current = marts_snapshot_days() + VACUUM_LAG_DAYS
+        stores[bucket] = current + noncurrent + S3_LIFECYCLE_LAG_DAYS
+    for group in PERSONAL_DATA_LOG_GROUPS:
+        retention = resources[group]["Properties"]["RetentionInDays"]
+        stores[group] = number(retention, template, values) + LOG_DELETION_LAG_DAYS
+    # the stream holds the events as sent, before the Lambda pseudonymises them
+    stores["IngestStream"] = days(number(
+        resources["IngestStream"]["Properties"]["RetentionPeriodHours"], template, values))
+    return stores
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_environment_loses_the_last_copy_within_the_deadline(template, env):
+    values = parameter_values(template, samconfig_overrides(env))
+    stores = days_until_last_copy(template, values)
+    assert set(stores) >= {"RawWebEventsTable", "AnalyticsWebEventsTable",
+                           *PERSONAL_DATA_BUCKETS, *PERSONAL_DATA_LOG_GROUPS, "IngestStream"}
+    late = {store: n for store, n in stores.items() if APPLY_LAG_DAYS + n > DEADLINE_DAYS}
+    assert not late, f"{env}: last copy after {DEADLINE_DAYS} days in {late}"
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_report_states_what_every_environment_deploys(template, env):
+    """The erasure report dates each store from forget.py's figures: no environment may
+    deploy other snapshot ages than those, or the dates it tells the person are wrong."""
+    values = parameter_values(template, samconfig_overrides(env))
+    assert int(values["RawSnapshotRetentionHours"]) == forget.RAW_SNAPSHOT_HOURS
+    assert int(values["AnalyticsSnapshotRetentionHours"]) == forget.ANALYTICS_SNAPSHOT_HOURS
+    stores = days_until_last_copy(template, values)
+    assert stores["RawWebEventsTable"] == forget._s3_tables_days(forget.RAW_SNAPSHOT_HOURS)
+    assert (stores["AnalyticsWebEventsTable"]
+            == forget._s3_tables_days(forget.ANALYTICS_SNAPSHOT_HOURS))
+
+
+def test_prod_keeps_a_long_log_retention_only_where_no_personal_data_is(template):
+    """The case the cap exists for: prod's LogRetentionDays is far above the deadline."""
+    values = parameter_values(template, samconfig_overrides("prod"))
+    assert int(values["LogRetentionDays"]) > DEADLINE_DAYS
+    resources = template["Resources"]
+    for group in PERSONAL_DATA_LOG_GROUPS:
+        retention = resources[group]["Properties"]["RetentionInDays"]
+        assert number(retention, template, values) == PERSONAL_DATA_LOG_CAP_DAYS, group
+    for group in NO_PERSONAL_DATA_LOG_GROUPS:
+        retention = resources[group]["Properties"]["RetentionInDays"]
+        assert number(retention, template, values) == int(values["LogRetentionDays"]), group
+
+
+def test_personal_data_logs_keep_at_most_14_days_whatever_log_retention_days_says(template):
+    resources = template["Resources"]
+    allowed = template["Parameters"]["LogRetentionDays"]["AllowedValues"]
+    for setting in allowed:
+        values = parameter_values(template, {"LogRetentionDays": str(setting)})
+        for group in PERSONAL_DATA_LOG_GROUPS:
+            retention = resources[group]["Properties"]["RetentionInDays"]
+            kept = number(retention, template, values)
+            assert kept == min(int(setting), PERSONAL_DATA_LOG_CAP_DAYS), (group, setting)
+
+
+def test_every_log_group_and_bucket_is_judged_for_personal_data(template):
+    """A new log group or bucket fails here until someone says whether it can hold a
+    person's data (and, if so, how its copy ends within the deadline)."""
+    log_groups = set(resources_of_type(template, "AWS::Logs::LogGroup"))
+    assert log_groups == set(PERSONAL_DATA_LOG_GROUPS) | set(NO_PERSONAL_DATA_LOG_GROUPS)
+    buckets = set(resources_of_type(template, "AWS::S3::Bucket"))
+    assert buckets == PERSONAL_DATA_BUCKETS | set(NO_PERSONAL_DATA_BUCKETS)
+
+
+def test_the_access_log_names_no_client_identity(template):
+    """The access log keeps LogRetentionDays because it holds no IP, user agent or caller:
+    no $context.identity.* (sourceIp, userAgent, caller, ...) and no authorizer claims."""
+    stage = template["Resources"]["HttpIngestStage"]["Properties"]
+    variables = set(re.findall(r"\$context\.[\w.]+", stage["AccessLogSetting"]["Format"]))
+    assert variables and "$context.requestId" in variables
+    personal = {v for v in variables
+                if v.startswith(("$context.identity.", "$context.authorizer."))}
+    assert not personal
+
+
+def test_the_runbook_states_the_days_the_template_keeps_logs_and_stream(template):
+    """docs/operations.md's per-store table, for the worst environment of samconfig.toml."""
+    rows = {}
+    for line in OPERATIONS_DOC.read_text(encoding="utf-8").splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[2].isdigit():
+            rows[cells[0]] = int(cells[2])
+    stores = {
+        "WAF logs": "HttpIngestWafLogGroup",
+        "transform Lambda logs": "TransformFunctionLogGroup",
+        "Firehose delivery error logs": "DeliveryLogGroup",
+        "daily job build logs": "BuildLogGroup",
+        "Kinesis ingest stream": "IngestStream",
+    }
+    worst = {store: 0 for store in stores.values()}
+    for env in ENVIRONMENTS:
+        figures = days_until_last_copy(
+            template, parameter_values(template, samconfig_overrides(env)))
+        for store in worst:
+            worst[store] = max(worst[store], figures[store])
+    for label, store in stores.items():
+        [stated] = [days for row, days in rows.items() if row.startswith(label)]
+        assert stated == worst[store], label
