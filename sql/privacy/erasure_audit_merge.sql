@@ -1,6 +1,7 @@
 -- The audit row of an applied request (no personal data: a keyed hash only).
 -- A merge on request_id: a run killed after it and before the request is closed
--- writes the same row again, never a second one.
+-- writes the same row again, never a second one (Athena's MERGE is one
+-- transaction: https://docs.aws.amazon.com/athena/latest/ug/merge-into-statement.html).
 merge into raw.erasure_audit as recorded
 using (
     select

@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -19,12 +20,12 @@ import pytest
 
 from tests.trino.local_lake import SAMPLE, run_dbt
 from tests.trino.rows import assert_same_rows, table_snapshot
-from webevents import SQL_DIR, clock, failpoints
+from webevents import DBT_DIR, SQL_DIR, clock, failpoints
 from webevents.cli import main
 from webevents.dev.generate import generate_sample
 from webevents.engines import get_engine
 from webevents.jobs.backfill import backfill_files
-from webevents.jobs.forget import DAYS_REDERIVED, KEY_FILE, apply_pending
+from webevents.jobs.forget import DAYS_REDERIVED, KEY_FILE, REBUILT_WHOLE, apply_pending
 from webevents.jobs.sql import run_files, run_order
 from webevents.local import ingest
 
@@ -440,3 +441,56 @@ def test_the_audit_counts_the_touched_days_of_every_daily_mart(forgotten):
                    for path in run_order(SQL_DIR / "privacy", "erased_days_deletes")}
     assert days == {f"marts.{mart}{DAYS_REDERIVED}" for mart in erased_days}
     assert all(rows[table] > 0 for table in days)
+
+
+# ---- the mart lists of sql/privacy/run_order.yml follow the dbt project ----------------
+# Columns that name a person or a session of theirs.
+PERSON_COLUMNS = {"user_id", "anonymous_id", "stitched_user_id", "session_id", "session_key"}
+STORED = ("table", "incremental")
+
+
+def stored_models() -> dict[str, str]:
+    """Every dbt model that stores rows (table or incremental), with its SQL: the folder's
+    materialisation in dbt_project.yml unless the model's config() names another."""
+    import yaml
+
+    project = yaml.safe_load((DBT_DIR / "dbt_project.yml").read_text())["models"]["webevents"]
+    models = {}
+    for path in sorted((DBT_DIR / "models").rglob("*.sql")):
+        sql = path.read_text()
+        folder = path.relative_to(DBT_DIR / "models").parts[0]
+        own = re.search(r"materialized\s*=\s*'(\w+)'", sql)
+        materialized = own[1] if own else project.get(folder, {}).get("+materialized", "view")
+        if materialized in STORED:
+            models[path.stem] = sql
+    return models
+
+
+def privacy_marts(step: str) -> set[str]:
+    return {re.sub(r"^marts_|(_erased_days)?_(delete|optimize)\.sql$", "", path.name)
+            for path in run_order(SQL_DIR / "privacy", step)}
+
+
+def test_every_stored_mart_holding_a_person_column_is_in_the_erasure_lists(forgotten):
+    state = forgotten["state_before"]
+    models = stored_models()
+    assert {"fct_web_events", "fct_sessions", "int_session_boundaries",
+            "dim_identity_ranges", "daily_kpis"} <= set(models)
+    holding = set()
+    for model, sql in models.items():
+        if f"marts.{model}" in state:  # built on DuckDB: its real columns
+            columns = set(state[f"marts.{model}"][0])
+        else:  # built on Athena/Trino only: its SQL and the SQL of what it reads
+            refs = re.findall(r"ref\('(\w+)'\)", sql)
+            text = sql + "".join((next((DBT_DIR / "models").rglob(f"{r}.sql"))).read_text()
+                                 for r in refs)
+            columns = set(re.findall(r"\b\w+\b", text))
+        if columns & PERSON_COLUMNS:
+            holding.add(model)
+    assert {"fct_web_events", "fct_sessions", "dim_identity_ranges"} <= holding
+    deleted = privacy_marts("mart_deletes") | privacy_marts("erased_days_deletes")
+    assert holding - deleted == set(), "add the mart to sql/privacy (run_order.yml)"
+    assert deleted <= set(models)  # no list names a mart that is gone
+    # every per-event mart re-derived by its days has those days rewritten on Iceberg
+    assert privacy_marts("mart_deletes") - set(REBUILT_WHOLE) == privacy_marts(
+        "erased_days_optimizes")

@@ -528,6 +528,11 @@ def _dbt_work(session: Session) -> Path:
     return Path(tempfile.mkdtemp(prefix="webevents-erasure-dbt-"))
 
 
+# Marts the erasure's dbt run rebuilds whole (--full-refresh) rather than by the touched
+# days: every other mart of run_order.yml's mart_deletes needs its days OPTIMIZEd on Iceberg.
+REBUILT_WHOLE = ("dim_identity_ranges",)
+
+
 def run_dbt_models(target: str, lookback_days: int, env: dict[str, str], work: Path) -> None:
     """dbt run (models only) re-deriving `lookback_days` back from the newest built day."""
     from webevents.local.run import _end_with_parent  # dbt ends with a killed erasure
@@ -536,7 +541,7 @@ def run_dbt_models(target: str, lookback_days: int, env: dict[str, str], work: P
     # "Identity"): rebuilt whole first, so ranges around the erased ones join up as in a
     # build from scratch; then every model with the touched days.
     for number, args in enumerate((
-            ["run", "--full-refresh", "--select", "dim_identity_ranges"],
+            ["run", "--full-refresh", "--select", *REBUILT_WHOLE],
             ["run", "--vars", json.dumps({"lookback_days": lookback_days})])):
         if number:
             failpoints.reach("forget.rederiving")
@@ -721,6 +726,8 @@ def _print_plan(outcome: Outcome) -> None:
     print(f"would forget {request.subject_kind} {request.subject_id}: "
           f"{len(outcome.identifiers.all())} id(s) "
           f"({len(outcome.identifiers.anonymous_ids)} stitched anonymous id(s))")
+    # the archive's owner matches lines on these (docs/operations.md, "Erasure requests")
+    print(f"  ids: {', '.join(outcome.identifiers.all())}")
     for table, count in sorted(outcome.rows.items()):
         print(f"  {table:<34} {count:>10,} rows")
     days = ", ".join(d.isoformat() for d in outcome.dates) or "none"
