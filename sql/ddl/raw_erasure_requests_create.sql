@@ -4,7 +4,7 @@
 -- keeps a keyed hash instead (raw.erasure_audit). identifiers (JSON) holds what the
 -- request erases, written in one statement before the first delete: the ids, the
 -- event and session dates it touches, the rows per table and the archive files
--- holding the person; a re-run after a crash uses these (docs/decisions.md D-PRIV-5).
+-- holding the person; a re-run after a crash uses these (docs/decisions.md D-ERASURE-1).
 create table if not exists raw.erasure_requests (
     request_id string,
     subject_kind string,

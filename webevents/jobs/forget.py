@@ -9,7 +9,7 @@ raw.erasure_requests, then applied with the sql/privacy statements on the chosen
    their lines (`--dry-run` prints these and stops: it writes nothing); all of it is kept
    on the request in one statement before the first delete, so a run killed anywhere and
    run again erases the same set, re-derives the same days and audits the same counts
-   (docs/decisions.md D-PRIV-5);
+   (docs/decisions.md D-ERASURE-1);
 3. delete from raw, the backfill stage and rejects, analytics and the marts; the touched
    days of the daily marts are deleted too and dbt re-derives them (`dbt run` with
    `lookback_days` reaching the earliest touched day), so the marts equal a build from
