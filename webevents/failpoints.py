@@ -28,6 +28,16 @@ POINTS = (
     "report.started",
     "report.written",           # report and summary written, the command not finished
 )
+# `webevents forget` (webevents/jobs/forget.py), in the order an erasure reaches them;
+# tests/e2e/test_interrupted_forget.py stops it at each.
+FORGET_POINTS = (
+    "forget.planned",           # ids, dates, counts, archive files kept; nothing deleted
+    "forget.sources_deleted",   # per-event marts and every landed copy deleted
+    "forget.days_deleted",      # the touched days of the daily marts deleted, not re-derived
+    "forget.rederiving",        # dbt: dim_identity_ranges rebuilt, the other models not yet
+    "forget.rederived",         # dbt done; OPTIMIZE (Athena/Trino) and the audit not yet
+    "forget.audited",           # audit row written, the request not closed
+)
 
 
 def reach(name: str) -> None:

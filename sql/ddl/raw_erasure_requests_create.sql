@@ -1,8 +1,10 @@
 -- Erasure requests (GDPR art. 17), pending until the daily job or `webevents run`
 -- applies them (webevents/jobs/forget.py). subject_id is the person's id in clear only
 -- while pending: applying a request sets it and identifiers to null, and the audit
--- keeps a keyed hash instead (raw.erasure_audit). identifiers (JSON) holds the ids
--- resolved before the first delete, so a re-run after a crash deletes the same set.
+-- keeps a keyed hash instead (raw.erasure_audit). identifiers (JSON) holds what the
+-- request erases, written in one statement before the first delete: the ids, the
+-- event and session dates it touches, the rows per table and the archive files
+-- holding the person; a re-run after a crash uses these (docs/decisions.md D-ERASURE-1).
 create table if not exists raw.erasure_requests (
     request_id string,
     subject_kind string,

@@ -9,20 +9,24 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import shutil
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from tests.trino.local_lake import SAMPLE, run_dbt
 from tests.trino.rows import assert_same_rows, table_snapshot
-from webevents import SQL_DIR
+from webevents import DBT_DIR, SQL_DIR, clock, failpoints
 from webevents.cli import main
 from webevents.dev.generate import generate_sample
 from webevents.engines import get_engine
 from webevents.jobs.backfill import backfill_files
-from webevents.jobs.forget import KEY_FILE, apply_pending
-from webevents.jobs.sql import run_files
+from webevents.jobs.forget import DAYS_REDERIVED, KEY_FILE, REBUILT_WHOLE, apply_pending
+from webevents.jobs.sql import run_files, run_order
 from webevents.local import ingest
 
 # One worker builds the module's lakes once (make test runs pytest -n 2 --dist loadgroup).
@@ -108,6 +112,13 @@ def files_digest(root: Path) -> dict[str, str]:
             for p in sorted(root.rglob("*")) if p.is_file() and p.suffix != ".wal"}
 
 
+def lines_digest(root: Path) -> dict[str, str]:
+    """Per file, a digest of its lines (gzip's header holds the time it was written)."""
+    return {str(p.relative_to(root)): hashlib.sha256(
+        gzip.decompress(p.read_bytes()) if p.suffix == ".gz" else p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*")) if p.is_file()}
+
+
 @pytest.fixture(scope="module")
 def forgotten(tmp_path_factory, sample):
     """A lake before and after `webevents forget --user-id PERSON` (dry run first)."""
@@ -130,13 +141,19 @@ def forgotten(tmp_path_factory, sample):
     dry_code = main(["forget", "--user-id", PERSON, "--lake", str(lake), "--dry-run"])
     dry = {"code": dry_code, "state": lake_state(lake), "files": files_digest(root)}
     assert main(["forget", "--user-id", PERSON, "--lake", str(lake), "--defer"]) == 0
+    # the lake and its archive with the request pending: the interrupted erasures start here
+    pending = tmp_path_factory.mktemp("pending")
+    for folder in ("sample", "lake"):
+        shutil.copytree(root / folder, pending / folder)
     [outcome] = apply_pending("local", lake, now=lambda: APPLIED_AT, say=lambda _: None)
     return {
         "root": root, "lake": lake, "anonymous_ids": anonymous_ids, "before": before,
         "kinds": {"backfilled": backfilled, "late": late, "anonymous": anonymous,
                   "identified": identified},
         "state_before": state_before, "files_before": files_before, "dry": dry,
-        "outcome": outcome,
+        "outcome": outcome, "pending": pending,
+        # as the erasure left them (a test below re-runs the backfill on this lake)
+        "state_after": lake_state(lake), "files_after": lines_digest(root / "sample"),
     }
 
 
@@ -198,9 +215,10 @@ def test_archive_and_error_output_files_hold_no_line_of_the_person(forgotten):
     assert forgotten["outcome"].rows["archive files (lines)"] == forgotten["kinds"]["backfilled"]
 
 
-def test_the_marts_equal_a_build_from_scratch_without_the_person(forgotten, reference):
+def assert_equals_the_build_without_the_person(actual: dict, reference: Path) -> None:
+    """Every table of a forgotten lake's state equals the from-scratch build's."""
     expected = lake_state(reference)
-    actual = lake_state(forgotten["lake"])
+    actual = dict(actual)
     # The erasure's own bookkeeping; and the reference removes the person after its backfill
     # reconciled the whole archive (the re-run test below checks the reconciliation).
     for table in ("raw.erasure_requests", "raw.erasure_audit", "raw.web_events_backfill_loads"):
@@ -213,6 +231,10 @@ def test_the_marts_equal_a_build_from_scratch_without_the_person(forgotten, refe
         assert actual[table][0] == columns, table
         assert len(actual[table][1]) == len(rows), table
         assert_same_rows(actual[table][1], rows, columns)  # doubles within float noise
+
+
+def test_the_marts_equal_a_build_from_scratch_without_the_person(forgotten, reference):
+    assert_equals_the_build_without_the_person(forgotten["state_after"], reference)
 
 
 def test_the_backfill_re_run_on_the_rewritten_archive_balances_and_brings_nothing_back(
@@ -337,3 +359,138 @@ def test_webevents_run_applies_a_pending_request_before_it_builds(tmp_path, samp
     assert query(lake, "select status from raw.erasure_requests") == [("applied",)]
     [(removed,)] = query(lake, "select rows_removed from raw.erasure_audit")
     assert json.loads(removed)["raw.web_events"] > 0
+
+
+# ---- an erasure killed at a point and run again ----------------------------------------
+# The fast suite stops it at two points (during the dbt re-derive, the reviewer's case, and
+# between the audit and the close); tests/e2e/test_interrupted_forget.py at every point.
+FAST_POINTS = ["forget.rederiving", "forget.audited"]
+
+
+def forget_process(lake: Path, failpoint: str | None = None) -> subprocess.CompletedProcess:
+    """`webevents forget --apply-pending` as a process of its own, at the fixture's clock."""
+    env = {**os.environ, clock.ENV_VAR: APPLIED_AT.isoformat()}
+    env.pop(failpoints.ENV_VAR, None)
+    if failpoint:
+        env[failpoints.ENV_VAR] = failpoint
+    webevents = Path(sys.executable).with_name("webevents")
+    return subprocess.run([str(webevents), "forget", "--apply-pending", "--lake", str(lake)],
+                          env=env, capture_output=True, text=True, timeout=900)
+
+
+def pending_copy(forgotten: dict, root: Path) -> Path:
+    """The fixture's lake with the request pending, and its archive, copied under root (the
+    backfill stage names the archive files by path: they now name the copy's)."""
+    for folder in ("sample", "lake"):
+        shutil.copytree(forgotten["pending"] / folder, root / folder)
+    # the lake's audit key, made when the fixture's erasure first needed it
+    shutil.copy(forgotten["lake"] / KEY_FILE, root / "lake" / KEY_FILE)
+    engine = get_engine("local", lake=root / "lake")
+    try:
+        for table in ("raw.web_events_backfill_stage", "raw.web_events_backfill_rejects"):
+            engine.execute(f"update {table} set source_file = replace(source_file, "
+                           f"'{forgotten['root']}/', '{root}/')")
+    finally:
+        engine.close()
+    return root / "lake"
+
+
+def stop_and_resume(forgotten: dict, reference: Path, root: Path, point: str) -> None:
+    """Kill the erasure at `point`, run it again: it ends as the uninterrupted one did."""
+    lake = pending_copy(forgotten, root)
+    stopped = forget_process(lake, f"{point}:KILL")
+    assert stopped.returncode == -signal.SIGKILL, stopped.stderr[-2000:]
+    assert query(lake, "select status from raw.erasure_requests") == [("pending",)]
+    resumed = forget_process(lake)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    state = lake_state(lake)
+    columns, audit = state["raw.erasure_audit"]  # the archive files it names are the copy's
+    state["raw.erasure_audit"] = (columns, [
+        tuple(v.replace(f"{root}/", f"{forgotten['root']}/") if isinstance(v, str) else v
+              for v in row) for row in audit])
+    assert differences(forgotten["state_after"], state) == []  # audit and request included
+    assert lines_digest(root / "sample") == forgotten["files_after"]
+    [(removed,)] = query(lake, "select rows_removed from raw.erasure_audit")
+    assert json.loads(removed) == forgotten["outcome"].rows
+    assert_equals_the_build_without_the_person(state, reference)
+
+
+def differences(expected: dict, actual: dict) -> list[str]:
+    """Tables of two lake states whose rows differ (doubles within float noise)."""
+    changed = [t for t in sorted(set(expected) ^ set(actual))]
+    for table in sorted(set(expected) & set(actual)):
+        (columns, rows), (other_columns, other_rows) = expected[table], actual[table]
+        try:
+            assert columns == other_columns and len(rows) == len(other_rows)
+            assert_same_rows(other_rows, rows, columns)
+        except AssertionError as error:
+            changed.append(f"{table}: {str(error)[:600]} {rows[:1]} != {other_rows[:1]}")
+    return changed
+
+
+@pytest.mark.parametrize("point", FAST_POINTS)
+def test_an_erasure_killed_and_run_again_ends_as_if_never_stopped(tmp_path, forgotten,
+                                                                  reference, point):
+    stop_and_resume(forgotten, reference, tmp_path, point)
+
+
+def test_the_audit_counts_the_touched_days_of_every_daily_mart(forgotten):
+    rows = forgotten["outcome"].rows
+    days = {table for table, count in rows.items() if table.endswith(DAYS_REDERIVED)}
+    erased_days = {path.name.removeprefix("marts_").removesuffix("_erased_days_delete.sql")
+                   for path in run_order(SQL_DIR / "privacy", "erased_days_deletes")}
+    assert days == {f"marts.{mart}{DAYS_REDERIVED}" for mart in erased_days}
+    assert all(rows[table] > 0 for table in days)
+
+
+# ---- the mart lists of sql/privacy/run_order.yml follow the dbt project ----------------
+# Columns that name a person or a session of theirs.
+PERSON_COLUMNS = {"user_id", "anonymous_id", "stitched_user_id", "session_id", "session_key"}
+STORED = ("table", "incremental")
+
+
+def stored_models() -> dict[str, str]:
+    """Every dbt model that stores rows (table or incremental), with its SQL: the folder's
+    materialisation in dbt_project.yml unless the model's config() names another."""
+    import yaml
+
+    project = yaml.safe_load((DBT_DIR / "dbt_project.yml").read_text())["models"]["webevents"]
+    models = {}
+    for path in sorted((DBT_DIR / "models").rglob("*.sql")):
+        sql = path.read_text()
+        folder = path.relative_to(DBT_DIR / "models").parts[0]
+        own = re.search(r"materialized\s*=\s*'(\w+)'", sql)
+        materialized = own[1] if own else project.get(folder, {}).get("+materialized", "view")
+        if materialized in STORED:
+            models[path.stem] = sql
+    return models
+
+
+def privacy_marts(step: str) -> set[str]:
+    return {re.sub(r"^marts_|(_erased_days)?_(delete|optimize)\.sql$", "", path.name)
+            for path in run_order(SQL_DIR / "privacy", step)}
+
+
+def test_every_stored_mart_holding_a_person_column_is_in_the_erasure_lists(forgotten):
+    state = forgotten["state_before"]
+    models = stored_models()
+    assert {"fct_web_events", "fct_sessions", "int_session_boundaries",
+            "dim_identity_ranges", "daily_kpis"} <= set(models)
+    holding = set()
+    for model, sql in models.items():
+        if f"marts.{model}" in state:  # built on DuckDB: its real columns
+            columns = set(state[f"marts.{model}"][0])
+        else:  # built on Athena/Trino only: its SQL and the SQL of what it reads
+            refs = re.findall(r"ref\('(\w+)'\)", sql)
+            text = sql + "".join((next((DBT_DIR / "models").rglob(f"{r}.sql"))).read_text()
+                                 for r in refs)
+            columns = set(re.findall(r"\b\w+\b", text))
+        if columns & PERSON_COLUMNS:
+            holding.add(model)
+    assert {"fct_web_events", "fct_sessions", "dim_identity_ranges"} <= holding
+    deleted = privacy_marts("mart_deletes") | privacy_marts("erased_days_deletes")
+    assert holding - deleted == set(), "add the mart to sql/privacy (run_order.yml)"
+    assert deleted <= set(models)  # no list names a mart that is gone
+    # every per-event mart re-derived by its days has those days rewritten on Iceberg
+    assert privacy_marts("mart_deletes") - set(REBUILT_WHOLE) == privacy_marts(
+        "erased_days_optimizes")

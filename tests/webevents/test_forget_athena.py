@@ -5,12 +5,15 @@ DuckDB (test_forget.py) and on Trino (tests/trino/test_erasure_on_trino.py)."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import json
 
 import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
+from webevents import DBT_DIR, SQL_DIR
 from webevents.jobs.forget import apply_pending, dry_run
 
 REGION = "eu-west-1"
@@ -38,18 +41,20 @@ def athena(monkeypatch):
 
 def expect_query(stubber, number: int, columns: list[str] | None = None,
                  rows: list[list[str | None]] | None = None, failure: str | None = None,
-                 update_count: int | None = None) -> None:
-    """One statement's calls: start, one poll, then its results (query) or UpdateCount."""
+                 update_count: int | None = None, context: dict | None = None,
+                 write: bool = True) -> None:
+    """One statement's calls: start, one poll, then its results (query) or UpdateCount
+    (write=False: DDL such as OPTIMIZE, whose results the engine does not read)."""
     query_id = f"q-{number}"
     stubber.add_response(
         "start_query_execution", {"QueryExecutionId": query_id},
-        {"QueryString": ANY, "QueryExecutionContext": ANY, "WorkGroup": "webevents-dev",
-         "ClientRequestToken": ANY})
+        {"QueryString": ANY, "QueryExecutionContext": context or ANY,
+         "WorkGroup": "webevents-dev", "ClientRequestToken": ANY})
     status = ({"State": "FAILED", "StateChangeReason": failure} if failure
               else {"State": "SUCCEEDED"})
     stubber.add_response("get_query_execution", {"QueryExecution": {"Status": status}},
                          {"QueryExecutionId": query_id})
-    if failure:
+    if failure or not write:
         return
     if columns is None:  # a write: the engine asks for the UpdateCount only
         stubber.add_response("get_query_results",
@@ -76,11 +81,14 @@ def test_dry_run_on_athena_sends_only_queries_in_order(athena, capsys):
     expect_query(stubber, 4, ["event_date"], [["2026-11-20"]])
     expect_query(stubber, 5, ["erased_table", "erased_rows"], [["marts.fct_web_events", "11"]])
     expect_query(stubber, 6, ["event_date"], [["2026-11-19"]])
+    expect_query(stubber, 7, ["erased_table", "erased_rows"], [["marts.daily_kpis", "2"]])
+    expect_query(stubber, 8, ["source_file"], [["s3://archive/dt=2026-11-19/a.jsonl.gz"]])
     [outcome] = dry_run("athena", None, [("anonymous_id", "anon-1")], client=client,
                         sleep=lambda _: None, **SETTINGS)
     assert outcome.rows == {"raw.web_events": 12, "analytics.web_events": 11,
-                            "marts.fct_web_events": 11}
+                            "marts.fct_web_events": 11, "marts.daily_kpis (days re-derived)": 2}
     assert outcome.dates == [dt.date(2026, 11, 19), dt.date(2026, 11, 20)]
+    assert outcome.archive_files == ["s3://archive/dt=2026-11-19/a.jsonl.gz"]
     statements = [p["QueryString"].lower() for p in sent]
     assert all(s.lstrip().startswith(("select", "with", "--")) for s in statements)
     assert not any(word in s for s in statements for word in ("delete ", "insert ", "update "))
@@ -99,28 +107,31 @@ def test_apply_on_athena_without_marts_deletes_audits_and_closes_the_request(
                  [["r-1", "user_id", "u-9", "2026-11-24 10:00:00.000000", None]])
     expect_query(stubber, 2, failure="TABLE_NOT_FOUND: marts.fct_web_events")  # no marts yet
     expect_query(stubber, 3, ["anonymous_id"], [["anon-9"]])  # stitched ids
-    expect_query(stubber, 4, update_count=1)  # ids kept on the request
-    expect_query(stubber, 5, ["erased_table", "erased_rows"], [["raw.web_events", "7"]])
-    expect_query(stubber, 6, ["event_date"], [["2026-11-20"]])
-    for number, count in zip(range(7, 12), (7, 6, 5, 1, 1), strict=True):
+    expect_query(stubber, 4, ["erased_table", "erased_rows"], [["raw.web_events", "7"]])
+    expect_query(stubber, 5, ["event_date"], [["2026-11-20"]])
+    expect_query(stubber, 6, ["source_file"], [])  # no archive file holds the person
+    expect_query(stubber, 7, update_count=1)  # ids, dates, rows kept on the request
+    for number, count in zip(range(8, 13), (7, 6, 5, 1, 1), strict=True):
         expect_query(stubber, number, update_count=count)  # 4 deletes + the loads merge
-    expect_query(stubber, 12, update_count=1)  # audit row
-    expect_query(stubber, 13, update_count=1)  # request closed
+    expect_query(stubber, 13, update_count=1)  # audit row
+    expect_query(stubber, 14, update_count=1)  # request closed
     [outcome] = apply_pending("athena", None, now=lambda: dt.datetime(2026, 11, 25, 2),
                               say=lambda _: None, client=client, sleep=lambda _: None,
                               **SETTINGS)
     statements = [p["QueryString"] for p in sent]
     assert statements[0].lstrip().lower().startswith("-- requests still to apply")
+    assert '"dates": ["2026-11-20"]' in statements[6] and "update raw.erasure_requests" in (
+        statements[6])
     deletes = [next(line for line in s.lower().splitlines()
-                    if line.startswith(("delete", "merge"))) for s in statements[6:11]]
+                    if line.startswith(("delete", "merge"))) for s in statements[7:12]]
     assert deletes == ["delete from raw.web_events", "delete from analytics.web_events",
                        "delete from raw.web_events_backfill_stage",
                        "delete from raw.web_events_backfill_rejects",
                        "merge into raw.web_events_backfill_loads as loads"]
-    assert "anonymous_id in ('anon-9')" in statements[6] and "('u-9')" in statements[6]
-    audit = statements[11]
-    assert "insert into raw.erasure_audit" in audit and "u-9" not in audit
-    assert "subject_id = null" in statements[12] and "'r-1'" in statements[12]
+    assert "anonymous_id in ('anon-9')" in statements[7] and "('u-9')" in statements[7]
+    audit = statements[12]
+    assert "merge into raw.erasure_audit" in audit and "u-9" not in audit
+    assert "subject_id = null" in statements[13] and "'r-1'" in statements[13]
     assert outcome.rows["raw.web_events"] == 7
     gone = outcome.last_copy_gone
     assert gone["analytics.web_events (S3 Tables)"] == "2026-12-16"
@@ -137,3 +148,181 @@ def test_athena_without_a_region_is_a_one_line_error(monkeypatch, capsys, tmp_pa
     err = capsys.readouterr().err
     assert code == 1 and err.startswith("error: ") and err.count("\n") == 1
     assert "region" in err.lower()
+
+
+# ---- the path prod takes once the marts exist --------------------------------------------
+RAW = {"Catalog": S3_TABLES, "Database": "raw"}
+READ = {"Catalog": S3_TABLES, "Database": "analytics"}  # a query runs in the default database
+GLUE_MARTS = {"Catalog": "AwsDataCatalog", "Database": MARTS}
+IDS = {"user_id_list": "'u-9'", "device_id_list": "null", "anonymous_id_list": "'anon-9'",
+       "identifier_pattern": '"(anon\\-9|u\\-9)"'}
+DAYS = {"date_list": "date '2026-11-19', date '2026-11-20'"}
+ARCHIVE_FILE = "s3://archive-bucket/events/dt=2026-11-19/part-0007.jsonl.gz"
+# what the first attempt read (the counts Athena returns below), kept on the request
+PLANNED_ROWS = {"raw.web_events": 7, "analytics.web_events": 6,
+                "raw.web_events_backfill_stage": 5, "raw.web_events_backfill_rejects": 1,
+                "marts.fct_web_events": 6, "marts.int_session_boundaries": 6,
+                "marts.fct_sessions": 2, "marts.dim_identity_ranges": 1,
+                "marts.bot_traffic_daily (days re-derived)": 14,
+                "marts.daily_kpis (days re-derived)": 2,
+                "marts.journey_funnel_daily (days re-derived)": 9,
+                "marts.quality_check_failures_daily (days re-derived)": 4,
+                "marts.quality_scores_daily (days re-derived)": 2,
+                "marts.spatial_room_engagement_daily (days re-derived)": 40}
+KEPT = json.dumps({"anonymous_ids": ["anon-9"], "archive_files": [ARCHIVE_FILE],
+                   "dates": ["2026-11-19", "2026-11-20"], "device_ids": [],
+                   "rows": PLANNED_ROWS, "user_ids": ["u-9"]}, sort_keys=True)
+PENDING = ["request_id", "subject_kind", "subject_id", "requested_at", "identifiers"]
+
+
+def sent_as(name: str, params: dict[str, str]) -> str:
+    """A sql/privacy file as the Athena engine submits it with these parameters."""
+    from webevents.engines.athena import AthenaEngine
+    from webevents.jobs.sql import default_params, render, single_statement
+
+    path = SQL_DIR / "privacy" / name
+    sql = single_statement(path, render(path, {**default_params(), **params}))
+    return AthenaEngine(client=object(), **SETTINGS).prepare(sql.strip().rstrip(";"))
+
+
+def marts_path(plan_kept: bool) -> list[tuple]:
+    """Every statement of one request on Athena with marts, in order: (file or SQL,
+    parameters, QueryExecutionContext, what Athena answers)."""
+    counts = ["erased_table", "erased_rows"]
+    landed = [[t, str(PLANNED_ROWS[t])] for t in ("raw.web_events", "analytics.web_events",
+                                                   "raw.web_events_backfill_stage",
+                                                   "raw.web_events_backfill_rejects")]
+    per_event = [[t, str(PLANNED_ROWS[t])] for t in (
+        "marts.fct_web_events", "marts.int_session_boundaries", "marts.fct_sessions",
+        "marts.dim_identity_ranges")]
+    days = [[t.removesuffix(" (days re-derived)"), str(n)] for t, n in PLANNED_ROWS.items()
+            if t.endswith("(days re-derived)")]
+    steps: list[tuple] = [
+        ("erasure_requests_pending_select.sql", {}, READ,
+         (PENDING, [["r-1", "user_id", "u-9", "2026-11-24 10:00:00.000000",
+                     KEPT if plan_kept else None]])),
+        ("select count(*) from marts.fct_web_events where false", None, READ,
+         (["_col0"], [["0"]])),
+        ("select count(*) from marts.dim_identity_ranges where false", None, READ,
+         (["_col0"], [["0"]])),
+        ("erasure_stitched_ids_select.sql", {"user_id_list": "'u-9'"}, READ,
+         (["anonymous_id"], [["anon-9"]])),
+        ("erasure_stitched_ids_marts_select.sql", {"user_id_list": "'u-9'"}, READ,
+         (["anonymous_id"], [["anon-9"]])),
+    ]
+    if not plan_kept:
+        steps += [
+            ("erasure_rows_select.sql", IDS, READ, (counts, landed)),
+            ("erasure_dates_select.sql", IDS, READ, (["event_date"], [["2026-11-20"]])),
+            ("erasure_rows_marts_select.sql", IDS, READ, (counts, per_event)),
+            # a session that started the day before its event
+            ("erasure_dates_marts_select.sql", IDS, READ,
+             (["event_date"], [["2026-11-19"], ["2026-11-20"]])),
+            ("erasure_rows_erased_days_select.sql", DAYS, READ, (counts, days)),
+            ("erasure_archive_files_select.sql", IDS, READ, (["source_file"], [[ARCHIVE_FILE]])),
+            ("erasure_requests_plan_update.sql",
+             {"request_id": "r-1", "identifiers_json": KEPT}, RAW, 1),
+        ]
+    steps += [(name, IDS, GLUE_MARTS, 1) for name in (
+        "marts_int_session_boundaries_delete.sql", "marts_fct_sessions_delete.sql",
+        "marts_fct_web_events_delete.sql", "marts_dim_identity_ranges_delete.sql")]
+    steps += [(name, IDS, RAW, 1) for name in (
+        "raw_web_events_delete.sql", "analytics_web_events_delete.sql",
+        "raw_web_events_backfill_stage_delete.sql", "raw_web_events_backfill_rejects_delete.sql",
+        "raw_web_events_backfill_loads_erased_merge.sql")]
+    steps[-4] = ("analytics_web_events_delete.sql", IDS,
+                 {"Catalog": S3_TABLES, "Database": "analytics"}, 1)
+    steps += [(f"marts_{mart}_erased_days_delete.sql", DAYS, GLUE_MARTS, 1) for mart in (
+        "bot_traffic_daily", "daily_kpis", "quality_check_failures_daily",
+        "quality_scores_daily", "journey_funnel_daily", "spatial_room_engagement_daily")]
+    steps += [("select max(event_date) from marts.fct_web_events", None, READ,
+               (["_col0"], [["2026-11-24"]]))]
+    steps += [(f"marts_{mart}_erased_days_optimize.sql", DAYS, GLUE_MARTS, None) for mart in (
+        "int_session_boundaries", "fct_web_events", "fct_sessions")]
+    steps += [("erasure_audit_merge.sql", AUDIT, RAW, 1),
+              ("erasure_requests_applied_update.sql",
+               {"request_id": "r-1", "applied_at": "2026-11-25 02:00:00.000000"}, RAW, 1)]
+    return steps
+
+
+AUDIT = {
+    "request_id": "r-1", "subject_kind": "user_id",
+    "subject_hash": hmac.new(b"test-key", b"user_id:u-9", hashlib.sha256).hexdigest(),
+    "requested_at": "2026-11-24 10:00:00.000000", "applied_at": "2026-11-25 02:00:00.000000",
+    "engine": "athena", "identifier_count": "2",
+    "rows_removed_json": json.dumps(PLANNED_ROWS, sort_keys=True),
+    "last_copy_gone_json": json.dumps({
+        "Athena query results (S3)": "2026-12-04",
+        "Firehose error output (S3)": "2026-12-21",
+        "analytics.web_events (S3 Tables)": "2026-12-16",
+        "marts (Glue Iceberg)": "2026-12-17",
+        "raw backfill stage, rejects, erasure tables (S3 Tables)": "2026-12-07",
+        "raw.web_events (S3 Tables)": "2026-12-09"}, sort_keys=True),
+    "last_copy_gone_by": "2026-12-21", "archive_files_json": json.dumps([ARCHIVE_FILE])}
+
+
+@pytest.fixture
+def dbt_calls(monkeypatch):
+    """The dbt command lines the erasure would run (dbt is never run against AWS here)."""
+    from webevents.jobs import forget
+    from webevents.local.dbt_runner import DbtResult, dbt_command
+
+    calls: list[dict] = []
+
+    def record(args, work, env=None, cwd=None, **popen):
+        calls.append({"command": dbt_command(args, work), "env": env, "cwd": cwd,
+                      "ends_with_the_erasure": "preexec_fn" in popen})
+        return DbtResult(0, "Completed successfully", None)
+
+    monkeypatch.setattr(forget, "run_dbt", record)
+    return calls
+
+
+@pytest.mark.parametrize("plan_kept", [False, True], ids=["first attempt", "re-run"])
+def test_apply_on_athena_with_marts_sends_every_statement_in_order(
+        athena, monkeypatch, dbt_calls, plan_kept):
+    """Prod's path: plan kept, mart and source deletes, touched days deleted and re-derived
+    by dbt, OPTIMIZE, audit, close. A re-run (the plan kept by an attempt that was killed)
+    reads nothing again and deletes, re-derives and audits the same."""
+    client, stubber, sent = athena
+    monkeypatch.setenv("WEBEVENTS_ERASURE_KEY", "test-key")
+    steps = marts_path(plan_kept)
+    for number, (_, _, context, answer) in enumerate(steps, start=1):
+        if isinstance(answer, tuple):
+            expect_query(stubber, number, *answer, context=context)
+        else:
+            expect_query(stubber, number, update_count=answer, context=context,
+                         write=answer is not None)
+    [outcome] = apply_pending("athena", None, now=lambda: dt.datetime(2026, 11, 25, 2),
+                              say=lambda _: None, client=client, sleep=lambda _: None,
+                              **SETTINGS)
+
+    assert len(sent) == len(steps)
+    for call, (name, params, context, _) in zip(sent, steps, strict=True):
+        expected = sent_as(name, params) if name.endswith(".sql") else name
+        if not name.endswith(".sql"):  # the engine's own probes: marts named as prod's
+            expected = expected.replace("marts.", f'"AwsDataCatalog".{MARTS}.')
+        assert call["QueryString"] == expected, name
+        assert call["QueryExecutionContext"] == context, name
+        assert call["WorkGroup"] == "webevents-dev"
+    by_file = {name: call["QueryString"] for call, (name, *_) in zip(sent, steps, strict=True)}
+    # the touched days: event and session-start dates, in the deletes and the OPTIMIZEs
+    assert by_file["marts_daily_kpis_erased_days_delete.sql"].endswith(
+        "where kpi_date in (date '2026-11-19', date '2026-11-20')")
+    assert by_file["marts_fct_web_events_erased_days_optimize.sql"].endswith(
+        f"optimize {MARTS}.fct_web_events rewrite data using bin_pack\n"
+        "where event_date in (date '2026-11-19', date '2026-11-20')")
+    audit = by_file["erasure_audit_merge.sql"]
+    assert f"'{json.dumps(PLANNED_ROWS, sort_keys=True)}' as rows_removed" in audit
+    assert f"""'["{ARCHIVE_FILE}"]' as archive_files""" in audit
+    if not plan_kept:
+        assert f"set identifiers = '{KEPT}'" in by_file["erasure_requests_plan_update.sql"]
+    # dbt re-derives from the earliest touched day to the newest built one (6 days)
+    assert [call["command"][2:call["command"].index("--project-dir")] for call in dbt_calls] == [
+        ["run", "--full-refresh", "--select", "dim_identity_ranges", "--target", "prod"],
+        ["run", "--vars", '{"lookback_days": 6}', "--target", "prod"]]
+    assert all(call["cwd"] == DBT_DIR and call["ends_with_the_erasure"] for call in dbt_calls)
+    assert {call["env"]["DBT_SEND_ANONYMOUS_USAGE_STATS"] for call in dbt_calls} == {"false"}
+    assert outcome.rows == PLANNED_ROWS
+    assert outcome.dates == [dt.date(2026, 11, 19), dt.date(2026, 11, 20)]
+    assert outcome.archive_files == [ARCHIVE_FILE]

@@ -4,10 +4,12 @@ A request (`--user-id` or `--anonymous-id`, or a file of them) is filed as a pen
 raw.erasure_requests, then applied with the sql/privacy statements on the chosen engine:
 
 1. resolve the ids: the user ids, the anonymous ids stitched to them (dim_identity_ranges
-   and every landed copy) or the anonymous id asked for; kept on the request before the
-   first delete, so a run killed half-way and run again erases the same set;
-2. count the rows per table and the dates the person touched (`--dry-run` prints these
-   and stops: it writes nothing);
+   and every landed copy) or the anonymous id asked for;
+2. count the rows per table, the dates the person touched and the archive files holding
+   their lines (`--dry-run` prints these and stops: it writes nothing); all of it is kept
+   on the request in one statement before the first delete, so a run killed anywhere and
+   run again erases the same set, re-derives the same days and audits the same counts
+   (docs/decisions.md D-ERASURE-1);
 3. delete from raw, the backfill stage and rejects, analytics and the marts; the touched
    days of the daily marts are deleted too and dbt re-derives them (`dbt run` with
    `lookback_days` reaching the earliest touched day), so the marts equal a build from
@@ -15,7 +17,8 @@ raw.erasure_requests, then applied with the sql/privacy statements on the chosen
 4. locally, rewrite the archive files and Firehose error output without the person's
    lines (the backfill stays re-runnable from what is kept);
 5. write the audit row (a keyed hash of the subject, never the id; rows removed per table;
-   the date the last copy goes per store) and close the request (its ids set to null).
+   the date the last copy goes per store; the archive files the owner must rewrite) and
+   close the request (its ids set to null).
 
 `apply_pending` is what the daily job (buildspec.yml) and `webevents run` call before they
 build, so nothing rebuilt from raw brings the rows back. Runbook: docs/operations.md.
@@ -41,7 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from webevents import DBT_DIR, LAMBDA_DIR, SQL_DIR, clock
+from webevents import DBT_DIR, LAMBDA_DIR, SQL_DIR, clock, failpoints
 from webevents.engines import EngineError, get_engine
 from webevents.jobs.replay import ERASED, LANDED, RECORDS_TABLE, REJECTS_SOURCE, _table_exists
 from webevents.jobs.sql import SqlRunError, run_files, run_order
@@ -145,7 +148,8 @@ class Request:
     subject_kind: str
     subject_id: str
     requested_at: dt.datetime
-    identifiers: dict[str, list[str]] | None = None
+    # the request's identifiers column as kept by an earlier attempt (JSON, parsed)
+    identifiers: dict[str, Any] | None = None
 
 
 @dataclass
@@ -307,8 +311,8 @@ def resolve(session: Session, request: Request, marts: bool) -> Identifiers:
         ids.anonymous_ids = sorted(str(a) for a in found if a is not None)
     else:
         ids.device_ids = [request.subject_id]
-    for name, values in (request.identifiers or {}).items():
-        merged = set(getattr(ids, name)) | set(values)
+    for name in ("user_ids", "device_ids", "anonymous_ids"):
+        merged = set(getattr(ids, name)) | set((request.identifiers or {}).get(name, []))
         setattr(ids, name, sorted(merged))
     return ids
 
@@ -325,8 +329,40 @@ def _counted_once(key: str) -> bool:
             and key != ERASED_REPLAYED)
 
 
-def plan(session: Session, ids: Identifiers, marts: bool) -> tuple[dict[str, int], list[dt.date]]:
-    """Rows the request erases per table, and the event/session dates it touches."""
+DAYS_REDERIVED = " (days re-derived)"  # + a daily mart: an audit key
+
+
+@dataclass
+class Plan:
+    """What a request erases, read while the person's rows are all still there."""
+
+    rows: dict[str, int]  # rows (archive/error-output lines) removed per table or store
+    dates: list[dt.date]  # the event and session-start dates touched: the day deletes,
+    #                       the dbt lookback and the OPTIMIZEs of the per-event marts
+    archive_files: list[str]  # archive objects holding the person's lines
+
+    def as_json(self, ids: Identifiers) -> str:
+        """The request's identifiers column: the ids and this plan, in one JSON object."""
+        return json.dumps({**ids.as_dict(), "rows": self.rows,
+                           "dates": [d.isoformat() for d in self.dates],
+                           "archive_files": self.archive_files}, sort_keys=True)
+
+    @classmethod
+    def kept(cls, identifiers: dict[str, Any] | None) -> Plan | None:
+        """The plan an earlier attempt kept on the request (None: none was kept)."""
+        if not identifiers or "dates" not in identifiers:
+            return None  # never planned, or kept before plans were (ids only)
+        return cls({str(t): int(n) for t, n in identifiers["rows"].items()},
+                   [clock.as_date(d) for d in identifiers["dates"]],
+                   list(identifiers.get("archive_files", [])))
+
+    def date_list(self) -> str:
+        return ", ".join(f"date '{d.isoformat()}'" for d in self.dates)
+
+
+def plan(session: Session, ids: Identifiers, marts: bool) -> Plan:
+    """Rows the request erases per table, the event/session dates it touches (with the
+    rows of those days in the daily marts) and the archive files holding the person."""
     params = ids.params()
     counts = {str(t): int(n) for t, n in session.run("erasure_rows_select.sql", params).rows}
     dates = {clock.as_date(d) for (d,) in session.run("erasure_dates_select.sql", params).rows if d}
@@ -335,7 +371,13 @@ def plan(session: Session, ids: Identifiers, marts: bool) -> tuple[dict[str, int
                    session.run("erasure_rows_marts_select.sql", params).rows}
         dates |= {clock.as_date(d) for (d,) in
                   session.run("erasure_dates_marts_select.sql", params).rows if d}
-    return counts, sorted(dates)
+    found = Plan(counts, sorted(dates), [])
+    if marts and dates:
+        found.rows |= {f"{t}{DAYS_REDERIVED}": int(n) for t, n in session.run(
+            "erasure_rows_erased_days_select.sql", {"date_list": found.date_list()}).rows}
+    found.archive_files = sorted({str(f) for (f,) in session.run(
+        "erasure_archive_files_select.sql", params).rows if f})
+    return found
 
 
 @dataclass
@@ -346,6 +388,7 @@ class Outcome:
     identifiers: Identifiers
     rows: dict[str, int]
     dates: list[dt.date]
+    archive_files: list[str] = field(default_factory=list)
     applied_at: dt.datetime | None = None
     last_copy_gone: dict[str, str] = field(default_factory=dict)
     subject_hash: str | None = None
@@ -354,20 +397,27 @@ class Outcome:
 def apply_request(session: Session, request: Request, key: bytes, now: Callable[[], dt.datetime],
                   rebuild: Callable[[Session, list[dt.date]], None] | None,
                   say: Callable[[str], None]) -> Outcome:
-    """Delete the request's rows everywhere, re-derive the touched days, audit, close."""
+    """Delete the request's rows everywhere, re-derive the touched days, audit, close.
+
+    What it erases (ids, dates, rows, archive files) is read and kept on the request in one
+    statement before the first delete; a re-run of a request killed after that uses what
+    was kept, so every step after it, and the audit, is the same as in one uninterrupted run.
+    """
     marts = session.has_marts()
     ids = resolve(session, request, marts)
-    session.run("erasure_requests_identifiers_update.sql", {
-        "request_id": request.request_id,
-        "identifiers_json": json.dumps(ids.as_dict(), sort_keys=True)})
-    rows, dates = plan(session, ids, marts)
     params = ids.params()
+    kept = Plan.kept(request.identifiers)
+    if kept is None:
+        kept = plan(session, ids, marts)
+        if session.name == "local":
+            kept.rows |= local_copies(session, ids, params, kept.archive_files)
+        session.run("erasure_requests_plan_update.sql", {
+            "request_id": request.request_id, "identifiers_json": _quoted(kept.as_json(ids))})
+    failpoints.reach("forget.planned")
+    rows, dates = kept.rows, kept.dates
     if session.name == "local":
-        rows |= rewrite_local_files(session, ids, params)
-        # per input kind, for the lake's reconciliation (webevents/local/reconcile.py: erased)
-        rows |= {f"{ERASED_FROM_RAW}{source}": int(n) for source, n in session.run(
-            "erasure_raw_rows_by_load_source_select.sql", params).rows}
-        rows[ERASED_REPLAYED] = mark_replayed_erased(session, params)
+        rewrite_local_files(session, ids, params, kept.archive_files)
+        mark_replayed_erased(session, params)
 
     def privacy_files(step: str) -> list[str]:
         return [path.name for path in run_order(PRIVACY_DIR, step)]
@@ -375,36 +425,39 @@ def apply_request(session: Session, request: Request, key: bytes, now: Callable[
     for name in (privacy_files("mart_deletes") if marts else []) + privacy_files(
             "source_deletes"):
         session.run(name, params)
+    failpoints.reach("forget.sources_deleted")
     if marts and dates:
-        date_list = ", ".join(f"date '{d.isoformat()}'" for d in dates)
         for name in privacy_files("erased_days_deletes"):
-            result = session.run(name, {"date_list": date_list})
-            mart = name.removeprefix("marts_").removesuffix("_erased_days_delete.sql")
-            rows[f"marts.{mart} (days re-derived)"] = int(result.row_count or 0)
+            session.run(name, {"date_list": kept.date_list()})
+        failpoints.reach("forget.days_deleted")
         if rebuild is not None:
             rebuild(session, dates)
+        failpoints.reach("forget.rederived")
         if session.name != "local":  # DuckDB rewrites in place; Iceberg DELETE does not
             for name in privacy_files("erased_days_optimizes"):
-                session.run(name, {"date_list": date_list})
+                session.run(name, {"date_list": kept.date_list()})
     applied_at = now()
-    outcome = Outcome(request, ids, rows, dates, applied_at,
+    outcome = Outcome(request, ids, rows, dates, kept.archive_files, applied_at,
                       last_copy_dates(applied_at.date(), session.name),
                       subject_hash(key, request.subject_kind, request.subject_id))
-    # The audit row and the closing update are the request's bookkeeping: a run killed
-    # between them re-applies the request (deleting nothing more) and audits it once more.
-    session.run("erasure_audit_insert.sql", {
+    # The audit row and the closing update are the request's bookkeeping: the audit is a
+    # MERGE on request_id, so a run killed between them writes the same row again.
+    session.run("erasure_audit_merge.sql", {
         "request_id": request.request_id, "subject_kind": request.subject_kind,
         "subject_hash": outcome.subject_hash, "requested_at": _ts(request.requested_at),
         "applied_at": _ts(applied_at), "engine": session.name,
         "identifier_count": len(ids.all()),
-        "rows_removed_json": json.dumps(rows, sort_keys=True),
+        "rows_removed_json": _quoted(json.dumps(rows, sort_keys=True)),
         "last_copy_gone_json": json.dumps(outcome.last_copy_gone, sort_keys=True),
-        "last_copy_gone_by": max(outcome.last_copy_gone.values())})
+        "last_copy_gone_by": max(outcome.last_copy_gone.values()),
+        "archive_files_json": _quoted(json.dumps(kept.archive_files))})
+    failpoints.reach("forget.audited")
     session.run("erasure_requests_applied_update.sql",
                 {"request_id": request.request_id, "applied_at": _ts(applied_at)})
     say(f"erased request {request.request_id} ({request.subject_kind}): "
         f"{sum(n for t, n in rows.items() if _counted_once(t)):,} rows, "
-        f"{len(ids.all())} id(s), {len(dates)} day(s) re-derived; last copy gone by "
+        f"{len(ids.all())} id(s), {len(dates)} day(s) re-derived, "
+        f"{len(kept.archive_files)} archive file(s) held the person; last copy gone by "
         f"{max(outcome.last_copy_gone.values())}")
     return outcome
 
@@ -439,8 +492,9 @@ def dry_run(engine: str, lake: str | Path | None, subjects: list[tuple[str, str]
         for kind, subject_id in subjects:
             request = Request("(dry run)", kind, subject_id, _utc_now())
             ids = resolve(session, request, marts)
-            rows, dates = plan(session, ids, marts)
-            outcomes.append(Outcome(request, ids, rows, dates))
+            found = plan(session, ids, marts)
+            outcomes.append(Outcome(request, ids, found.rows, found.dates,
+                                    found.archive_files))
         return outcomes
     finally:
         session.close(checkpoint=False)
@@ -474,23 +528,47 @@ def _dbt_work(session: Session) -> Path:
     return Path(tempfile.mkdtemp(prefix="webevents-erasure-dbt-"))
 
 
+# Marts the erasure's dbt run rebuilds whole (--full-refresh) rather than by the touched
+# days: every other mart of run_order.yml's mart_deletes needs its days OPTIMIZEd on Iceberg.
+REBUILT_WHOLE = ("dim_identity_ranges",)
+
+
 def run_dbt_models(target: str, lookback_days: int, env: dict[str, str], work: Path) -> None:
     """dbt run (models only) re-deriving `lookback_days` back from the newest built day."""
+    from webevents.local.run import _end_with_parent  # dbt ends with a killed erasure
+
     # dim_identity_ranges re-derives only its own window incrementally (docs/dbt.md,
     # "Identity"): rebuilt whole first, so ranges around the erased ones join up as in a
     # build from scratch; then every model with the touched days.
-    for args in (["run", "--full-refresh", "--select", "dim_identity_ranges"],
-                 ["run", "--vars", json.dumps({"lookback_days": lookback_days})]):
-        completed = run_dbt([*args, "--target", target], work, env=env, cwd=DBT_DIR)
+    for number, args in enumerate((
+            ["run", "--full-refresh", "--select", *REBUILT_WHOLE],
+            ["run", "--vars", json.dumps({"lookback_days": lookback_days})])):
+        if number:
+            failpoints.reach("forget.rederiving")
+        completed = run_dbt([*args, "--target", target], work, env=env, cwd=DBT_DIR,
+                            preexec_fn=_end_with_parent)
         if completed.returncode != 0:
             tail = completed.output.strip().splitlines()[-15:]
             raise ErasureError("re-deriving the marts failed (`dbt run`):\n" + "\n".join(tail))
 
 
 # ---- local copies outside the tables ---------------------------------------------------
-def mark_replayed_erased(session: Session, params: dict[str, str]) -> int:
+def local_copies(session: Session, ids: Identifiers, params: dict[str, str],
+                 archive_files: list[str]) -> dict[str, int]:
+    """The local lake's figures for the audit, read before anything is deleted: lines of
+    the archive files and the error output to go, raw rows per input kind (for the lake's
+    reconciliation: webevents/local/reconcile.py) and replayed records to mark erased."""
+    counts = rewrite_local_files(session, ids, params, archive_files, rewrite=False)
+    counts |= {f"{ERASED_FROM_RAW}{source}": int(n) for source, n in session.run(
+        "erasure_raw_rows_by_load_source_select.sql", params).rows}
+    counts[ERASED_REPLAYED] = mark_replayed_erased(session, params, mark=False)
+    return counts
+
+
+def mark_replayed_erased(session: Session, params: dict[str, str], mark: bool = True) -> int:
     """Replayed records whose row this request erases become 'erased' in the local replay
-    bookkeeping (before the delete), so the replay still balances; how many."""
+    bookkeeping (before the delete), so the replay still balances; how many (mark=False:
+    only counts them)."""
     con = session.open().connection
     if not _table_exists(con, RECORDS_TABLE):
         return 0
@@ -498,32 +576,36 @@ def mark_replayed_erased(session: Session, params: dict[str, str]) -> int:
         "erasure_raw_replayed_event_ids_select.sql", params).rows]
     if not event_ids:
         return 0
-    (marked,) = con.execute(
-        f"update {RECORDS_TABLE} set outcome = ? where outcome = ? and source_kind != ? "
-        "and event_id in (select unnest(?::varchar[]))",
-        [ERASED, LANDED, REJECTS_SOURCE, event_ids]).fetchone()
+    where = ("where outcome = ? and source_kind != ? "
+             "and event_id in (select unnest(?::varchar[]))")
+    if not mark:
+        (found,) = con.execute(f"select count(*) from {RECORDS_TABLE} {where}",
+                               [LANDED, REJECTS_SOURCE, event_ids]).fetchone()
+        return int(found)
+    (marked,) = con.execute(f"update {RECORDS_TABLE} set outcome = ? {where}",
+                            [ERASED, LANDED, REJECTS_SOURCE, event_ids]).fetchone()
     return int(marked)
 
 
-def rewrite_local_files(session: Session, ids: Identifiers,
-                        params: dict[str, str]) -> dict[str, int]:
-    """Archive files and Firehose error output without the person's lines (local lake)."""
+def rewrite_local_files(session: Session, ids: Identifiers, params: dict[str, str],
+                        archive_files: list[str], rewrite: bool = True) -> dict[str, int]:
+    """Archive files and Firehose error output without the person's lines (local lake);
+    lines removed per store (rewrite=False: only counts them)."""
     pattern = re.compile(params["identifier_pattern"])
     removed: dict[str, int] = {}
-    files = {str(f) for (f,) in session.run("erasure_archive_files_select.sql", params).rows if f}
     archive_lines = 0
-    for name in sorted(files):
+    for name in sorted(set(archive_files)):
         path = Path(name.split("://", 1)[-1])
         if path.is_file():
             archive_lines += _rewrite_lines(path, lambda line: _archive_line_matches(
-                line, ids, pattern))
+                line, ids, pattern), rewrite)
     removed["archive files (lines)"] = archive_lines
     error_lines = 0
     if session.lake is not None:
         for path in sorted((Path(session.lake) / "processing-failed").rglob("*")):
             if path.is_file():
                 error_lines += _rewrite_lines(path, lambda line: _error_record_matches(
-                    line, pattern))
+                    line, pattern), rewrite)
     removed[ERASED_ERROR_OUTPUT] = error_lines
     return removed
 
@@ -557,14 +639,15 @@ def _error_record_matches(line: bytes, pattern: re.Pattern) -> bool:
     return bool(pattern.search(data.decode("utf-8", "replace")))
 
 
-def _rewrite_lines(path: Path, matches: Callable[[bytes], bool]) -> int:
-    """Rewrite `path` (plain or .gz) without the matching lines; atomically; lines removed."""
+def _rewrite_lines(path: Path, matches: Callable[[bytes], bool], rewrite: bool = True) -> int:
+    """Rewrite `path` (plain or .gz) without the matching lines; atomically; lines removed
+    (rewrite=False: the lines it would remove, nothing written)."""
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rb") as handle:
         lines = handle.readlines()
     kept = [line for line in lines if not matches(line)]
-    if len(kept) == len(lines):
-        return 0
+    if len(kept) == len(lines) or not rewrite:
+        return len(lines) - len(kept)
     tmp = path.with_name(path.name + ".erasure-tmp")
     with opener(tmp, "wb") as handle:
         handle.writelines(kept)
@@ -643,10 +726,13 @@ def _print_plan(outcome: Outcome) -> None:
     print(f"would forget {request.subject_kind} {request.subject_id}: "
           f"{len(outcome.identifiers.all())} id(s) "
           f"({len(outcome.identifiers.anonymous_ids)} stitched anonymous id(s))")
+    # the archive's owner matches lines on these (docs/operations.md, "Erasure requests")
+    print(f"  ids: {', '.join(outcome.identifiers.all())}")
     for table, count in sorted(outcome.rows.items()):
         print(f"  {table:<34} {count:>10,} rows")
     days = ", ".join(d.isoformat() for d in outcome.dates) or "none"
     print(f"  daily marts re-derived for: {days}")
+    _print_archive_files(outcome)
 
 
 def _print_report(outcome: Outcome) -> None:
@@ -656,11 +742,25 @@ def _print_report(outcome: Outcome) -> None:
         print(f"  removed {table:<34} {count:>10,}")
     for store, day in outcome.last_copy_gone.items():
         print(f"  last copy gone by {day}: {store}")
+    _print_archive_files(outcome)
+
+
+def _print_archive_files(outcome: Outcome) -> None:
+    """The archive objects holding the person's lines: on AWS the archive's owner rewrites
+    them (docs/operations.md, "Erasure requests"); locally they are rewritten already."""
+    print(f"  archive files that held the person's lines: {len(outcome.archive_files)}")
+    for name in outcome.archive_files:
+        print(f"    {name}")
 
 
 # ---- small helpers ---------------------------------------------------------------------
 def _utc_now() -> dt.datetime:
     return clock.now().replace(tzinfo=None)
+
+
+def _quoted(text: str) -> str:
+    """Text for a '...' literal of a statement (quotes doubled: S3 keys may hold one)."""
+    return text.replace("'", "''")
 
 
 def _ts(value: dt.datetime) -> str:

@@ -95,15 +95,27 @@ def test_the_backfill_reconciliation_follows_the_erased_stage_lines_and_reruns_c
         assert rows == [(3, 2, 1, 0)]
 
 
-def test_the_audit_insert_takes_its_row_as_rendered(engine):
-    run_files([PRIVACY / "erasure_audit_insert.sql"], engine=engine, echo=None, params={
+def test_the_audit_merge_writes_one_row_per_request_however_often_it_runs(engine):
+    params = {
         "request_id": "r-1", "subject_kind": "user_id", "subject_hash": "ab" * 32,
         "requested_at": "2026-11-24 10:00:00", "applied_at": "2026-11-25 02:00:00",
         "engine": "local", "identifier_count": 3, "rows_removed_json": '{"raw.web_events": 5}',
-        "last_copy_gone_json": "{}", "last_copy_gone_by": "2026-12-16"})
-    _, rows = engine.query("select request_id, applied_at, last_copy_gone_by "
-                           "from raw.erasure_audit")
-    assert rows == [("r-1", dt.datetime(2026, 11, 25, 2), dt.date(2026, 12, 16))]
+        "last_copy_gone_json": "{}", "last_copy_gone_by": "2026-12-16",
+        # as forget renders it: the key's quote doubled for the literal
+        "archive_files_json": '["s3://archive/dt=2026-11-20/it' "''" 's.jsonl.gz"]'}
+    run_files([PRIVACY / "erasure_audit_merge.sql"], engine=engine, echo=None, params=params)
+    # killed before the request was closed, the re-run (a day later) writes the row again
+    run_files([PRIVACY / "erasure_audit_merge.sql"], engine=engine, echo=None,
+              params={**params, "applied_at": "2026-11-26 02:00:00"})
+    run_files([PRIVACY / "erasure_audit_merge.sql"], engine=engine, echo=None,
+              params={**params, "request_id": "r-2"})
+    _, rows = engine.query("select request_id, applied_at, last_copy_gone_by, archive_files "
+                           "from raw.erasure_audit order by 1")
+    assert rows == [
+        ("r-1", dt.datetime(2026, 11, 26, 2), dt.date(2026, 12, 16),
+         '["s3://archive/dt=2026-11-20/it\'s.jsonl.gz"]'),
+        ("r-2", dt.datetime(2026, 11, 25, 2), dt.date(2026, 12, 16),
+         '["s3://archive/dt=2026-11-20/it\'s.jsonl.gz"]')]
 
 
 def test_a_request_filed_by_hand_with_a_bad_id_stops_with_a_one_line_error(tmp_path):
