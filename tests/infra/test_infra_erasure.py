@@ -12,7 +12,13 @@ from infra_cfn import OPERATIONS_DOC, resources_of_type
 
 from webevents import PROJECT_ROOT, SQL_DIR
 from webevents.jobs import forget
-from webevents.jobs.forget import AWS_STORES, DEADLINE_DAYS, last_copy_dates
+from webevents.jobs.forget import (
+    AWS_STORES,
+    DEADLINE_DAYS,
+    REQUEST_ID_STORES,
+    events_gone_by,
+    last_copy_dates,
+)
 
 # A request filed just after the daily job waits up to a day for the next one.
 APPLY_LAG_DAYS = 1
@@ -71,9 +77,25 @@ def test_the_erasure_report_dates_every_store_from_the_apply_day():
     import datetime as dt
 
     dates = last_copy_dates(dt.date(2026, 11, 25), "athena")
-    assert set(dates) == {store.name for store in AWS_STORES}
-    assert max(dates.values()) <= "2026-12-24"  # 25 Nov + 29 days
+    assert set(dates) == {store.name for store in AWS_STORES + REQUEST_ID_STORES}
+    assert events_gone_by(dates) <= "2026-12-24"  # 25 Nov + 29 days
     assert dates["analytics.web_events (S3 Tables)"] == "2026-12-16"  # 14 + 1 + 3 + 3 days
+    assert dates["WAF logs (CloudWatch Logs)"] == "2026-12-12"  # 14 + 3 days
+    # the request's ids in AWS's statement histories are stated, past the deadline
+    history = {store.name: dates[store.name] for store in REQUEST_ID_STORES}
+    assert sorted(history.values()) == ["2027-01-09", "2027-02-23"]  # + 45 and + 90 days
+    assert max(dates.values()) == "2027-02-23" > events_gone_by(dates)
+
+
+def test_the_report_s_log_and_stream_figures_are_the_template_s(template):
+    capped = [resource["Properties"]["RetentionInDays"] for resource in
+              resources_of_type(template, "AWS::Logs::LogGroup").values()
+              if "Fn::If" in resource["Properties"].get("RetentionInDays", {})]
+    assert len(capped) == 4 and all(
+        value["Fn::If"][2] == forget.LOG_RETENTION_CAP_DAYS for value in capped)
+    kept = [int(parameter_values(template, samconfig_overrides(env))["KinesisRetentionHours"])
+            for env in ENVIRONMENTS]
+    assert max(kept) == forget.KINESIS_RETENTION_HOURS
 
 
 def test_the_daily_job_applies_pending_erasures_before_it_builds():

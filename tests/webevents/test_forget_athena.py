@@ -257,7 +257,17 @@ AUDIT = {
         "analytics.web_events (S3 Tables)": "2026-12-16",
         "marts (Glue Iceberg)": "2026-12-17",
         "raw backfill stage, rejects, erasure tables (S3 Tables)": "2026-12-07",
-        "raw.web_events (S3 Tables)": "2026-12-09"}, sort_keys=True),
+        "raw.web_events (S3 Tables)": "2026-12-09",
+        "WAF logs (CloudWatch Logs)": "2026-12-12",
+        "transform Lambda logs (CloudWatch Logs)": "2026-12-12",
+        "Firehose delivery error logs (CloudWatch Logs)": "2026-12-12",
+        "daily job build logs (CloudWatch Logs)": "2026-12-12",
+        "Kinesis ingest stream": "2026-11-27",
+        # the ids of the request, not the events: past the deadline, stated (D-PRIV-6)
+        "Athena query history (the ids of the request in the erasure statements, D-PRIV-6)":
+            "2027-01-09",
+        "CloudTrail event history (the same statements, D-PRIV-6)": "2027-02-23"},
+        sort_keys=True),
     "last_copy_gone_by": "2026-12-21", "archive_files_json": json.dumps([ARCHIVE_FILE])}
 
 

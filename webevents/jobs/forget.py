@@ -105,6 +105,20 @@ ERROR_OUTPUT_NONCURRENT_DAYS = 5
 ATHENA_RESULTS_DAYS = 7  # template.yaml AthenaResultsBucket
 ATHENA_RESULTS_NONCURRENT_DAYS = 1
 DEADLINE_DAYS = 30  # GDPR art. 12(3): one month; every store below must fit in it
+# Log groups that can hold an IP or event content keep at most 14 days whatever
+# LogRetentionDays says (template.yaml, D-PRIV-5), and CloudWatch Logs deletes expired events
+# "typically" within 72 hours after that
+# (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html).
+LOG_RETENTION_CAP_DAYS = 14
+LOG_DELETION_LAG_DAYS = 3
+KINESIS_RETENTION_HOURS = 48  # the most any samconfig.toml environment keeps (prod)
+# The erasure's own statements carry the request's ids as text, and AWS keeps statement
+# texts beyond the deadline where nothing can purge them (D-PRIV-6): Athena's query history
+# "for 45 days" (https://docs.aws.amazon.com/athena/latest/APIReference/API_ListQueryExecutions.html)
+# and CloudTrail's event history, "the past 90 days of management events"
+# (https://docs.aws.amazon.com/awscloudtrail/latest/userguide/view-cloudtrail-events.html).
+ATHENA_QUERY_HISTORY_DAYS = 45
+CLOUDTRAIL_EVENT_HISTORY_DAYS = 90
 
 
 def _s3_tables_days(hours: int) -> int:
@@ -124,6 +138,18 @@ AWS_STORES = (
           "lifecycle expiry of objects written before the request"),
     Store("Athena query results (S3)",
           ATHENA_RESULTS_DAYS + ATHENA_RESULTS_NONCURRENT_DAYS + 1, "lifecycle expiry"),
+    *(Store(name, LOG_RETENTION_CAP_DAYS + LOG_DELETION_LAG_DAYS, "log retention")
+      for name in ("WAF logs (CloudWatch Logs)", "transform Lambda logs (CloudWatch Logs)",
+                   "Firehose delivery error logs (CloudWatch Logs)",
+                   "daily job build logs (CloudWatch Logs)")),
+    Store("Kinesis ingest stream", -(-KINESIS_RETENTION_HOURS // 24), "stream retention"),
+)
+# Not the person's events but the request's ids, past the deadline: reported, not hidden.
+REQUEST_ID_STORES = (
+    Store("Athena query history (the ids of the request in the erasure statements, D-PRIV-6)",
+          ATHENA_QUERY_HISTORY_DAYS, "kept by Athena; no API deletes an execution"),
+    Store("CloudTrail event history (the same statements, D-PRIV-6)",
+          CLOUDTRAIL_EVENT_HISTORY_DAYS, "kept by CloudTrail; immutable"),
 )
 
 
@@ -138,7 +164,14 @@ def last_copy_dates(applied: dt.date, engine: str) -> dict[str, str]:
         return {"Trino Iceberg tables": (applied + dt.timedelta(
             days=-(-ANALYTICS_SNAPSHOT_HOURS // 24))).isoformat()}
     return {store.name: (applied + dt.timedelta(days=store.days_after_apply)).isoformat()
-            for store in AWS_STORES}
+            for store in AWS_STORES + REQUEST_ID_STORES}
+
+
+def events_gone_by(last_copy_gone: dict[str, str]) -> str:
+    """The date the last copy of the person's rows is gone: every store but the request's
+    own ids in AWS's histories (REQUEST_ID_STORES), which the report lists beside it."""
+    ids_only = {store.name for store in REQUEST_ID_STORES}
+    return max(day for store, day in last_copy_gone.items() if store not in ids_only)
 
 
 # ---- requests, ids, keyed hash ---------------------------------------------------------
@@ -448,8 +481,8 @@ def apply_request(session: Session, request: Request, key: bytes, now: Callable[
         "applied_at": _ts(applied_at), "engine": session.name,
         "identifier_count": len(ids.all()),
         "rows_removed_json": _quoted(json.dumps(rows, sort_keys=True)),
-        "last_copy_gone_json": json.dumps(outcome.last_copy_gone, sort_keys=True),
-        "last_copy_gone_by": max(outcome.last_copy_gone.values()),
+        "last_copy_gone_json": _quoted(json.dumps(outcome.last_copy_gone, sort_keys=True)),
+        "last_copy_gone_by": events_gone_by(outcome.last_copy_gone),
         "archive_files_json": _quoted(json.dumps(kept.archive_files))})
     failpoints.reach("forget.audited")
     session.run("erasure_requests_applied_update.sql",
@@ -458,7 +491,7 @@ def apply_request(session: Session, request: Request, key: bytes, now: Callable[
         f"{sum(n for t, n in rows.items() if _counted_once(t)):,} rows, "
         f"{len(ids.all())} id(s), {len(dates)} day(s) re-derived, "
         f"{len(kept.archive_files)} archive file(s) held the person; last copy gone by "
-        f"{max(outcome.last_copy_gone.values())}")
+        f"{events_gone_by(outcome.last_copy_gone)}")
     return outcome
 
 
