@@ -100,7 +100,9 @@ def pseudonymise_ip(value: str | None, privacy: Privacy) -> tuple[str | None, in
         # Of the exploded form (IPv6: 8 hextets of 4 digits), which the SQL can build.
         digest = hmac.new(privacy.hash_key or b"", address.exploded.encode(), hashlib.sha256)
         return digest.hexdigest(), 0
-    prefix = 24 if address.version == 4 else 48
+    # A 6to4 address (2002::/16) carries its IPv4 whole in bits 16-47: its /48 would be that
+    # IPv4, so it keeps only the IPv4's /24 (a /40), like the IPv4 itself.
+    prefix = 24 if address.version == 4 else 40 if address.sixtofour is not None else 48
     network = ipaddress.ip_network((address, prefix), strict=False)
     return str(network.network_address), 0
 

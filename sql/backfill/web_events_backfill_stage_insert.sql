@@ -323,6 +323,20 @@
         {{- " || ':' || " if k == 2 else " || " if not loop.last }}
     {%- endfor -%}
 {%- endmacro -%}
+{#- the third hextet h3 that truncation keeps (h1: the first): all of it in a
+    /48; in a 6to4 address (2002::/16), whose hextets 2-3 are a whole IPv4,
+    only its first byte (a /40, the IPv4's /24) -#}
+{%- macro h3_kept(h1, h3) -%}
+    case
+        when {{ h1 }} = '2002'
+            then regexp_extract(
+                    substr(lpad({{ h3 }}, 4, '0'), 1, 2) || '00',
+                    '^0*([0-9a-f]+)$',
+                    1
+                )
+        else {{ h3 }}
+    end
+{%- endmacro -%}
 {%- set json_columns = ["properties", "context", "traits", "extra"] -%}
 {#- §6b inside the JSON columns, like scrub_json of transform_lambda/privacy.py:
     the compact JSON text as tokens (an `ip` member with its string or number
@@ -459,9 +473,11 @@
                 when {{ json_ipv4(a, h) }} is not null
                     then regexp_replace({{ json_ipv4(a, h) }}, '\.[0-9]+$', '.0')
                 when {{ h }} is null then cast(null as varchar)
-                when element_at({{ h }}, 3) != '0'
+                when {{ h3_kept("element_at(" ~ h ~ ", 1)",
+                    "element_at(" ~ h ~ ", 3)") }} != '0'
                     then element_at({{ h }}, 1) || ':' || element_at({{ h }}, 2)
-                        || ':' || element_at({{ h }}, 3) || '::'
+                        || ':' || {{ h3_kept("element_at(" ~ h ~ ", 1)",
+                            "element_at(" ~ h ~ ", 3)") }} || '::'
                 when element_at({{ h }}, 2) != '0'
                     then element_at({{ h }}, 1) || ':' || element_at({{ h }}, 2) || '::'
                 when element_at({{ h }}, 1) != '0' then element_at({{ h }}, 1) || '::'
@@ -1578,8 +1594,9 @@ pseudonymised as (
             case
                 when ipv4_text is not null
                     then regexp_replace(ipv4_text, '\.[0-9]+$', '.0')
-                when is_ipv6 and ip_h3 != '0'
-                    then ip_h1 || ':' || ip_h2 || ':' || ip_h3 || '::'
+                when is_ipv6 and {{ h3_kept("ip_h1", "ip_h3") }} != '0'
+                    then ip_h1 || ':' || ip_h2 || ':'
+                        || {{ h3_kept("ip_h1", "ip_h3") }} || '::'
                 when is_ipv6 and ip_h2 != '0' then ip_h1 || ':' || ip_h2 || '::'
                 when is_ipv6 and ip_h1 != '0' then ip_h1 || '::'
                 when is_ipv6 then '::'

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import re
 from pathlib import Path
 
@@ -49,6 +50,25 @@ HASH = Privacy("hash", b"k3y")
 )
 def test_an_ip_is_truncated_to_its_24_or_48_prefix_by_default(sent, landed):
     assert pseudonymise_ip(sent, TRUNCATE) == (landed, 0)
+
+
+@pytest.mark.parametrize(
+    ("sent", "landed"),
+    [
+        # 2002:c633:644d:: would be 198.51.100.77 whole: the /40 keeps its /24 only
+        ("2002:c633:644d:1::1", "2002:c633:6400::"),
+        ("2002:C633:644D:1:2:3:4:5", "2002:c633:6400::"),
+        ("2002:c633:4d::1", "2002:c633::"),
+        ("2002:0:644d::1", "2002:0:6400::"),
+        ("2002:cb00:7109::203.0.113.9", "2002:cb00:7100::"),
+    ],
+)
+def test_a_6to4_address_keeps_only_its_ipv4_s_24(sent, landed):
+    assert pseudonymise_ip(sent, TRUNCATE) == (landed, 0)
+    # hash and drop are those of any IPv6 address
+    assert pseudonymise_ip(sent, DROP) == (None, 0)
+    exploded = ipaddress.ip_address(sent).exploded.encode()
+    assert pseudonymise_ip(sent, HASH)[0] == hmac.new(b"k3y", exploded, hashlib.sha256).hexdigest()
 
 
 @pytest.mark.parametrize(
