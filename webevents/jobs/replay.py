@@ -54,7 +54,13 @@ from webevents import clock as webevents_clock
 from webevents.engines import EngineError
 from webevents.engines.local import LocalEngine, connect
 from webevents.jobs.backfill import date_ranges
-from webevents.jobs.sql import SqlRunError, render, run_files, run_order
+from webevents.jobs.sql import (
+    SqlRunError,
+    environment_params,
+    render,
+    run_files,
+    run_order,
+)
 from webevents.local.ingest import row_sink, transform_lines
 from webevents.local.lake import DATABASE_FILE, locked, resolve_lake
 
@@ -1086,6 +1092,12 @@ def replay_rejects(
     line with the stage, and each chunk's counts in raw.web_events_backfill_loads move
     from rejected to landed/dropped. A dry run does all of it and rolls back.
     """
+    try:
+        # The lines land as the backfill lands them: the environment's §6b setting
+        # (IP_HANDLING, IP_HASH_KEY, PII_QUERY_PARAMETERS), checked before the lake is opened.
+        environment = environment_params({})
+    except SqlRunError as error:
+        raise ReplayError(str(error)) from None
     now = (clock or webevents_clock.now)().replace(tzinfo=None)
     loaded_at = now.isoformat(sep=" ")
     lake_dir = resolve_lake(lake)
@@ -1117,6 +1129,7 @@ def replay_rejects(
         first = min(row[0] for row in rejects)
         last = max(row[0] for row in rejects)
         window = {"date_from": first.isoformat(), "date_to": last.isoformat()}
+        stage_params = {**environment, **window}
         with tempfile.TemporaryDirectory(prefix="webevents-rejects-") as scratch:
             files: dict[tuple, int] = {}
             grouped: dict[tuple, list[str]] = {}
@@ -1135,7 +1148,8 @@ def replay_rejects(
                 "table if not exists archive.web_events_archive",
                 f"table if not exists {REPLAY_LINES_VIEW}", "web_events_archive_create.sql")
             stage_sql = _retarget(
-                _retarget(render(BACKFILL_SQL / "web_events_backfill_stage_insert.sql", window),
+                _retarget(render(BACKFILL_SQL / "web_events_backfill_stage_insert.sql",
+                                 stage_params),
                           "from archive.web_events_archive", f"from {REPLAY_LINES_VIEW}",
                           "web_events_backfill_stage_insert.sql"),
                 "insert into raw.web_events_backfill_stage", f"insert into {REPLAY_STAGE_TABLE}",
