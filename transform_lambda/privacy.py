@@ -202,3 +202,46 @@ def scrub_json(
         return text, 0
     parts.append(text[done:])
     return "".join(parts), removed
+
+
+# What `hash` lands: the HMAC-SHA256 hex digest. A landing row written under `hash` already
+# holds it, and hashing it again would make a second pseudonym for the same address.
+_HMAC_HEX = re.compile(r"[0-9a-f]{64}")
+_URL_COLUMNS = ("page_url", "page_path", "page_referrer")
+_JSON_COLUMNS = ("properties", "context", "traits", "extra")
+
+
+def pseudonymise_landed(
+    row: dict, privacy: Privacy, text_value: Callable[[object], str | None]
+) -> int:
+    """§6b on a landing row written earlier (Firehose's error output replayed: written before
+    §6b was deployed, or under another IpHandling), in place; returns the removals, which it
+    also adds to redacted_field_count. Idempotent: what §6b landed stays as it is (a /24, /48
+    or /40 truncates to itself; under `hash` a 64-hex HMAC is kept, not hashed again)."""
+
+    def ip_rule(value: str) -> tuple[str | None, int]:
+        if privacy.ip_handling == "hash" and _HMAC_HEX.fullmatch(value):
+            return value, 0
+        return pseudonymise_ip(value, privacy)
+
+    removed = 0
+    names = privacy.pii_query_parameters
+    for column in _URL_COLUMNS:
+        value = row.get(column)
+        if isinstance(value, str):
+            row[column], count = strip_pii_query(value, names)
+            removed += count
+    ip = row.get("ip_address")
+    if isinstance(ip, str):
+        row["ip_address"], count = ip_rule(ip)
+        removed += count
+    elif ip is not None:  # not text: no address a column may hold
+        row["ip_address"], removed = None, removed + 1
+    for column in _JSON_COLUMNS:
+        value = row.get(column)
+        if isinstance(value, str):
+            row[column], count = scrub_json(value, ip_rule, text_value, names)
+            removed += count
+    if removed:
+        row["redacted_field_count"] = (row.get("redacted_field_count") or 0) + removed
+    return removed

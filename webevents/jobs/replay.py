@@ -49,7 +49,7 @@ from typing import Any
 
 import duckdb
 
-from webevents import SQL_DIR
+from webevents import LAMBDA_DIR, SQL_DIR
 from webevents import clock as webevents_clock
 from webevents.engines import EngineError
 from webevents.engines.local import LocalEngine, connect
@@ -573,6 +573,8 @@ class Prepared:
 def prepare(records: Sequence[ErrorRecord]) -> list[Prepared]:
     """Original events through the real handler; landing rows checked as they are."""
     prepared = [Prepared(record) for record in records]
+    privacy = _landing_privacy() if any(
+        p.record.kind == LANDING_ROW for p in prepared) else None
     originals = [p for p in prepared if p.record.kind == ORIGINAL_EVENT]
     answers = transform_lines(p.record.data for p in originals)
     for item, (result, table, row, reason) in zip(originals, answers, strict=True):
@@ -594,8 +596,36 @@ def prepare(records: Sequence[ErrorRecord]) -> list[Prepared]:
             # Not a landing row: sending it to the Lambda would fail it as unknown_shape.
             item.outcome, item.reason = FAILED_AGAIN, "not_a_landing_row"
         else:
-            item.table, item.row, item.event_id = LANDING_TABLE, item.record.data, row["event_id"]
+            item.table, item.event_id = LANDING_TABLE, row["event_id"]
+            item.row = _pseudonymised(item.record.data, row, privacy)
     return prepared
+
+
+def _landing_privacy():
+    """The environment's §6b setting (IP_HANDLING, IP_HASH_KEY, PII_QUERY_PARAMETERS) and the
+    Lambda's functions that apply it to a landing row; a clear error for a bad setting."""
+    if str(LAMBDA_DIR) not in sys.path:
+        sys.path.insert(0, str(LAMBDA_DIR))
+    import privacy
+
+    try:
+        return privacy.settings(os.environ)
+    except ValueError as error:
+        raise ReplayError(str(error)) from None
+
+
+def _pseudonymised(data: bytes, row: dict, setting) -> bytes:
+    """A landing row from the error output as §6b lands it today: it may have been written
+    before §6b was deployed or under another IpHandling, and would otherwise land whole.
+    The bytes as written when §6b changes nothing."""
+    from normalise import text
+    from privacy import pseudonymise_landed
+
+    before = dict(row)
+    pseudonymise_landed(row, setting, text)
+    if row == before:
+        return data
+    return json.dumps(row, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def _is_date(value: Any) -> bool:
@@ -803,7 +833,8 @@ def insert_rows_with_athena(rows: list[Prepared], target: Target, replay_id: str
     bucket, _ = split_s3_uri(target.outputs["AthenaOutputLocation"])
     suffix = replay_id.replace("-", "_").lower()
     key = f"replay-scratch/{replay_id}/rows.jsonl"
-    lines = [json.dumps(json.loads(p.record.data), separators=(",", ":")) for p in rows]
+    # p.row: the landing row pseudonymised by prepare(), as the local target inserts it
+    lines = [json.dumps(json.loads(p.row), separators=(",", ":")) for p in rows]
     s3 = target.clients.get("s3")
     with aws_errors(f"writing s3://{bucket}/{key}"):
         s3.put_object(Bucket=bucket, Key=key, Body=("\n".join(lines) + "\n").encode())
