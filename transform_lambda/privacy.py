@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
 import orjson
-from landing_contract import IP_HANDLINGS, PII_QUERY_PARAMETERS
+from landing_contract import IP_HANDLINGS, IP_MEMBER_NAMES, PII_QUERY_PARAMETERS
 
 IP_HANDLING_ENV = "IP_HANDLING"
 IP_HASH_KEY_ENV = "IP_HASH_KEY"
@@ -135,12 +135,56 @@ def strip_pii_query(
     return base + ("?" + "&".join(kept) if kept else "") + (fragment or ""), removed
 
 
-# In a compact JSON text: an `ip` member with its string or number value, or a string. A
-# string is consumed whole, so nothing inside one is read as a member; what lies between
-# two matches (punctuation, numbers, true/false/null) is never rewritten. These are the
-# strings and members of the backfill SQL's tokens (its json_tokens macro).
+def case_insensitive(name: str) -> str:
+    """A regex matching name in any ASCII case (`ip` -> `[iI][pP]`); the backfill SQL builds
+    the same classes, so both match the same names (Python's IGNORECASE would also match
+    the dotless i and the long s)."""
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in name)
+
+
+# In a compact JSON text: an address member (IP_MEMBER_NAMES, any case) with its string,
+# number or array-of-strings value, or a string. A string is consumed whole, so nothing
+# inside one is read as a member; what lies between two matches (punctuation, numbers,
+# true/false/null) is never rewritten. These are the strings and members of the backfill
+# SQL's tokens (its json_tokens macro).
 _STRING = r'"[^"\\]*(?:\\.[^"\\]*)*"'
-JSON_STRING_OR_IP = re.compile(r'"ip":(?:' + _STRING + r"|-?[0-9][0-9.eE+-]*)|" + _STRING)
+IP_MEMBER = "|".join(case_insensitive(name) for name in IP_MEMBER_NAMES)
+JSON_STRING_OR_IP = re.compile(
+    r'(?P<member>"(?:' + IP_MEMBER + r')":)(?P<value>' + _STRING + r"|-?[0-9][0-9.eE+-]*"
+    r"|\[(?:" + _STRING + r"(?:," + _STRING + r")*)?\])|" + _STRING
+)
+_STRING_TOKEN = re.compile(_STRING)
+# Every name ends in one of these letters: a text without one of them before `":` holds no
+# address member, found with a few substring searches before any regex work.
+_IP_MEMBER_ENDS = tuple(sorted(
+    {name[-1] + '":' for name in IP_MEMBER_NAMES} | {name[-1].upper() + '":' for name in
+                                                      IP_MEMBER_NAMES}))
+_IP_MEMBER_FOUND = re.compile(r'"(?:' + IP_MEMBER + r')":')
+
+
+def may_hold_ip_member(text: str) -> bool:
+    """A cheap superset of "holds an address member" (then one regex search)."""
+    for end in _IP_MEMBER_ENDS:
+        if end in text:
+            return _IP_MEMBER_FOUND.search(text) is not None
+    return False
+
+
+def address_list(
+    sent: str, ip_rule: Callable[[str], tuple[str | None, int]]
+) -> tuple[str | None, int]:
+    """(what lands for an address member's text, removals): each comma-separated part (one,
+    usually) by ip_rule, the parts that land joined by ", "; a part that is no address is
+    dropped and counted; nothing left (or `drop`) -> None."""
+    if "," not in sent:
+        return ip_rule(sent)
+    landed, removed = [], 0
+    for part in sent.split(","):
+        value, count = ip_rule(part.strip(" \t\n\r"))
+        removed += count
+        if value is not None:
+            landed.append(value)
+    return (", ".join(landed) if landed else None), removed
 
 
 @functools.cache
@@ -160,12 +204,14 @@ def scrub_json(
 ) -> tuple[str, int]:
     """(a JSON column's compact text with §6b applied to the copies inside it, removals).
 
-    Every `ip` member at any depth holding a string or a number is what ip_rule (the
-    setting's pseudonymise_ip) lands for it, as ip_address: truncated, hashed or null (a
-    number, or a string that is no address, is null and counted). Every other string value
-    at any depth loses its PII query parameters, like page_url (each counted). Keys and the
-    rest stay as they are. Worked on the escaped text: the characters the rules split on
-    (? & = #) are never escaped in JSON.
+    Every address member (IP_MEMBER_NAMES, any case) at any depth holding a string or a
+    number is what ip_rule (the setting's pseudonymise_ip) lands for it, as ip_address:
+    truncated, hashed or null (a number, or a string that is no address, is null and
+    counted); a comma-separated list keeps the parts that land, joined by ", " (each part
+    that is no address counted); an array of strings gets the same rule per element.
+    Every other string value at any depth loses its PII query parameters, like page_url
+    (each counted). Keys and the rest stay as they are. Worked on the escaped text: the
+    characters the rules split on (? & = #) are never escaped in JSON.
     """
     removed = 0
     parts = []
@@ -173,16 +219,30 @@ def scrub_json(
     may_hold = may_hold_pii(pii_names)
     for match in JSON_STRING_OR_IP.finditer(text):
         token = match.group()
-        if token.startswith('"ip":'):
-            value = token[5:]
+        value = match.group("value")
+        if value is not None:
             if value[0] == '"':
                 sent = text_value(orjson.loads(value))
                 if sent is None:  # empty or blank: nothing to pseudonymise
                     continue
-                landed, count = ip_rule(sent)
+                landed, count = address_list(sent, ip_rule)
+                landed_text = "null" if landed is None else f'"{landed}"'
+            elif value[0] == "[":  # an array of strings: each one as a member's value
+                elements, count = [], 0
+                for element in _STRING_TOKEN.findall(value):
+                    sent = text_value(orjson.loads(element))
+                    if sent is None:
+                        elements.append(element)
+                        continue
+                    landed, removed_here = address_list(sent, ip_rule)
+                    count += removed_here
+                    elements.append("null" if landed is None else f'"{landed}"')
+                landed_text = "[" + ",".join(elements) + "]"
+                if landed_text == value:
+                    continue
             else:
-                landed, count = None, 1
-            replacement = '"ip":' + ("null" if landed is None else f'"{landed}"')
+                landed_text, count = "null", 1
+            replacement = match.group("member") + landed_text
         elif (
             "?" in token
             and may_hold.search(token) is not None
