@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from landing_contract import IP_MEMBER_NAMES, PII_QUERY_PARAMETERS
 from normalise import OK, normalise_bytes, text
 from privacy import (
+    _IP_MEMBER_ENDS,
     IP_MEMBER,
     JSON_STRING_OR_IP,
     Privacy,
@@ -424,7 +425,11 @@ def test_the_pre_check_lets_a_text_without_address_members_skip_the_regex(value)
     assert may_hold_ip_member(value) is False
 
 
-@pytest.mark.parametrize("value", ['{"ip":"x"}', '{"a":{"X-Forwarded-FOR":"x"}}',
+def test_every_address_member_name_ends_as_the_pre_check_expects():
+    assert all(any(name.endswith(end[:-2]) for end in _IP_MEMBER_ENDS) for name in IP_MEMBER_NAMES)
+
+
+@pytest.mark.parametrize("value", ['{"ip":1}', '{"a":{"X-Forwarded-FOR":"x"}}',
                                    '{"IPADDRESS":1}', '{"x-real-ip":[]}'])
 def test_the_pre_check_finds_every_address_member_name(value):
     assert may_hold_ip_member(value) is True
