@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from tests.sql.backfill.test_privacy_parity import KEY, PRIVACY_FIXTURE, SETTINGS
+from tests.sql.backfill.test_privacy_parity import ENVIRONMENTS, PRIVACY_FIXTURE, whole_ips
 from tests.trino.rows import assert_same_rows, table_snapshot
 from tests.trino.test_backfill_parity import STAGE
 from webevents import SQL_DIR
@@ -20,7 +20,8 @@ from webevents.jobs.sql import run_files
 pytestmark = pytest.mark.trino
 
 # One archive day per setting, so each run stages its own rows.
-DAYS = dict(zip(SETTINGS, ("2024-03-10", "2024-03-11", "2024-03-12"), strict=True))
+DAYS = dict(zip(ENVIRONMENTS, ("2024-03-10", "2024-03-11", "2024-03-12", "2024-03-13"),
+                strict=True))
 
 
 def archive(root) -> dict[str, object]:
@@ -36,8 +37,10 @@ def archive(root) -> dict[str, object]:
 def stage_all(files, engine) -> None:
     for setting, file in files.items():
         with pytest.MonkeyPatch.context() as patch:
-            patch.setenv("IP_HANDLING", setting)
-            patch.setenv("IP_HASH_KEY", KEY)
+            for variable in ("IP_HANDLING", "IP_HASH_KEY", "PII_QUERY_PARAMETERS"):
+                patch.delenv(variable, raising=False)
+            for variable, value in ENVIRONMENTS[setting].items():
+                patch.setenv(variable, value)
             backfill_files([file], engine=engine)
 
 
@@ -71,3 +74,15 @@ def test_the_json_copies_are_pseudonymised_on_trino(pair):
     [(properties, traits, extra, count)] = rows
     assert '"2001:db8:85a3::"' in properties and '"2001:db8:85a3::"' in traits
     assert "8a2e" not in properties + traits + extra and count == 0
+
+
+@pytest.mark.parametrize("setting", list(DAYS))
+def test_no_whole_ip_is_staged_on_trino_whatever_the_setting(pair, setting):
+    _, trino = pair
+    columns, rows = trino.query(
+        "select * from raw.web_events_backfill_stage where outcome = 'ok' "
+        f"and archive_date = date '{DAYS[setting]}'")
+    assert rows
+    for row in rows:
+        text = " ".join(str(value) for value in row)
+        assert not whole_ips(text), (setting, row[columns.index("event_id")], whole_ips(text))
