@@ -602,8 +602,8 @@ def prepare(records: Sequence[ErrorRecord]) -> list[Prepared]:
 
 
 def _landing_privacy():
-    """The environment's §6b setting (IP_HANDLING, IP_HASH_KEY, PII_QUERY_PARAMETERS) and the
-    Lambda's functions that apply it to a landing row; a clear error for a bad setting."""
+    """The environment's §6b setting (IP_HANDLING, IP_HASH_KEY, PII_QUERY_PARAMETERS), read
+    by the Lambda's own code; a clear error for a bad setting or hashing without a key."""
     if str(LAMBDA_DIR) not in sys.path:
         sys.path.insert(0, str(LAMBDA_DIR))
     import privacy
