@@ -96,6 +96,19 @@ PII_QUERY_PARAMETERS: tuple[str, ...] = (
     "phone",
     "tel",
 )
+# §6b: members inside the JSON columns whose string value is an address (or a comma-separated
+# list of them, as x-forwarded-for holds) or an array of such strings, whatever their depth;
+# names compared case-insensitively (ASCII). The backfill SQL reads this list.
+IP_MEMBER_NAMES: tuple[str, ...] = (
+    "ip",
+    "ip_address",
+    "ipaddress",
+    "client_ip",
+    "clientip",
+    "remote_ip",
+    "x-forwarded-for",
+    "x-real-ip",
+)
 
 RAW_PARTITIONING = ("day(event_timestamp)",)
 ANALYTICS_PARTITIONING = ("event_date", "space_type")

@@ -18,6 +18,7 @@ import orjson
 from landing_contract import DENIED_KEYS, LANDING_COLUMN_NAMES
 from privacy import (
     Privacy,
+    may_hold_ip_member,
     may_hold_pii,
     pseudonymise_ip,
     scrub_json,
@@ -488,7 +489,9 @@ def _pseudonymise(row: dict) -> None:
     # title, a URL-valued property, metadata's ip when context's took the column, ...).
     for column in _JSON_COLUMNS:
         value = row[column]
-        if '"ip":' in value or ("?" in value and may_hold_pii(names).search(value) is not None):
+        if may_hold_ip_member(value) or (
+            "?" in value and may_hold_pii(names).search(value) is not None
+        ):
             row[column], count = scrub_json(value, _ip_rule, text, names)
             removed += count
     if removed:

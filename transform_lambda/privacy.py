@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
 import orjson
-from landing_contract import IP_HANDLINGS, PII_QUERY_PARAMETERS
+from landing_contract import IP_HANDLINGS, IP_MEMBER_NAMES, PII_QUERY_PARAMETERS
 
 IP_HANDLING_ENV = "IP_HANDLING"
 IP_HASH_KEY_ENV = "IP_HASH_KEY"
@@ -100,7 +100,9 @@ def pseudonymise_ip(value: str | None, privacy: Privacy) -> tuple[str | None, in
         # Of the exploded form (IPv6: 8 hextets of 4 digits), which the SQL can build.
         digest = hmac.new(privacy.hash_key or b"", address.exploded.encode(), hashlib.sha256)
         return digest.hexdigest(), 0
-    prefix = 24 if address.version == 4 else 48
+    # A 6to4 address (2002::/16) carries its IPv4 whole in bits 16-47: its /48 would be that
+    # IPv4, so it keeps only the IPv4's /24 (a /40), like the IPv4 itself.
+    prefix = 24 if address.version == 4 else 40 if address.sixtofour is not None else 48
     network = ipaddress.ip_network((address, prefix), strict=False)
     return str(network.network_address), 0
 
@@ -133,12 +135,59 @@ def strip_pii_query(
     return base + ("?" + "&".join(kept) if kept else "") + (fragment or ""), removed
 
 
-# In a compact JSON text: an `ip` member with its string or number value, or a string. A
-# string is consumed whole, so nothing inside one is read as a member; what lies between
-# two matches (punctuation, numbers, true/false/null) is never rewritten. These are the
-# strings and members of the backfill SQL's tokens (its json_tokens macro).
+def case_insensitive(name: str) -> str:
+    """A regex matching name in any ASCII case (`ip` -> `[iI][pP]`); the backfill SQL builds
+    the same classes, so both match the same names (Python's IGNORECASE would also match
+    the dotless i and the long s)."""
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in name)
+
+
+# In a compact JSON text: an address member (IP_MEMBER_NAMES, any case) with its string,
+# number or array-of-strings value, or a string. A string is consumed whole, so nothing
+# inside one is read as a member; what lies between two matches (punctuation, numbers,
+# true/false/null) is never rewritten. These are the strings and members of the backfill
+# SQL's tokens (its json_tokens macro).
 _STRING = r'"[^"\\]*(?:\\.[^"\\]*)*"'
-JSON_STRING_OR_IP = re.compile(r'"ip":(?:' + _STRING + r"|-?[0-9][0-9.eE+-]*)|" + _STRING)
+IP_MEMBER = "|".join(case_insensitive(name) for name in IP_MEMBER_NAMES)
+JSON_STRING_OR_IP = re.compile(
+    r'(?P<member>"(?:' + IP_MEMBER + r')":)(?P<value>' + _STRING + r"|-?[0-9][0-9.eE+-]*"
+    r"|\[(?:" + _STRING + r"(?:," + _STRING + r")*)?\])|" + _STRING
+)
+_STRING_TOKEN = re.compile(_STRING)
+# How the names end (lower case, before `":`): ip, ss (address), or (x-forwarded-for).
+# tests/transform_lambda/test_transform_privacy.py checks every name ends so.
+_IP_MEMBER_ENDS = ('ip":', 'ss":', 'or":')
+_IP_MEMBER_FOUND = re.compile(r'"(?:' + IP_MEMBER + r')":')
+
+
+def may_hold_ip_member(text: str) -> bool:
+    """A cheap superset of "holds an address member", then one regex search: lower() (one C
+    pass; it maps the ASCII letters the member regex matches one to one) and three substring
+    searches, so a column without one of the endings costs no regex work."""
+    if len(text) < 8:  # '{"ip":1}' is the shortest text holding one
+        return False
+    lowered = text.lower()
+    return (
+        ('ip":' in lowered or 'ss":' in lowered or 'or":' in lowered)
+        and _IP_MEMBER_FOUND.search(text) is not None
+    )
+
+
+def address_list(
+    sent: str, ip_rule: Callable[[str], tuple[str | None, int]]
+) -> tuple[str | None, int]:
+    """(what lands for an address member's text, removals): each comma-separated part (one,
+    usually) by ip_rule, the parts that land joined by ", "; a part that is no address is
+    dropped and counted; nothing left (or `drop`) -> None."""
+    if "," not in sent:
+        return ip_rule(sent)
+    landed, removed = [], 0
+    for part in sent.split(","):
+        value, count = ip_rule(part.strip(" \t\n\r"))
+        removed += count
+        if value is not None:
+            landed.append(value)
+    return (", ".join(landed) if landed else None), removed
 
 
 @functools.cache
@@ -158,12 +207,14 @@ def scrub_json(
 ) -> tuple[str, int]:
     """(a JSON column's compact text with §6b applied to the copies inside it, removals).
 
-    Every `ip` member at any depth holding a string or a number is what ip_rule (the
-    setting's pseudonymise_ip) lands for it, as ip_address: truncated, hashed or null (a
-    number, or a string that is no address, is null and counted). Every other string value
-    at any depth loses its PII query parameters, like page_url (each counted). Keys and the
-    rest stay as they are. Worked on the escaped text: the characters the rules split on
-    (? & = #) are never escaped in JSON.
+    Every address member (IP_MEMBER_NAMES, any case) at any depth holding a string or a
+    number is what ip_rule (the setting's pseudonymise_ip) lands for it, as ip_address:
+    truncated, hashed or null (a number, or a string that is no address, is null and
+    counted); a comma-separated list keeps the parts that land, joined by ", " (each part
+    that is no address counted); an array of strings gets the same rule per element.
+    Every other string value at any depth loses its PII query parameters, like page_url
+    (each counted). Keys and the rest stay as they are. Worked on the escaped text: the
+    characters the rules split on (? & = #) are never escaped in JSON.
     """
     removed = 0
     parts = []
@@ -171,16 +222,30 @@ def scrub_json(
     may_hold = may_hold_pii(pii_names)
     for match in JSON_STRING_OR_IP.finditer(text):
         token = match.group()
-        if token.startswith('"ip":'):
-            value = token[5:]
+        value = match.group("value")
+        if value is not None:
             if value[0] == '"':
                 sent = text_value(orjson.loads(value))
                 if sent is None:  # empty or blank: nothing to pseudonymise
                     continue
-                landed, count = ip_rule(sent)
+                landed, count = address_list(sent, ip_rule)
+                landed_text = "null" if landed is None else f'"{landed}"'
+            elif value[0] == "[":  # an array of strings: each one as a member's value
+                elements, count = [], 0
+                for element in _STRING_TOKEN.findall(value):
+                    sent = text_value(orjson.loads(element))
+                    if sent is None:
+                        elements.append(element)
+                        continue
+                    landed, removed_here = address_list(sent, ip_rule)
+                    count += removed_here
+                    elements.append("null" if landed is None else f'"{landed}"')
+                landed_text = "[" + ",".join(elements) + "]"
+                if landed_text == value:
+                    continue
             else:
-                landed, count = None, 1
-            replacement = '"ip":' + ("null" if landed is None else f'"{landed}"')
+                landed_text, count = "null", 1
+            replacement = match.group("member") + landed_text
         elif (
             "?" in token
             and may_hold.search(token) is not None
@@ -200,3 +265,46 @@ def scrub_json(
         return text, 0
     parts.append(text[done:])
     return "".join(parts), removed
+
+
+# What `hash` lands: the HMAC-SHA256 hex digest. A landing row written under `hash` already
+# holds it, and hashing it again would make a second pseudonym for the same address.
+_HMAC_HEX = re.compile(r"[0-9a-f]{64}")
+_URL_COLUMNS = ("page_url", "page_path", "page_referrer")
+_JSON_COLUMNS = ("properties", "context", "traits", "extra")
+
+
+def pseudonymise_landed(
+    row: dict, privacy: Privacy, text_value: Callable[[object], str | None]
+) -> int:
+    """§6b on a landing row written earlier (Firehose's error output replayed: written before
+    §6b was deployed, or under another IpHandling), in place; returns the removals, which it
+    also adds to redacted_field_count. Idempotent: what §6b landed stays as it is (a /24, /48
+    or /40 truncates to itself; under `hash` a 64-hex HMAC is kept, not hashed again)."""
+
+    def ip_rule(value: str) -> tuple[str | None, int]:
+        if privacy.ip_handling == "hash" and _HMAC_HEX.fullmatch(value):
+            return value, 0
+        return pseudonymise_ip(value, privacy)
+
+    removed = 0
+    names = privacy.pii_query_parameters
+    for column in _URL_COLUMNS:
+        value = row.get(column)
+        if isinstance(value, str):
+            row[column], count = strip_pii_query(value, names)
+            removed += count
+    ip = row.get("ip_address")
+    if isinstance(ip, str):
+        row["ip_address"], count = ip_rule(ip)
+        removed += count
+    elif ip is not None:  # not text: no address a column may hold
+        row["ip_address"], removed = None, removed + 1
+    for column in _JSON_COLUMNS:
+        value = row.get(column)
+        if isinstance(value, str):
+            row[column], count = scrub_json(value, ip_rule, text_value, names)
+            removed += count
+    if removed:
+        row["redacted_field_count"] = (row.get("redacted_field_count") or 0) + removed
+    return removed

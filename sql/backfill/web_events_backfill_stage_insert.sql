@@ -323,15 +323,119 @@
         {{- " || ':' || " if k == 2 else " || " if not loop.last }}
     {%- endfor -%}
 {%- endmacro -%}
+{#- the third hextet h3 that truncation keeps (h1: the first): all of it in a
+    /48; in a 6to4 address (2002::/16), whose hextets 2-3 are a whole IPv4,
+    only its first byte (a /40, the IPv4's /24) -#}
+{%- macro h3_kept(h1, h3) -%}
+    case
+        when {{ h1 }} = '2002'
+            then regexp_extract(
+                    substr(lpad({{ h3 }}, 4, '0'), 1, 2) || '00',
+                    '^0*([0-9a-f]+)$',
+                    1
+                )
+        else {{ h3 }}
+    end
+{%- endmacro -%}
 {%- set json_columns = ["properties", "context", "traits", "extra"] -%}
+{#- the members whose value is an address, any depth, any ASCII case: the
+    IP_MEMBER_NAMES of transform_lambda/landing_contract.py (a test keeps the
+    two equal), each as a regex of case classes (`ip` -> `[iI][pP]`) -#}
+{%- set ip_member_names = ["ip", "ip_address", "ipaddress", "client_ip",
+    "clientip", "remote_ip", "x-forwarded-for", "x-real-ip"] -%}
+{%- set ip_names = namespace(patterns=[]) -%}
+{%- for name in ip_member_names -%}
+    {%- set ip_name = namespace(pattern='') -%}
+    {%- for c in name -%}
+        {%- set ip_name.pattern = ip_name.pattern
+            ~ ('[' ~ c ~ c | upper ~ ']' if c.isalpha() else c) -%}
+    {%- endfor -%}
+    {%- set ip_names.patterns = ip_names.patterns + [ip_name.pattern] -%}
+{%- endfor -%}
+{%- set ip_member = ip_names.patterns | join('|') -%}
+{#- a JSON string token (the Jinja literal halves each backslash) -#}
+{%- set json_string = '"([^"\\\\]|\\\\.)*"' -%}
 {#- §6b inside the JSON columns, like scrub_json of transform_lambda/privacy.py:
-    the compact JSON text as tokens (an `ip` member with its string or number
-    value; a string, a key when its ':' follows; a number; the rest) -#}
+    the compact JSON text as tokens (an address member with its string, number
+    or array-of-strings value; a string, a key when its ':' follows; a number;
+    the rest) -#}
 {%- macro json_tokens(j) -%}
     regexp_extract_all(
         {{ j }},
-        '"ip":("([^"\\]|\\.)*"|-?[0-9][0-9.eE+-]*)'
+        '"({{ ip_member }})":({{ json_string }}|-?[0-9][0-9.eE+-]*'
+        || '|\[({{ json_string }}(,{{ json_string }})*)?\])'
         || '|"([^"\\]|\\.)*":?|-?[0-9][0-9.eE+-]*|[^"0-9-]+'
+    )
+{%- endmacro -%}
+{#- whether a JSON text may hold an address member (then it is tokenised) -#}
+{%- macro json_has_ip_member(j) -%}
+    regexp_like({{ j }}, '"({{ ip_member }})":')
+{%- endmacro -%}
+{#- whether token t is an address member with its value -#}
+{%- macro json_is_ip_member(t) -%}
+    regexp_like({{ t }}, '^"({{ ip_member }})":.')
+{%- endmacro -%}
+{#- an address member token's `"name":` as sent, and its value -#}
+{%- macro json_member_name(t) -%}
+    substr({{ t }}, 1, strpos({{ t }}, '":') + 1)
+{%- endmacro -%}
+{%- macro json_member_value(t) -%}
+    substr({{ t }}, strpos({{ t }}, '":') + 2)
+{%- endmacro -%}
+{#- the address texts of a member token t: its string's text, or each string
+    element's (null: blank); none for a number -#}
+{%- macro json_member_texts(t) -%}
+    case
+        when {{ json_member_value(t) }} like '"%'
+            then array[{{ text_value(json_member_value(t)) }}]
+        when {{ json_member_value(t) }} like '[%'
+            then transform(
+                    regexp_extract_all(
+                        {{ json_member_value(t) }}, '{{ json_string }}'
+                    ),
+                    json_element -> {{ text_value("json_element") }}
+                )
+        else cast(array[] as array(varchar))
+    end
+{%- endmacro -%}
+{#- the comma-separated parts of an address text s (one, usually), trimmed -#}
+{%- macro json_parts(s) -%}
+    transform(
+        split({{ s }}, ','),
+        ip_part -> regexp_replace(ip_part, '^[ \t\n\r]+|[ \t\n\r]+$', '')
+    )
+{%- endmacro -%}
+{#- every part of every address text of a member token t -#}
+{%- macro json_member_parts(t) -%}
+    flatten(
+        transform(
+            filter({{ json_member_texts(t) }}, json_text -> json_text is not null),
+            json_text -> {{ json_parts("json_text") }}
+        )
+    )
+{%- endmacro -%}
+{#- what lands for an address text s, as JSON: the parts that land joined by
+    ', ' and quoted; null when none does -#}
+{%- macro json_landed_text(s) -%}
+    coalesce(
+        '"'
+        || nullif(
+            array_join(
+                filter(
+                    transform(
+                        {{ json_parts(s) }},
+                        ip_part -> element_at(
+                            json_ip_landed, array_position(json_ip_sent, ip_part)
+                        )
+                    ),
+                    ip_landed -> ip_landed is not null
+                ),
+                ', '
+            ),
+            ''
+        )
+        || '"',
+        'null'
     )
 {%- endmacro -%}
 {#- the IP rule on the json_ip_sent of a row: the CTEs ip_text .. pseudonymised
@@ -459,9 +563,11 @@
                 when {{ json_ipv4(a, h) }} is not null
                     then regexp_replace({{ json_ipv4(a, h) }}, '\.[0-9]+$', '.0')
                 when {{ h }} is null then cast(null as varchar)
-                when element_at({{ h }}, 3) != '0'
+                when {{ h3_kept("element_at(" ~ h ~ ", 1)",
+                    "element_at(" ~ h ~ ", 3)") }} != '0'
                     then element_at({{ h }}, 1) || ':' || element_at({{ h }}, 2)
-                        || ':' || element_at({{ h }}, 3) || '::'
+                        || ':' || {{ h3_kept("element_at(" ~ h ~ ", 1)",
+                            "element_at(" ~ h ~ ", 3)") }} || '::'
                 when element_at({{ h }}, 2) != '0'
                     then element_at({{ h }}, 1) || ':' || element_at({{ h }}, 2) || '::'
                 when element_at({{ h }}, 1) != '0' then element_at({{ h }}, 1) || '::'
@@ -469,27 +575,34 @@
             end
     end
 {%- endmacro -%}
-{#- the address text sent in an `ip` token t (null: blank, or not text) -#}
-{%- macro json_ip_sent(t) -%}
-    {{ text_value("substr(" ~ t ~ ", 6)") }}
-{%- endmacro -%}
-{#- the position of t's address in the row's json_ip_sent -#}
-{%- macro json_ip_position(t) -%}
-    array_position(json_ip_sent, {{ json_ip_sent(t) }})
-{%- endmacro -%}
-{#- one token with §6b applied: an `ip` member's value by the IP rule (a
-    number or a non-address: null), a string value without PII parameters -#}
+{#- one token with §6b applied: an address member's value by the IP rule (a
+    number: null), a string value without PII parameters -#}
 {%- macro json_token_scrubbed(t) -%}
     case
-        when {{ t }} like '"ip":_%' and {{ json_ip_sent(t) }} is not null
-            then '"ip":' || coalesce(
-                    '"'
-                    || element_at(json_ip_landed, {{ json_ip_position(t) }})
-                    || '"',
-                    'null'
+        when {{ json_is_ip_member(t) }}
+            and {{ json_member_value(t) }} like '"%'
+            and {{ text_value(json_member_value(t)) }} is null
+            then {{ t }}
+        when {{ json_is_ip_member(t) }} and {{ json_member_value(t) }} like '"%'
+            then {{ json_member_name(t) }}
+                || {{ json_landed_text(text_value(json_member_value(t))) }}
+        when {{ json_is_ip_member(t) }} and {{ json_member_value(t) }} like '[%'
+            then {{ json_member_name(t) }} || '['
+                || array_join(
+                    transform(
+                        regexp_extract_all(
+                            {{ json_member_value(t) }}, '{{ json_string }}'
+                        ),
+                        json_element -> case
+                            when {{ text_value("json_element") }} is null
+                                then json_element
+                            else {{ json_landed_text(text_value("json_element")) }}
+                        end
+                    ),
+                    ','
                 )
-        when {{ t }} like '"ip":_%' and {{ t }} not like '"ip":"%'
-            then '"ip":null'
+                || ']'
+        when {{ json_is_ip_member(t) }} then {{ json_member_name(t) }} || 'null'
         when {{ t }} like '"%"' and strpos({{ t }}, '?') > 0
             then '"'
                 || {{ without_pii("substr(" ~ t ~ ", 2, length(" ~ t ~ ") - 2)") }}
@@ -499,7 +612,7 @@
 {%- endmacro -%}
 {%- macro json_scrubbed(j) -%}
     case
-        when strpos({{ j }}, '?') > 0 or strpos({{ j }}, '"ip":') > 0
+        when strpos({{ j }}, '?') > 0 or {{ json_has_ip_member(j) }}
             then array_join(
                     transform(
                         {{ json_tokens(j) }},
@@ -510,20 +623,30 @@
         else {{ j }}
     end
 {%- endmacro -%}
-{#- how many removals json_scrubbed makes: non-addresses and PII parameters -#}
+{#- how many removals json_scrubbed makes: a number, each part that is no
+    address, and PII parameters -#}
 {%- macro json_removed(j) -%}
     case
-        when strpos({{ j }}, '?') > 0 or strpos({{ j }}, '"ip":') > 0
+        when strpos({{ j }}, '?') > 0 or {{ json_has_ip_member(j) }}
             then cardinality(
-                    filter(
-                        {{ json_tokens(j) }},
-                        json_token -> json_token like '"ip":_%'
-                        and (
-                            json_token not like '"ip":"%'
-                            or not element_at(
-                                json_ip_valid,
-                                {{ json_ip_position("json_token") }}
-                            )
+                    flatten(
+                        transform(
+                            filter(
+                                {{ json_tokens(j) }},
+                                json_token -> {{ json_is_ip_member("json_token") }}
+                            ),
+                            json_token -> case
+                                when {{ json_member_value("json_token") }} like '"%'
+                                    or {{ json_member_value("json_token") }} like '[%'
+                                    then filter(
+                                            {{ json_member_parts("json_token") }},
+                                            ip_part -> not element_at(
+                                                json_ip_valid,
+                                                array_position(json_ip_sent, ip_part)
+                                            )
+                                        )
+                                else array['a number']
+                            end
                         )
                     )
                 )
@@ -535,6 +658,7 @@
                                     {{ json_tokens(j) }},
                                     json_token -> json_token like '"%"'
                                     and strpos(json_token, '?') > 0
+                                    and not {{ json_is_ip_member("json_token") }}
                                 ),
                                 json_token -> coalesce(
                                     {{ query_parts(
@@ -1393,23 +1517,26 @@ kept as (
 
 -- §6b: pseudonymised last, like the Lambda: the rules above read the values
 -- as sent (utm_* from the query; a context key a column took leaves context).
--- The addresses in `ip` members inside the JSON columns, each once per row
+-- The addresses in address members inside the JSON columns (each part of a
+-- comma-separated list), each once per row
 json_ips as (
     select
         *,
         filter(
             array_distinct(
                 {%- for column in json_columns %}
-                    transform(
-                        filter(
-                            case
-                                when strpos({{ column }}, '"ip":') > 0
-                                    then {{ json_tokens(column) }}
-                                else cast(array[] as array(varchar))
-                            end,
-                            json_token -> json_token like '"ip":_%'
-                        ),
-                        json_token -> {{ json_ip_sent("json_token") }}
+                    flatten(
+                        transform(
+                            filter(
+                                case
+                                    when {{ json_has_ip_member(column) }}
+                                        then {{ json_tokens(column) }}
+                                    else cast(array[] as array(varchar))
+                                end,
+                                json_m -> {{ json_is_ip_member("json_m") }}
+                            ),
+                            json_m -> {{ json_member_parts("json_m") }}
+                        )
                     )
                     {{- " ||" if not loop.last }}
                 {%- endfor %}
@@ -1578,8 +1705,9 @@ pseudonymised as (
             case
                 when ipv4_text is not null
                     then regexp_replace(ipv4_text, '\.[0-9]+$', '.0')
-                when is_ipv6 and ip_h3 != '0'
-                    then ip_h1 || ':' || ip_h2 || ':' || ip_h3 || '::'
+                when is_ipv6 and {{ h3_kept("ip_h1", "ip_h3") }} != '0'
+                    then ip_h1 || ':' || ip_h2 || ':'
+                        || {{ h3_kept("ip_h1", "ip_h3") }} || '::'
                 when is_ipv6 and ip_h2 != '0' then ip_h1 || ':' || ip_h2 || '::'
                 when is_ipv6 and ip_h1 != '0' then ip_h1 || '::'
                 when is_ipv6 then '::'

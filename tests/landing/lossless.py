@@ -23,9 +23,9 @@ import math
 from collections import Counter
 from typing import Any
 
-from landing_contract import DENIED_KEYS
+from landing_contract import DENIED_KEYS, IP_MEMBER_NAMES
 from normalise import coordinate, parse_timestamp_micros, text
-from privacy import Privacy, pseudonymise_ip, strip_pii_query
+from privacy import Privacy, address_list, pseudonymise_ip, strip_pii_query
 
 JSON_COLUMNS = ("properties", "context", "traits", "extra")
 TIMESTAMP_COLUMNS = ("event_timestamp", "sent_at", "original_timestamp")
@@ -84,7 +84,7 @@ def missing_leaves(event: dict, row: dict, privacy: Privacy | None = None) -> li
             continue
         if isinstance(leaf, str) and strip_pii_query(text(leaf))[0] in texts:
             continue
-        if _json_copy(leaf, path, privacy or Privacy(), in_json):
+        if _json_copy(event, leaf, path, privacy or Privacy(), in_json):
             continue
         if path and path[-1] in ("pitch", "yaw", "hfov") and coordinate(leaf) in doubles:
             continue
@@ -97,12 +97,31 @@ def missing_leaves(event: dict, row: dict, privacy: Privacy | None = None) -> li
     return lost
 
 
-def _json_copy(leaf: Any, path: tuple, privacy: Privacy, in_json: Counter) -> bool:
+def _address_member(event: Any, path: tuple, leaf: Any) -> bool:
+    """Whether the leaf is an address member's value (IP_MEMBER_NAMES, any ASCII case), or
+    an element of one's array of strings (an array holding anything else stays as sent)."""
+    name = path[-1] if path else None
+    if isinstance(name, int) and isinstance(leaf, str) and len(path) > 1:
+        name = path[-2]
+        parent = event
+        for step in path[:-1]:
+            parent = parent[step]
+        if not all(isinstance(element, str) for element in parent):
+            return False
+    return isinstance(name, str) and name.isascii() and name.lower() in IP_MEMBER_NAMES
+
+
+def _json_copy(
+    event: Any, leaf: Any, path: tuple, privacy: Privacy, in_json: Counter
+) -> bool:
     """Whether the leaf's §6b copy is in the JSON columns (and take that copy)."""
-    if path and path[-1] == "ip" and not isinstance(leaf, bool) and (
+    if _address_member(event, path, leaf) and not isinstance(leaf, bool) and (
         isinstance(leaf, int | float) or isinstance(leaf, str) and text(leaf) is not None
     ):
-        copy = pseudonymise_ip(text(leaf), privacy)[0] if isinstance(leaf, str) else None
+        copy = (
+            address_list(text(leaf), lambda ip: pseudonymise_ip(ip, privacy))[0]
+            if isinstance(leaf, str) else None
+        )
     elif isinstance(leaf, str) and "?" in leaf:
         copy = strip_pii_query(leaf)[0]
     else:

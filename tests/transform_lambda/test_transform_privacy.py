@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
+import ipaddress
 import re
 from pathlib import Path
 
+import jinja2
 import normalise
 import orjson
 import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from landing_contract import PII_QUERY_PARAMETERS
+from landing_contract import IP_MEMBER_NAMES, PII_QUERY_PARAMETERS
 from normalise import OK, normalise_bytes, text
 from privacy import (
+    _IP_MEMBER_ENDS,
+    IP_MEMBER,
     JSON_STRING_OR_IP,
     Privacy,
+    may_hold_ip_member,
     pseudonymise_ip,
     scrub_json,
     settings,
@@ -49,6 +55,25 @@ HASH = Privacy("hash", b"k3y")
 )
 def test_an_ip_is_truncated_to_its_24_or_48_prefix_by_default(sent, landed):
     assert pseudonymise_ip(sent, TRUNCATE) == (landed, 0)
+
+
+@pytest.mark.parametrize(
+    ("sent", "landed"),
+    [
+        # 2002:c633:644d:: would be 198.51.100.77 whole: the /40 keeps its /24 only
+        ("2002:c633:644d:1::1", "2002:c633:6400::"),
+        ("2002:C633:644D:1:2:3:4:5", "2002:c633:6400::"),
+        ("2002:c633:4d::1", "2002:c633::"),
+        ("2002:0:644d::1", "2002:0:6400::"),
+        ("2002:cb00:7109::203.0.113.9", "2002:cb00:7100::"),
+    ],
+)
+def test_a_6to4_address_keeps_only_its_ipv4_s_24(sent, landed):
+    assert pseudonymise_ip(sent, TRUNCATE) == (landed, 0)
+    # hash and drop are those of any IPv6 address
+    assert pseudonymise_ip(sent, DROP) == (None, 0)
+    exploded = ipaddress.ip_address(sent).exploded.encode()
+    assert pseudonymise_ip(sent, HASH)[0] == hmac.new(b"k3y", exploded, hashlib.sha256).hexdigest()
 
 
 @pytest.mark.parametrize(
@@ -283,14 +308,19 @@ def json_values(value, key=None):
             yield from json_values(member)
 
 
+def is_address_member(name) -> bool:
+    return isinstance(name, str) and name.isascii() and name.lower() in IP_MEMBER_NAMES
+
+
 def is_pseudonymised(ip, privacy: Privacy) -> bool:
     if ip is None or isinstance(ip, str) and text(ip) is None:
         return True
     if not isinstance(ip, str) or privacy.ip_handling == "drop":
         return False
     if privacy.ip_handling == "hash":
-        return re.fullmatch("[0-9a-f]{64}", ip) is not None
-    return pseudonymise_ip(ip, privacy) == (ip, 0)  # a network address is its own /24, /48
+        return re.fullmatch("[0-9a-f]{64}(, [0-9a-f]{64})*", ip) is not None
+    # a network address is its own /24, /48 (/40 for 6to4); a list, each of its parts
+    return all(pseudonymise_ip(part, privacy) == (part, 0) for part in ip.split(", "))
 
 
 @hypothesis_settings(max_examples=200, deadline=None, database=None,
@@ -302,7 +332,10 @@ def test_no_json_column_holds_an_ip_or_a_pii_parameter_as_sent(event, privacy):
         row = normalise_bytes(orjson.dumps(event), ARRIVAL_MICROS).row
     for column in ("properties", "context", "traits", "extra"):
         for name, value in json_values(orjson.loads(row[column])):
-            if name == "ip" and not isinstance(value, bool | dict | list):
+            if is_address_member(name) and isinstance(value, list):
+                assert all(is_pseudonymised(v, privacy) for v in value if isinstance(v, str)), (
+                    column, value)
+            elif is_address_member(name) and not isinstance(value, bool | dict):
                 assert is_pseudonymised(value, privacy), (column, value)
             elif isinstance(value, str):
                 assert strip_pii_query(value)[1] == 0, (column, value)
@@ -311,21 +344,34 @@ def test_no_json_column_holds_an_ip_or_a_pii_parameter_as_sent(event, privacy):
 SQL_FILE = Path(__file__).resolve().parents[2] / "sql/backfill/web_events_backfill_stage_insert.sql"
 
 
+@functools.cache
+def sql_macros():
+    """The backfill SQL's Jinja macros and names, as its template defines them."""
+    return jinja2.Environment().from_string(SQL_FILE.read_text()).module
+
+
 def sql_json_tokens() -> re.Pattern:
     """The backfill SQL's json_tokens pattern (its string literals joined by ||)."""
-    sql = SQL_FILE.read_text()
-    start = sql.index("{%- macro json_tokens(j) -%}")
-    body = sql[start : sql.index("{%- endmacro -%}", start)]
-    return re.compile("".join(re.findall(r"'([^']*)'", body)))
+    return re.compile("".join(re.findall(r"'([^']*)'", str(sql_macros().json_tokens("j")))))
+
+
+def test_the_sql_s_address_member_names_are_the_contract_s():
+    assert sql_macros().ip_member_names == list(IP_MEMBER_NAMES)
+
+
+def is_sql_member(token: str) -> bool:
+    return re.match(r'"(?:' + IP_MEMBER + r')":.', token) is not None
 
 
 @hypothesis_settings(max_examples=300, deadline=None, database=None)
 @given(st.recursive(
     st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1)
     | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=8) | st.sampled_from(['a"b?email=1', "x\\?token", "ip", '"ip":"1.2.3.4"']),
+    | st.text(max_size=8) | st.sampled_from(['a"b?email=1', "x\\?token", "ip", '"ip":"1.2.3.4"',
+                                             "1.2.3.4, 5.6.7.8"]),
     lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(st.sampled_from(["ip", "url", "a?email=1", 'k"ip":']), children, max_size=3),
+    | st.dictionaries(st.sampled_from(["ip", "url", "a?email=1", 'k"ip":', "IP", "clientIp",
+                                       "X-Forwarded-For", "ipx", "ıp"]), children, max_size=3),
     max_leaves=12,
 ))
 def test_the_lambda_reads_the_same_strings_and_ip_members_as_the_sql(value):
@@ -337,12 +383,56 @@ def test_the_lambda_reads_the_same_strings_and_ip_members_as_the_sql(value):
         if token.startswith('"'):  # a string, a key with its ':', an ip member with its value
             starts.append(at)
         at += len(token)
-    # the same places in the Lambda, and the same ip members (with their values)
+    # the same places in the Lambda, and the same address members (with their values)
     found = list(JSON_STRING_OR_IP.finditer(text_))
     assert [m.start() for m in found] == starts
-    assert [m.group() for m in found if m.group().startswith('"ip":')] == [
-        t for t in tokens if t.startswith('"ip":') and len(t) > 5
+    assert [m.group() for m in found if m.group("value") is not None] == [
+        t for t in tokens if is_sql_member(t)
     ]
+
+
+@pytest.mark.parametrize(("sent", "truncated", "removed"), [
+    # the reviewer's cases: other names, any case, a header's list, an array
+    ({"ipAddress": "203.0.113.9"}, {"ipAddress": "203.0.113.0"}, 0),
+    ({"IP": "198.51.100.77"}, {"IP": "198.51.100.0"}, 0),
+    ({"headers": {"x-forwarded-for": "1.2.3.4, 5.6.7.8"}},
+     {"headers": {"x-forwarded-for": "1.2.3.0, 5.6.7.0"}}, 0),
+    ({"ip": ["1.2.3.4"]}, {"ip": ["1.2.3.0"]}, 0),
+    # a part that is no address is dropped and counted, an empty one too; none left: null
+    ({"X-Forwarded-For": "203.0.113.9,junk, 2001:db8:1:2::3,  "},
+     {"X-Forwarded-For": "203.0.113.0, 2001:db8:1::"}, 2),
+    ({"client_ip": "unknown, junk"}, {"client_ip": None}, 2),
+    # each element of an array; a blank one stays, as a blank member does
+    ({"clientIp": ["1.2.3.4", " ", "bad", "5.6.7.8, 9.9.9.9"], "remote_ip": []},
+     {"clientIp": ["1.2.3.0", " ", None, "5.6.7.0, 9.9.9.0"], "remote_ip": []}, 1),
+    ({"X-REAL-IP": 3232235777}, {"X-REAL-IP": None}, 1),
+    # an address member is never read for PII parameters: it is no address, counted once
+    ({"Ip": "1.2.3.4?email=x"}, {"Ip": None}, 1),
+    # whole names only, ASCII case only
+    ({"ips": "1.2.3.4", "ipx": "1.2.3.4", "ıp": "1.2.3.4"},
+     {"ips": "1.2.3.4", "ipx": "1.2.3.4", "ıp": "1.2.3.4"}, 0),
+])
+def test_every_address_member_name_in_any_case_gets_the_ip_rule(sent, truncated, removed):
+    ip_rule = lambda ip: pseudonymise_ip(ip, TRUNCATE)  # noqa: E731
+    scrubbed, count = scrub_json(orjson.dumps(sent).decode(), ip_rule, text)
+    assert (orjson.loads(scrubbed), count) == (truncated, removed)
+    dropped, _ = scrub_json(orjson.dumps(sent).decode(), lambda ip: pseudonymise_ip(ip, DROP), text)
+    assert "1.2.3.0" not in dropped and "203.0.113" not in dropped.replace("203.0.113.9", "")
+
+
+@pytest.mark.parametrize("value", ['{"a":1}', '{"links":["x"],"settings":{}}', '{"zip":"1"}'])
+def test_the_pre_check_lets_a_text_without_address_members_skip_the_regex(value):
+    assert may_hold_ip_member(value) is False
+
+
+def test_every_address_member_name_ends_as_the_pre_check_expects():
+    assert all(any(name.endswith(end[:-2]) for end in _IP_MEMBER_ENDS) for name in IP_MEMBER_NAMES)
+
+
+@pytest.mark.parametrize("value", ['{"ip":1}', '{"a":{"X-Forwarded-FOR":"x"}}',
+                                   '{"IPADDRESS":1}', '{"x-real-ip":[]}'])
+def test_the_pre_check_finds_every_address_member_name(value):
+    assert may_hold_ip_member(value) is True
 
 
 def test_scrub_json_leaves_member_names_escapes_and_non_ip_members_alone():

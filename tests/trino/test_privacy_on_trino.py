@@ -1,8 +1,7 @@
 """§6b pseudonymisation in sql/backfill on Trino: the privacy fixture (IPv4, IPv6, v4-mapped,
 garbage; copies inside the JSON columns) staged row for row as DuckDB stages it, under every
-IpHandling setting and an environment's own PII parameter list. DuckDB's rows equal the
-Lambda's (tests/sql/backfill/test_privacy_parity.py), so Trino, standing in for Athena, lands
-what the Lambda lands."""
+IpHandling setting. DuckDB's rows equal the Lambda's (tests/sql/backfill/test_privacy_parity.py),
+so Trino, standing in for Athena, lands what the Lambda lands."""
 
 from __future__ import annotations
 
@@ -10,7 +9,7 @@ import shutil
 
 import pytest
 
-from tests.sql.backfill.test_privacy_parity import ENVIRONMENTS, PRIVACY_FIXTURE
+from tests.sql.backfill.test_privacy_parity import ENVIRONMENTS, PRIVACY_FIXTURE, whole_ips
 from tests.trino.rows import assert_same_rows, table_snapshot
 from tests.trino.test_backfill_parity import STAGE
 from webevents import SQL_DIR
@@ -75,3 +74,15 @@ def test_the_json_copies_are_pseudonymised_on_trino(pair):
     [(properties, traits, extra, count)] = rows
     assert '"2001:db8:85a3::"' in properties and '"2001:db8:85a3::"' in traits
     assert "8a2e" not in properties + traits + extra and count == 0
+
+
+@pytest.mark.parametrize("setting", list(DAYS))
+def test_no_whole_ip_is_staged_on_trino_whatever_the_setting(pair, setting):
+    _, trino = pair
+    columns, rows = trino.query(
+        "select * from raw.web_events_backfill_stage where outcome = 'ok' "
+        f"and archive_date = date '{DAYS[setting]}'")
+    assert rows
+    for row in rows:
+        text = " ".join(str(value) for value in row)
+        assert not whole_ips(text), (setting, row[columns.index("event_id")], whole_ips(text))

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import hashlib
+import hmac
 import json
 import shutil
 from pathlib import Path
@@ -154,3 +156,52 @@ def test_the_command_with_archive_date_and_summary(lake, rule_changed, tmp_path,
     assert ("replay: backfill-rejects 2 lines = 1 landed + 1 rejected again + 0 dropped; "
             "rejected again by reason: missing_timestamp 1") in capsys.readouterr().out
     assert json.loads(out.read_text())["by_archive_date"]["2024-02-01"]["landed"] == 1
+
+
+# A rejected line carrying an address and a URL query, rejected for its date (1999).
+PERSONAL = ('{"type":"page","messageId":"m-ip","timestamp":"1999-06-01T10:00:00Z",'
+            '"context":{"ip":"198.51.100.77","traits":{"ip":"198.51.100.77"},'
+            '"page":{"url":"https://x.test/p?q=1&email=a&k=v"}}}')
+
+
+@pytest.fixture
+def personal_lake(tmp_path) -> Path:
+    folder = tmp_path / "archive" / "dt=2024-01-31"
+    folder.mkdir(parents=True)
+    (folder / "events.jsonl").write_text(PERSONAL + "\n")
+    lake = tmp_path / "lake"
+    assert backfill_files([folder / "events.jsonl"], lake=lake).total("rejected_lines") == 1
+    return lake
+
+
+@pytest.mark.parametrize(("environment", "ip", "url"), [
+    ({"IP_HANDLING": "drop"}, None, "https://x.test/p?q=1&k=v"),
+    ({"IP_HANDLING": "truncate", "PII_QUERY_PARAMETERS": "q,K"}, "198.51.100.0",
+     "https://x.test/p?email=a"),
+    ({"IP_HANDLING": "hash", "IP_HASH_KEY": "k3y"},
+     hmac.new(b"k3y", b"198.51.100.77", hashlib.sha256).hexdigest(), "https://x.test/p?q=1&k=v"),
+])
+def test_replayed_lines_are_pseudonymised_by_the_environment_s_setting(
+        personal_lake, rule_changed, monkeypatch, environment, ip, url):
+    for variable in ("IP_HANDLING", "IP_HASH_KEY", "PII_QUERY_PARAMETERS"):
+        monkeypatch.delenv(variable, raising=False)
+    for variable, value in environment.items():
+        monkeypatch.setenv(variable, value)
+    assert replay_rejects(personal_lake, clock=lambda: CLOCK)["landed"] == 1
+    [(landed_ip, page_url, context, traits)] = rows(
+        personal_lake, "select ip_address, page_url, context, traits from raw.web_events")
+    assert (landed_ip, page_url) == (ip, url)
+    assert "198.51.100.77" not in context + traits
+    assert json.loads(traits)["ip"] == ip
+
+
+def test_replaying_rejects_with_hashing_but_no_key_is_a_one_line_error(
+        personal_lake, rule_changed, monkeypatch, capsys):
+    monkeypatch.setenv("IP_HANDLING", "hash")
+    monkeypatch.delenv("IP_HASH_KEY", raising=False)
+    before = snapshot(personal_lake)
+    assert main(["replay", "backfill-rejects", "--lake", str(personal_lake)]) == 1
+    assert capsys.readouterr().err.strip() == (
+        "webevents replay: ip_handling=hash needs a key: set IP_HASH_KEY (or --param "
+        "ip_hash_key=...); none is set")
+    assert snapshot(personal_lake) == before

@@ -49,12 +49,18 @@ from typing import Any
 
 import duckdb
 
-from webevents import SQL_DIR
+from webevents import LAMBDA_DIR, SQL_DIR
 from webevents import clock as webevents_clock
 from webevents.engines import EngineError
 from webevents.engines.local import LocalEngine, connect
 from webevents.jobs.backfill import date_ranges
-from webevents.jobs.sql import SqlRunError, render, run_files, run_order
+from webevents.jobs.sql import (
+    SqlRunError,
+    environment_params,
+    render,
+    run_files,
+    run_order,
+)
 from webevents.local.ingest import row_sink, transform_lines
 from webevents.local.lake import DATABASE_FILE, locked, resolve_lake
 
@@ -567,6 +573,8 @@ class Prepared:
 def prepare(records: Sequence[ErrorRecord]) -> list[Prepared]:
     """Original events through the real handler; landing rows checked as they are."""
     prepared = [Prepared(record) for record in records]
+    privacy = _landing_privacy() if any(
+        p.record.kind == LANDING_ROW for p in prepared) else None
     originals = [p for p in prepared if p.record.kind == ORIGINAL_EVENT]
     answers = transform_lines(p.record.data for p in originals)
     for item, (result, table, row, reason) in zip(originals, answers, strict=True):
@@ -588,8 +596,36 @@ def prepare(records: Sequence[ErrorRecord]) -> list[Prepared]:
             # Not a landing row: sending it to the Lambda would fail it as unknown_shape.
             item.outcome, item.reason = FAILED_AGAIN, "not_a_landing_row"
         else:
-            item.table, item.row, item.event_id = LANDING_TABLE, item.record.data, row["event_id"]
+            item.table, item.event_id = LANDING_TABLE, row["event_id"]
+            item.row = _pseudonymised(item.record.data, row, privacy)
     return prepared
+
+
+def _landing_privacy():
+    """The environment's §6b setting (IP_HANDLING, IP_HASH_KEY, PII_QUERY_PARAMETERS), read
+    by the Lambda's own code; a clear error for a bad setting or hashing without a key."""
+    if str(LAMBDA_DIR) not in sys.path:
+        sys.path.insert(0, str(LAMBDA_DIR))
+    import privacy
+
+    try:
+        return privacy.settings(os.environ)
+    except ValueError as error:
+        raise ReplayError(str(error)) from None
+
+
+def _pseudonymised(data: bytes, row: dict, setting) -> bytes:
+    """A landing row from the error output as §6b lands it today: it may have been written
+    before §6b was deployed or under another IpHandling, and would otherwise land whole.
+    The bytes as written when §6b changes nothing."""
+    from normalise import text
+    from privacy import pseudonymise_landed
+
+    before = dict(row)
+    pseudonymise_landed(row, setting, text)
+    if row == before:
+        return data
+    return json.dumps(row, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def _is_date(value: Any) -> bool:
@@ -797,7 +833,8 @@ def insert_rows_with_athena(rows: list[Prepared], target: Target, replay_id: str
     bucket, _ = split_s3_uri(target.outputs["AthenaOutputLocation"])
     suffix = replay_id.replace("-", "_").lower()
     key = f"replay-scratch/{replay_id}/rows.jsonl"
-    lines = [json.dumps(json.loads(p.record.data), separators=(",", ":")) for p in rows]
+    # p.row: the landing row pseudonymised by prepare(), as the local target inserts it
+    lines = [json.dumps(json.loads(p.row), separators=(",", ":")) for p in rows]
     s3 = target.clients.get("s3")
     with aws_errors(f"writing s3://{bucket}/{key}"):
         s3.put_object(Bucket=bucket, Key=key, Body=("\n".join(lines) + "\n").encode())
@@ -1086,6 +1123,12 @@ def replay_rejects(
     line with the stage, and each chunk's counts in raw.web_events_backfill_loads move
     from rejected to landed/dropped. A dry run does all of it and rolls back.
     """
+    try:
+        # The lines land as the backfill lands them: the environment's §6b setting
+        # (IP_HANDLING, IP_HASH_KEY, PII_QUERY_PARAMETERS), checked before the lake is opened.
+        environment = environment_params({})
+    except SqlRunError as error:
+        raise ReplayError(str(error)) from None
     now = (clock or webevents_clock.now)().replace(tzinfo=None)
     loaded_at = now.isoformat(sep=" ")
     lake_dir = resolve_lake(lake)
@@ -1117,6 +1160,7 @@ def replay_rejects(
         first = min(row[0] for row in rejects)
         last = max(row[0] for row in rejects)
         window = {"date_from": first.isoformat(), "date_to": last.isoformat()}
+        stage_params = {**environment, **window}
         with tempfile.TemporaryDirectory(prefix="webevents-rejects-") as scratch:
             files: dict[tuple, int] = {}
             grouped: dict[tuple, list[str]] = {}
@@ -1135,7 +1179,8 @@ def replay_rejects(
                 "table if not exists archive.web_events_archive",
                 f"table if not exists {REPLAY_LINES_VIEW}", "web_events_archive_create.sql")
             stage_sql = _retarget(
-                _retarget(render(BACKFILL_SQL / "web_events_backfill_stage_insert.sql", window),
+                _retarget(render(BACKFILL_SQL / "web_events_backfill_stage_insert.sql",
+                                 stage_params),
                           "from archive.web_events_archive", f"from {REPLAY_LINES_VIEW}",
                           "web_events_backfill_stage_insert.sql"),
                 "insert into raw.web_events_backfill_stage", f"insert into {REPLAY_STAGE_TABLE}",

@@ -92,6 +92,14 @@ def default_params(today: dt.date | None = None) -> dict[str, str]:
     return params
 
 
+def environment_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """default_params (the environment's IP_HANDLING, IP_HASH_KEY, PII_QUERY_PARAMETERS, ...)
+    under params, checked as run_files checks them: for code that renders a file itself."""
+    values: dict[str, Any] = {**default_params(), **params}
+    _check_params(values)
+    return values
+
+
 def parse_params(pairs: Iterable[str]) -> dict[str, str]:
     """`name=value` strings (from --param) as a dict."""
     params: dict[str, str] = {}
