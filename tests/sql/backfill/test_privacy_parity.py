@@ -216,22 +216,27 @@ def test_an_environment_s_own_list_replaces_the_contract_s_in_both(landed):
         assert {"username", "q", "utm_source"} <= sql_names
 
 
+def stage_one_day(tmp_path) -> None:
+    """The stage insert for one archive day of an empty archive, as the backfill runs it."""
+    run_files(
+        [SQL_DIR / "backfill" / "web_events_backfill_stage_insert.sql"],
+        engine="local",
+        lake=tmp_path / "lake",
+        echo=None,
+        params={
+            "archive_location": str(tmp_path),
+            "loaded_at": "2024-03-10 00:00:00",
+            "date_from": "2024-03-10",
+            "date_to": "2024-03-10",
+        },
+    )
+
+
 def test_the_backfill_refuses_hashing_without_a_key(tmp_path, monkeypatch):
     monkeypatch.setenv("IP_HANDLING", "hash")
     monkeypatch.delenv("IP_HASH_KEY", raising=False)
     with pytest.raises(SqlRunError, match="ip_handling=hash needs a key"):
-        run_files(
-            [SQL_DIR / "backfill" / "web_events_backfill_stage_insert.sql"],
-            engine="local",
-            lake=tmp_path / "lake",
-            echo=None,
-            params={
-                "archive_location": str(tmp_path),
-                "loaded_at": "2024-03-10 00:00:00",
-                "date_from": "2024-03-10",
-                "date_to": "2024-03-10",
-            },
-        )
+        stage_one_day(tmp_path)
 
 
 def test_the_sql_s_default_list_is_the_contract_s():
@@ -249,18 +254,7 @@ def test_the_sql_s_default_list_is_the_contract_s():
 def test_the_runner_refuses_a_pii_list_it_cannot_hold(tmp_path, monkeypatch, listed, error):
     monkeypatch.setenv("PII_QUERY_PARAMETERS", listed)
     with pytest.raises(SqlRunError, match=re.escape(error)):
-        run_files(
-            [SQL_DIR / "backfill" / "web_events_backfill_stage_insert.sql"],
-            engine="local",
-            lake=tmp_path / "lake",
-            echo=None,
-            params={
-                "archive_location": str(tmp_path),
-                "loaded_at": "2024-03-10 00:00:00",
-                "date_from": "2024-03-10",
-                "date_to": "2024-03-10",
-            },
-        )
+        stage_one_day(tmp_path)
 
 
 def test_the_runner_refuses_an_unknown_ip_handling(tmp_path, monkeypatch):
