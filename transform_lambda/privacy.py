@@ -198,7 +198,6 @@ def may_hold_pii(names: tuple[str, ...] = PII_QUERY_PARAMETERS) -> re.Pattern[st
     return re.compile(r"[?&](?:" + alternatives + r")(?=[=&#]|$)", re.IGNORECASE)
 
 
-
 def scrub_json(
     text: str,
     ip_rule: Callable[[str], tuple[str | None, int]],
