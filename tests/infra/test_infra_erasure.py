@@ -91,7 +91,7 @@ def test_the_report_s_log_and_stream_figures_are_the_template_s(template):
     capped = [resource["Properties"]["RetentionInDays"] for resource in
               resources_of_type(template, "AWS::Logs::LogGroup").values()
               if "Fn::If" in resource["Properties"].get("RetentionInDays", {})]
-    assert len(capped) == 4 and all(
+    assert len(capped) == 5 and all(
         value["Fn::If"][2] == forget.LOG_RETENTION_CAP_DAYS for value in capped)
     kept = [int(parameter_values(template, samconfig_overrides(env))["KinesisRetentionHours"])
             for env in ENVIRONMENTS]
@@ -127,6 +127,7 @@ PERSONAL_DATA_LOG_GROUPS = {
     "DeliveryLogGroup": "Firehose's delivery error messages are not documented to omit data",
     "BuildLogGroup": "the daily job applies erasures; a failed statement can quote an id",
     "HttpIngestWafLogGroup": "every WAF log record holds the client IP",
+    "HttpIngestExecutionLogGroup": "API Gateway's execution errors can quote a request",
 }
 NO_PERSONAL_DATA_LOG_GROUPS = {
     "HttpIngestAccessLogGroup": "its format names no client identity (checked below)",
@@ -243,6 +244,18 @@ def test_every_log_group_and_bucket_is_judged_for_personal_data(template):
     assert buckets == PERSONAL_DATA_BUCKETS | set(NO_PERSONAL_DATA_BUCKETS)
 
 
+def test_the_stage_s_execution_log_is_the_stack_s_own_group(template):
+    """API Gateway writes the stage's execution log to API-Gateway-Execution-Logs_{api}/{stage}
+    and makes that group itself, without retention, if it does not exist first."""
+    group = template["Resources"]["HttpIngestExecutionLogGroup"]
+    stage = template["Resources"]["HttpIngestStage"]
+    name = "API-Gateway-Execution-Logs_${HttpIngestApi}/" + stage["Properties"]["StageName"]
+    assert group["Properties"]["LogGroupName"] == {"Fn::Sub": name}
+    assert stage["DependsOn"] == "HttpIngestExecutionLogGroup"
+    assert any(setting.get("LoggingLevel") == "ERROR"
+               for setting in stage["Properties"]["MethodSettings"])
+
+
 def test_the_access_log_names_no_client_identity(template):
     """The access log keeps LogRetentionDays because it holds no IP, user agent or caller:
     no $context.identity.* (sourceIp, userAgent, caller, ...) and no authorizer claims."""
@@ -266,6 +279,7 @@ def test_the_runbook_states_the_days_the_template_keeps_logs_and_stream(template
         "transform Lambda logs": "TransformFunctionLogGroup",
         "Firehose delivery error logs": "DeliveryLogGroup",
         "daily job build logs": "BuildLogGroup",
+        "API Gateway execution logs": "HttpIngestExecutionLogGroup",
         "Kinesis ingest stream": "IngestStream",
     }
     worst = {store: 0 for store in stores.values()}

@@ -370,7 +370,9 @@ def test_no_hard_coded_resource_names(template):
             value = named[key]
             if isinstance(value, dict) and "Ref" in value:
                 continue  # a reference to another resource's (derived) name
-            assert refs_to(value, "EnvironmentName"), f"{logical_id}.{key} = {value!r}"
+            # a name built on another resource's id (unique per stack), or on the environment
+            derived = [other for other in template["Resources"] if refs_to(value, other)]
+            assert derived or refs_to(value, "EnvironmentName"), f"{logical_id}.{key} = {value!r}"
     accounts = set(re.findall(r":(\d{12}):", TEMPLATE_PATH.read_text(encoding="utf-8")))
     assert accounts <= {POWERTOOLS_PUBLISHER_ACCOUNT}, f"hard-coded account ids {accounts}"
 

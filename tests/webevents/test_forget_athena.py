@@ -262,6 +262,7 @@ AUDIT = {
         "transform Lambda logs (CloudWatch Logs)": "2026-12-12",
         "Firehose delivery error logs (CloudWatch Logs)": "2026-12-12",
         "daily job build logs (CloudWatch Logs)": "2026-12-12",
+        "API Gateway execution logs (CloudWatch Logs)": "2026-12-12",
         "Kinesis ingest stream": "2026-11-27",
         # the ids of the request, not the events: past the deadline, stated (D-PRIV-6)
         "Athena query history (the ids of the request in the erasure statements, D-PRIV-6)":

@@ -141,7 +141,8 @@ AWS_STORES = (
     *(Store(name, LOG_RETENTION_CAP_DAYS + LOG_DELETION_LAG_DAYS, "log retention")
       for name in ("WAF logs (CloudWatch Logs)", "transform Lambda logs (CloudWatch Logs)",
                    "Firehose delivery error logs (CloudWatch Logs)",
-                   "daily job build logs (CloudWatch Logs)")),
+                   "daily job build logs (CloudWatch Logs)",
+                   "API Gateway execution logs (CloudWatch Logs)")),
     Store("Kinesis ingest stream", -(-KINESIS_RETENTION_HOURS // 24), "stream retention"),
 )
 # Not the person's events but the request's ids, past the deadline: reported, not hidden.
