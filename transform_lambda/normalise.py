@@ -16,15 +16,7 @@ from typing import Any, NamedTuple
 
 import orjson
 from landing_contract import DENIED_KEYS, LANDING_COLUMN_NAMES
-from privacy import (
-    Privacy,
-    may_hold_ip_member,
-    may_hold_pii,
-    pseudonymise_ip,
-    scrub_json,
-    settings,
-    strip_pii_query,
-)
+from privacy import Privacy, pseudonymise_ip, pseudonymise_row, settings
 
 # §6b: read once, at cold start; a bad IP_HANDLING, or hashing without a key, stops the
 # function here (no record lands with its IP whole). Tests replace it.
@@ -454,7 +446,6 @@ def normalise(
 
 _IPS: dict[tuple[str, Privacy], tuple[str | None, int]] = {}
 _IPS_MAX = 4096
-_JSON_COLUMNS = ("properties", "context", "traits", "extra")
 
 
 def _ip_rule(ip: str) -> tuple[str | None, int]:
@@ -474,28 +465,7 @@ def _ip_rule(ip: str) -> tuple[str | None, int]:
 def _pseudonymise(row: dict) -> None:
     """§6b, last: §3a and §6 compare and read the values as sent (utm_* come from the query,
     and a context key a column took leaves context), then what lands is pseudonymised."""
-    removed = 0
-    names = PRIVACY.pii_query_parameters
-    for column in ("page_url", "page_path", "page_referrer"):
-        value = row[column]
-        if value is not None and "?" in value:
-            row[column], count = strip_pii_query(value, names)
-            removed += count
-    ip = row["ip_address"]
-    if ip is not None:
-        row["ip_address"], count = _ip_rule(ip)
-        removed += count
-    # The copies inside the JSON columns: the same rules (a context.page kept whole for its
-    # title, a URL-valued property, metadata's ip when context's took the column, ...).
-    for column in _JSON_COLUMNS:
-        value = row[column]
-        if may_hold_ip_member(value) or (
-            "?" in value and may_hold_pii(names).search(value) is not None
-        ):
-            row[column], count = scrub_json(value, _ip_rule, text, names)
-            removed += count
-    if removed:
-        row["redacted_field_count"] += removed
+    pseudonymise_row(row, _ip_rule, text, PRIVACY.pii_query_parameters)
 
 
 # §3a: context.campaign member -> column, and the page URL's query parameter behind it.

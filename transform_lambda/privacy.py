@@ -266,11 +266,48 @@ def scrub_json(
     return "".join(parts), removed
 
 
+URL_COLUMNS = ("page_url", "page_path", "page_referrer")
+JSON_COLUMNS = ("properties", "context", "traits", "extra")
+
+
+def pseudonymise_row(
+    row: dict,
+    ip_rule: Callable[[str], tuple[str | None, int]],
+    text_value: Callable[[object], str | None],
+    names: tuple[str, ...],
+) -> int:
+    """§6b on a landing row, in place: PII query parameters off the URL columns, ip_address
+    by ip_rule, the copies inside the JSON columns by scrub_json. Returns the removals and
+    adds them to redacted_field_count. The cheap checks first, so a row without a query or
+    an address member costs no regex work (this runs for every event the Lambda lands)."""
+    removed = 0
+    for column in URL_COLUMNS:
+        value = row.get(column)
+        if isinstance(value, str) and "?" in value:
+            row[column], count = strip_pii_query(value, names)
+            removed += count
+    ip = row.get("ip_address")
+    if isinstance(ip, str):
+        row["ip_address"], count = ip_rule(ip)
+        removed += count
+    elif ip is not None:  # not text: no address a column may hold
+        row["ip_address"], removed = None, removed + 1
+    # The copies inside the JSON columns: the same rules (a context.page kept whole for its
+    # title, a URL-valued property, metadata's ip when context's took the column, ...).
+    for column in JSON_COLUMNS:
+        value = row.get(column)
+        if isinstance(value, str) and (may_hold_ip_member(value) or (
+                "?" in value and may_hold_pii(names).search(value) is not None)):
+            row[column], count = scrub_json(value, ip_rule, text_value, names)
+            removed += count
+    if removed:
+        row["redacted_field_count"] = (row.get("redacted_field_count") or 0) + removed
+    return removed
+
+
 # What `hash` lands: the HMAC-SHA256 hex digest. A landing row written under `hash` already
 # holds it, and hashing it again would make a second pseudonym for the same address.
 _HMAC_HEX = re.compile(r"[0-9a-f]{64}")
-_URL_COLUMNS = ("page_url", "page_path", "page_referrer")
-_JSON_COLUMNS = ("properties", "context", "traits", "extra")
 
 
 def pseudonymise_landed(
@@ -286,24 +323,4 @@ def pseudonymise_landed(
             return value, 0
         return pseudonymise_ip(value, privacy)
 
-    removed = 0
-    names = privacy.pii_query_parameters
-    for column in _URL_COLUMNS:
-        value = row.get(column)
-        if isinstance(value, str):
-            row[column], count = strip_pii_query(value, names)
-            removed += count
-    ip = row.get("ip_address")
-    if isinstance(ip, str):
-        row["ip_address"], count = ip_rule(ip)
-        removed += count
-    elif ip is not None:  # not text: no address a column may hold
-        row["ip_address"], removed = None, removed + 1
-    for column in _JSON_COLUMNS:
-        value = row.get(column)
-        if isinstance(value, str):
-            row[column], count = scrub_json(value, ip_rule, text_value, names)
-            removed += count
-    if removed:
-        row["redacted_field_count"] = (row.get("redacted_field_count") or 0) + removed
-    return removed
+    return pseudonymise_row(row, ip_rule, text_value, privacy.pii_query_parameters)

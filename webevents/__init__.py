@@ -8,9 +8,20 @@ dev/      developer tooling: sample traffic, the Trino fidelity-tier server, the
 clock.py and failpoints.py, at the top, are shared by every role.
 """
 
+import importlib
+import sys
 from pathlib import Path
+from types import ModuleType
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SQL_DIR = PROJECT_ROOT / "sql"
 DBT_DIR = PROJECT_ROOT / "dbt"
 LAMBDA_DIR = PROJECT_ROOT / "transform_lambda"
+
+
+def lambda_module(name: str) -> ModuleType:
+    """A module of transform_lambda/, imported as Lambda imports it: its folder is the root
+    of its imports (it is not a package)."""
+    if str(LAMBDA_DIR) not in sys.path:
+        sys.path.insert(0, str(LAMBDA_DIR))
+    return importlib.import_module(name)

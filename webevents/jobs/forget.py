@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from webevents import DBT_DIR, LAMBDA_DIR, SQL_DIR, clock, failpoints
+from webevents import DBT_DIR, SQL_DIR, clock, failpoints, lambda_module
 from webevents.engines import EngineError, get_engine
 from webevents.jobs.replay import ERASED, LANDED, RECORDS_TABLE, REJECTS_SOURCE, _table_exists
 from webevents.jobs.sql import SqlRunError, run_files, run_order
@@ -658,11 +658,7 @@ def _archive_line_matches(line: bytes, ids: Identifiers, pattern: re.Pattern) ->
 
 def _normaliser():
     """The Lambda's rules (transform_lambda/normalise.py), imported as Lambda imports them."""
-    if str(LAMBDA_DIR) not in sys.path:
-        sys.path.insert(0, str(LAMBDA_DIR))
-    import normalise
-
-    return normalise
+    return lambda_module("normalise")
 
 
 def _error_record_matches(line: bytes, pattern: re.Pattern) -> bool:

@@ -49,7 +49,7 @@ from typing import Any
 
 import duckdb
 
-from webevents import LAMBDA_DIR, SQL_DIR
+from webevents import SQL_DIR, lambda_module
 from webevents import clock as webevents_clock
 from webevents.engines import EngineError
 from webevents.engines.local import LocalEngine, connect
@@ -604,12 +604,8 @@ def prepare(records: Sequence[ErrorRecord]) -> list[Prepared]:
 def _landing_privacy():
     """The environment's §6b setting (IP_HANDLING, IP_HASH_KEY, PII_QUERY_PARAMETERS), read
     by the Lambda's own code; a clear error for a bad setting or hashing without a key."""
-    if str(LAMBDA_DIR) not in sys.path:
-        sys.path.insert(0, str(LAMBDA_DIR))
-    import privacy
-
     try:
-        return privacy.settings(os.environ)
+        return lambda_module("privacy").settings(os.environ)
     except ValueError as error:
         raise ReplayError(str(error)) from None
 
@@ -618,11 +614,8 @@ def _pseudonymised(data: bytes, row: dict, setting) -> bytes:
     """A landing row from the error output as §6b lands it today: it may have been written
     before §6b was deployed or under another IpHandling, and would otherwise land whole.
     The bytes as written when §6b changes nothing."""
-    from normalise import text
-    from privacy import pseudonymise_landed
-
     before = dict(row)
-    pseudonymise_landed(row, setting, text)
+    lambda_module("privacy").pseudonymise_landed(row, setting, lambda_module("normalise").text)
     if row == before:
         return data
     return json.dumps(row, separators=(",", ":"), ensure_ascii=False).encode()

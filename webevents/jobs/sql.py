@@ -382,8 +382,7 @@ def run_files(
     Stops at the first failure with a SqlRunError naming the file and showing the statement.
     `echo` gets one progress line per statement (None = quiet).
     """
-    values: dict[str, Any] = {**default_params(), **(params or {})}
-    _check_params(values)
+    values = environment_params(params or {})
     files = collect_steps(paths)
     _check_landing_settings(engine, values, files)
     owns_engine = isinstance(engine, str)

@@ -37,7 +37,7 @@ from typing import Any
 
 import duckdb
 
-from webevents import LAMBDA_DIR, clock, failpoints
+from webevents import clock, failpoints, lambda_module
 from webevents.engines.local import connect
 from webevents.local import ledger
 from webevents.local.lake import LakeError, locked, resolve_lake
@@ -126,12 +126,7 @@ class _LocalContext:
 
 def _load_handler():
     """Import the Lambda as Lambda does: its folder is the root of its imports."""
-    if str(LAMBDA_DIR) not in sys.path:
-        sys.path.insert(0, str(LAMBDA_DIR))
-    import app
-    import landing_contract
-
-    return app, landing_contract
+    return lambda_module("app"), lambda_module("landing_contract")
 
 
 class LineReader:
