@@ -31,6 +31,7 @@ POINTS = (
 # `webevents forget` (webevents/jobs/forget.py), in the order an erasure reaches them;
 # tests/e2e/test_interrupted_forget.py stops it at each.
 FORGET_POINTS = (
+    "forget.filed",             # request files filed into the table, the files not deleted
     "forget.planned",           # ids, dates, counts, archive files kept; nothing deleted
     "forget.sources_deleted",   # per-event marts and every landed copy deleted
     "forget.days_deleted",      # the touched days of the daily marts deleted, not re-derived

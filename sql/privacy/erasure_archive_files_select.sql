@@ -3,17 +3,27 @@
 select staged.source_file
 from raw.web_events_backfill_stage as staged
 where
-    staged.user_id in ({{ user_id_list }})
-    or staged.anonymous_id in ({{ device_id_list }})
+    staged.user_id in ({{ request_user_ids }})
+    or staged.anonymous_id in ({{ request_device_ids }})
     or (
         staged.user_id is null
-        and staged.anonymous_id in ({{ anonymous_id_list }})
+        and staged.anonymous_id in ({{ request_anonymous_ids }})
     )
     or (
         staged.outcome = 'rejected'
-        and regexp_like(staged.line, '{{ identifier_pattern }}')
+        and exists (
+            select 1 as holds_id from raw.erasure_request_ids as ids
+            where
+                ids.request_id = '{{ request_id }}'
+                and strpos(staged.line, '"' || ids.id || '"') > 0
+        )
     )
 union
 select rejects.source_file
 from raw.web_events_backfill_rejects as rejects
-where regexp_like(rejects.line, '{{ identifier_pattern }}')
+where exists (
+        select 1 as holds_id from raw.erasure_request_ids as ids
+        where
+            ids.request_id = '{{ request_id }}'
+            and strpos(rejects.line, '"' || ids.id || '"') > 0
+    )

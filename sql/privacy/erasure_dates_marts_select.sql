@@ -2,19 +2,19 @@
 -- can start the day before its event (daily marts keyed by session date).
 select event_date from marts.fct_web_events
 where
-    user_id in ({{ user_id_list }})
-    or anonymous_id in ({{ device_id_list }})
-    or (user_id is null and anonymous_id in ({{ anonymous_id_list }}))
+    user_id in ({{ request_user_ids }})
+    or anonymous_id in ({{ request_device_ids }})
+    or (user_id is null and anonymous_id in ({{ request_anonymous_ids }}))
 union
 select session_date from marts.fct_sessions
 where session_key in (
         select person_events.session_key
         from marts.fct_web_events as person_events
         where
-            person_events.user_id in ({{ user_id_list }})
-            or person_events.anonymous_id in ({{ device_id_list }})
+            person_events.user_id in ({{ request_user_ids }})
+            or person_events.anonymous_id in ({{ request_device_ids }})
             or (
                 person_events.user_id is null
-                and person_events.anonymous_id in ({{ anonymous_id_list }})
+                and person_events.anonymous_id in ({{ request_anonymous_ids }})
             )
     )

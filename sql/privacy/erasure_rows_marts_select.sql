@@ -5,9 +5,9 @@ select
     count(*) as erased_rows
 from marts.fct_web_events
 where
-    user_id in ({{ user_id_list }})
-    or anonymous_id in ({{ device_id_list }})
-    or (user_id is null and anonymous_id in ({{ anonymous_id_list }}))
+    user_id in ({{ request_user_ids }})
+    or anonymous_id in ({{ request_device_ids }})
+    or (user_id is null and anonymous_id in ({{ request_anonymous_ids }}))
 union all
 select
     'marts.int_session_boundaries' as erased_table,
@@ -17,11 +17,11 @@ where event_id in (
         select person_events.event_id
         from marts.fct_web_events as person_events
         where
-            person_events.user_id in ({{ user_id_list }})
-            or person_events.anonymous_id in ({{ device_id_list }})
+            person_events.user_id in ({{ request_user_ids }})
+            or person_events.anonymous_id in ({{ request_device_ids }})
             or (
                 person_events.user_id is null
-                and person_events.anonymous_id in ({{ anonymous_id_list }})
+                and person_events.anonymous_id in ({{ request_anonymous_ids }})
             )
     )
 union all
@@ -33,11 +33,11 @@ where session_key in (
         select person_events.session_key
         from marts.fct_web_events as person_events
         where
-            person_events.user_id in ({{ user_id_list }})
-            or person_events.anonymous_id in ({{ device_id_list }})
+            person_events.user_id in ({{ request_user_ids }})
+            or person_events.anonymous_id in ({{ request_device_ids }})
             or (
                 person_events.user_id is null
-                and person_events.anonymous_id in ({{ anonymous_id_list }})
+                and person_events.anonymous_id in ({{ request_anonymous_ids }})
             )
     )
 union all
@@ -46,5 +46,5 @@ select
     count(*) as erased_rows
 from marts.dim_identity_ranges
 where
-    user_id in ({{ user_id_list }})
-    or anonymous_id in ({{ device_id_list }})
+    user_id in ({{ request_user_ids }})
+    or anonymous_id in ({{ request_device_ids }})

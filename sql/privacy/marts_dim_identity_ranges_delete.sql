@@ -2,5 +2,5 @@
 -- directly); another person's ranges on a shared device stay.
 delete from marts.dim_identity_ranges
 where
-    user_id in ({{ user_id_list }})
-    or anonymous_id in ({{ device_id_list }})
+    user_id in ({{ request_user_ids }})
+    or anonymous_id in ({{ request_device_ids }})

@@ -5,10 +5,10 @@ where event_id in (
         select person_events.event_id
         from marts.fct_web_events as person_events
         where
-            person_events.user_id in ({{ user_id_list }})
-            or person_events.anonymous_id in ({{ device_id_list }})
+            person_events.user_id in ({{ request_user_ids }})
+            or person_events.anonymous_id in ({{ request_device_ids }})
             or (
                 person_events.user_id is null
-                and person_events.anonymous_id in ({{ anonymous_id_list }})
+                and person_events.anonymous_id in ({{ request_anonymous_ids }})
             )
     )

@@ -2,7 +2,15 @@
 -- a rejected line is kept whole in `line`, so it is matched on its text.
 delete from raw.web_events_backfill_stage
 where
-    user_id in ({{ user_id_list }})
-    or anonymous_id in ({{ device_id_list }})
-    or (user_id is null and anonymous_id in ({{ anonymous_id_list }}))
-    or (outcome = 'rejected' and regexp_like(line, '{{ identifier_pattern }}'))
+    user_id in ({{ request_user_ids }})
+    or anonymous_id in ({{ request_device_ids }})
+    or (user_id is null and anonymous_id in ({{ request_anonymous_ids }}))
+    or (
+        outcome = 'rejected'
+        and exists (
+            select 1 as holds_id from raw.erasure_request_ids as ids
+            where
+                ids.request_id = '{{ request_id }}'
+                and strpos(line, '"' || ids.id || '"') > 0
+        )
+    )

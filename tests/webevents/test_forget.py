@@ -25,7 +25,13 @@ from webevents.cli import main
 from webevents.dev.generate import generate_sample
 from webevents.engines import get_engine
 from webevents.jobs.backfill import backfill_files
-from webevents.jobs.forget import DAYS_REDERIVED, KEY_FILE, REBUILT_WHOLE, apply_pending
+from webevents.jobs.forget import (
+    DAYS_REDERIVED,
+    KEY_FILE,
+    REBUILT_WHOLE,
+    WATCH_DAYS,
+    apply_pending,
+)
 from webevents.jobs.sql import run_files, run_order
 from webevents.local import ingest
 
@@ -221,7 +227,8 @@ def assert_equals_the_build_without_the_person(actual: dict, reference: Path) ->
     actual = dict(actual)
     # The erasure's own bookkeeping; and the reference removes the person after its backfill
     # reconciled the whole archive (the re-run test below checks the reconciliation).
-    for table in ("raw.erasure_requests", "raw.erasure_audit", "raw.web_events_backfill_loads"):
+    for table in ("raw.erasure_requests", "raw.erasure_request_ids", "raw.erasure_audit",
+                  "raw.web_events_backfill_loads"):
         actual.pop(table), expected.pop(table)
     assert sorted(actual) == sorted(expected)
     assert {t for t in expected if t.startswith("marts.")} >= {
@@ -286,12 +293,16 @@ def test_an_audit_row_is_written_with_a_keyed_hash_and_the_request_is_closed(for
     assert (status, subject_id, identifiers) == ("applied", None, None)
 
 
-def test_dry_run_prints_the_rows_and_writes_nothing(forgotten, capsys):
+def test_dry_run_prints_the_rows_and_deletes_nothing(forgotten, capsys):
     dry = forgotten["dry"]
     assert dry["code"] == 0
+    # it filed a dry-run request to resolve the ids in the tables, then removed it again
     assert dry["state"] == forgotten["state_before"]
-    assert dry["files"] == forgotten["files_before"]
     assert dry["state"]["raw.erasure_requests"][1] == []
+    assert dry["state"]["raw.erasure_request_ids"][1] == []
+    lake_file = str(Path("lake") / "lake.duckdb")
+    assert ({k: v for k, v in dry["files"].items() if k != lake_file}
+            == {k: v for k, v in forgotten["files_before"].items() if k != lake_file})
 
 
 def test_dry_run_output_names_each_table_and_count(tmp_path, capsys, forgotten):
@@ -334,9 +345,17 @@ def test_a_file_of_ids_files_one_request_each(tmp_path, capsys):
     ids = tmp_path / "ids.txt"
     ids.write_text("# DPO batch 2026-11\nuser_id u-1\nanonymous_id anon-2, \n\n")
     assert main(["forget", "--ids-file", str(ids), "--lake", str(tmp_path), "--defer"]) == 0
-    rows = query(tmp_path, "select subject_kind, subject_id, status from raw.erasure_requests "
-                           "order by 1")
-    assert rows == [("anonymous_id", "anon-2", "pending"), ("user_id", "u-1", "pending")]
+    files = sorted((tmp_path / "erasure-requests").glob("*.json"))
+    requests = sorted((r["subject_kind"], r["subject_id"], r["status"])
+                      for r in (json.loads(f.read_text()) for f in files))
+    assert requests == [("anonymous_id", "anon-2", "pending"), ("user_id", "u-1", "pending")]
+    # each file is named by its random request id, never by the person's id
+    assert sorted(f.stem for f in files) == sorted(
+        json.loads(f.read_text())["request_id"] for f in files)
+    assert apply_pending("local", tmp_path, now=lambda: APPLIED_AT, say=lambda _: None)
+    assert query(tmp_path, "select subject_kind, status from raw.erasure_requests "
+                           "order by 1") == [("anonymous_id", "applied"), ("user_id", "applied")]
+    assert not list((tmp_path / "erasure-requests").glob("*.json"))
 
 
 def test_webevents_run_applies_a_pending_request_before_it_builds(tmp_path, sample):
@@ -494,3 +513,71 @@ def test_every_stored_mart_holding_a_person_column_is_in_the_erasure_lists(forgo
     # every per-event mart re-derived by its days has those days rewritten on Iceberg
     assert privacy_marts("mart_deletes") - set(REBUILT_WHOLE) == privacy_marts(
         "erased_days_optimizes")
+
+
+# ---- request files, and the watch after an erasure -------------------------------------
+def test_a_bad_request_file_is_reported_kept_and_holds_up_no_other_request(tmp_path, capsys):
+    assert main(["forget", "--user-id", "u-1", "--lake", str(tmp_path), "--defer"]) == 0
+    by_hand = tmp_path / "erasure-requests" / "by-hand.json"
+    by_hand.write_text('{"subject_kind": "user_id", "subject_id": "someone@example.org"}\n'
+                       '{"request_id": "0f8fad5b-d9cb-469f-a165-70867728950e", '
+                       '"subject_kind": "email", "subject_id": "u-2", '
+                       '"requested_at": "2026-11-24 10:00:00"}\n')
+    code = main(["forget", "--apply-pending", "--lake", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "by-hand.json:1: request_id is not a lowercase uuid" in err
+    assert "by-hand.json:2: subject_kind is not one of user_id, anonymous_id" in err
+    assert "someone@example.org" not in err and "u-2" not in err  # never echoes an id
+    assert by_hand.exists()  # nothing lost: it waits to be fixed
+    assert query(tmp_path, "select subject_kind, status from raw.erasure_requests") == [
+        ("user_id", "applied")]
+
+
+def test_rows_that_land_again_while_watched_are_erased_by_a_follow_up(forgotten, tmp_path):
+    """A copy landed after the erasure (a replay of error output written before it, a
+    backfill re-run, records buffered in the stream) is erased at the next run; the ids
+    go once the watch has ended (D-ERASURE-2)."""
+    lake = tmp_path / "lake"
+    shutil.copytree(forgotten["lake"], lake)
+    where = person_filter(forgotten["anonymous_ids"])
+    kept_ids = query(lake, "select id_kind, id from raw.erasure_request_ids order by 1, 2")
+    assert ("user_id", PERSON) in kept_ids and len(kept_ids) == 1 + len(
+        forgotten["anonymous_ids"])
+    said: list[str] = []
+    next_day = APPLIED_AT + dt.timedelta(days=1)
+    assert apply_pending("local", lake, now=lambda: next_day, say=said.append,
+                         rebuild_marts=False) == []  # nothing landed again: nothing to do
+
+    engine = get_engine("local", lake=lake)
+    try:
+        before = forgotten["pending"] / "lake" / "lake.duckdb"
+        engine.connection.execute(f"attach '{before}' as before (read_only)")
+        engine.connection.execute(
+            f"insert into raw.web_events select * from before.raw.web_events where {where}")
+        engine.connection.execute("detach before")
+        engine.connection.execute("checkpoint")
+    finally:
+        engine.close()
+    [(landed_again,)] = query(lake, f"select count(*) from raw.web_events where {where}")
+    assert landed_again == forgotten["before"]["raw.web_events"]
+
+    [follow_up] = apply_pending("local", lake, now=lambda: next_day, say=said.append,
+                                rebuild_marts=False)
+    assert query(lake, f"select count(*) from raw.web_events where {where}") == [(0,)]
+    assert follow_up.rows["raw.web_events"] == landed_again
+    [(first,)] = query(lake, "select request_id from raw.erasure_audit "
+                             f"where request_id != '{follow_up.request.request_id}'")
+    assert follow_up.request.identifiers["follows"] == first
+    assert any("landed again" in line and first in line for line in said)
+    hashes = query(lake, "select distinct subject_kind, subject_hash from raw.erasure_audit")
+    assert len(hashes) == 1 and query(lake, "select count(*) from raw.erasure_audit") == [(2,)]
+    # the follow-up's copy of the ids went with it; the first request keeps watching
+    assert query(lake, "select id_kind, id from raw.erasure_request_ids order by 1, 2") == (
+        kept_ids)
+    assert query(lake, "select distinct request_id from raw.erasure_request_ids") == [(first,)]
+
+    watch_over = APPLIED_AT + dt.timedelta(days=WATCH_DAYS, seconds=1)
+    assert apply_pending("local", lake, now=lambda: watch_over, say=said.append,
+                         rebuild_marts=False) == []
+    assert query(lake, "select count(*) from raw.erasure_request_ids") == [(0,)]

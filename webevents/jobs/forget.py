@@ -46,19 +46,27 @@ from typing import Any
 
 from webevents import DBT_DIR, SQL_DIR, clock, failpoints, lambda_module
 from webevents.engines import EngineError, get_engine
+from webevents.jobs.erasure_requests import (
+    IDENTIFIER,
+    SUBJECT_KINDS,
+    RequestFileError,
+    RequestFiles,
+    RequestLine,
+    new_request,
+)
 from webevents.jobs.replay import ERASED, LANDED, RECORDS_TABLE, REJECTS_SOURCE, _table_exists
 from webevents.jobs.sql import SqlRunError, run_files, run_order
 from webevents.local.dbt_runner import run_dbt
 from webevents.local.lake import resolve_lake
 
 PRIVACY_DIR = SQL_DIR / "privacy"
+# The Glue database of external tables (the archive's, and the request files' table).
+ARCHIVE_DATABASE_SQL = SQL_DIR / "backfill" / "archive_database_create.sql"
 KEY_ENV = "WEBEVENTS_ERASURE_KEY"
 KEY_FILE = "erasure.key"
-SUBJECT_KINDS = ("user_id", "anonymous_id")
-# Ids as producers send them (uuids, "user-123", e-mail-like keys). Anything else is refused
-# with a one-line error: the ids are rendered into SQL literals and a regex, so quotes,
-# backslashes and control characters never reach a statement.
-IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@+\-]{0,199}")
+# Ids reach the tables through request files only (webevents/jobs/erasure_requests.py):
+# every statement names the request by its random request_id and reads the ids from
+# raw.erasure_request_ids, so no id is in a statement's text (docs/decisions.md D-PRIV-6).
 
 LANDED_TABLES = (
     "raw.web_events",
@@ -112,13 +120,12 @@ DEADLINE_DAYS = 30  # GDPR art. 12(3): one month; every store below must fit in 
 LOG_RETENTION_CAP_DAYS = 14
 LOG_DELETION_LAG_DAYS = 3
 KINESIS_RETENTION_HOURS = 48  # the most any samconfig.toml environment keeps (prod)
-# The erasure's own statements carry the request's ids as text, and AWS keeps statement
-# texts beyond the deadline where nothing can purge them (D-PRIV-6): Athena's query history
-# "for 45 days" (https://docs.aws.amazon.com/athena/latest/APIReference/API_ListQueryExecutions.html)
-# and CloudTrail's event history, "the past 90 days of management events"
-# (https://docs.aws.amazon.com/awscloudtrail/latest/userguide/view-cloudtrail-events.html).
-ATHENA_QUERY_HISTORY_DAYS = 45
-CLOUDTRAIL_EVENT_HISTORY_DAYS = 90
+# An applied request keeps its ids (raw.erasure_request_ids) while Firehose error output
+# written before it can still be replayed: that output expires ERROR_OUTPUT_DAYS after it
+# was written, plus a day for S3 lifecycle to act (D-ERASURE-2). The ids table keeps one
+# day of snapshots (template.yaml ErasureRequestIdsTable), so the ids too are gone in time.
+WATCH_DAYS = ERROR_OUTPUT_DAYS + 1
+REQUEST_IDS_SNAPSHOT_HOURS = 24
 
 
 def _s3_tables_days(hours: int) -> int:
@@ -145,12 +152,13 @@ AWS_STORES = (
                    "API Gateway execution logs (CloudWatch Logs)")),
     Store("Kinesis ingest stream", -(-KINESIS_RETENTION_HOURS // 24), "stream retention"),
 )
-# Not the person's events but the request's ids, past the deadline: reported, not hidden.
+# Not the person's events but the request's ids: kept while the request is watched for
+# copies landing again, then deleted. No statement carries them, so Athena's query history
+# (45 days) and CloudTrail (90 days) never hold them (D-PRIV-6).
 REQUEST_ID_STORES = (
-    Store("Athena query history (the ids of the request in the erasure statements, D-PRIV-6)",
-          ATHENA_QUERY_HISTORY_DAYS, "kept by Athena; no API deletes an execution"),
-    Store("CloudTrail event history (the same statements, D-PRIV-6)",
-          CLOUDTRAIL_EVENT_HISTORY_DAYS, "kept by CloudTrail; immutable"),
+    Store("erasure request ids (S3 Tables, while watched for copies landing again)",
+          WATCH_DAYS + _s3_tables_days(REQUEST_IDS_SNAPSHOT_HOURS),
+          "watch ends, then snapshot expiry"),
 )
 
 
@@ -170,7 +178,7 @@ def last_copy_dates(applied: dt.date, engine: str) -> dict[str, str]:
 
 def events_gone_by(last_copy_gone: dict[str, str]) -> str:
     """The date the last copy of the person's rows is gone: every store but the request's
-    own ids in AWS's histories (REQUEST_ID_STORES), which the report lists beside it."""
+    own ids (REQUEST_ID_STORES), which the report lists beside it."""
     ids_only = {store.name for store in REQUEST_ID_STORES}
     return max(day for store, day in last_copy_gone.items() if store not in ids_only)
 
@@ -203,15 +211,22 @@ class Identifiers:
     def all(self) -> list[str]:
         return sorted(set(self.user_ids) | set(self.device_ids) | set(self.anonymous_ids))
 
-    def params(self) -> dict[str, str]:
-        ids = self.all()
-        return {
-            "user_id_list": sql_list(self.user_ids),
-            "device_id_list": sql_list(self.device_ids),
-            "anonymous_id_list": sql_list(self.anonymous_ids),
-            # the ids in JSON quotes, for raw lines (rejects, archive, error output)
-            "identifier_pattern": '"(' + "|".join(re.escape(i) for i in ids) + ')"',
-        }
+    def line_pattern(self) -> re.Pattern:
+        """The ids in JSON quotes, for raw lines (local archive and error-output files)."""
+        return re.compile('"(' + "|".join(re.escape(i) for i in self.all()) + ')"')
+
+
+def request_params(request_id: str) -> dict[str, str]:
+    """The statements' parameters for one request: its id and, per kind, the subquery that
+    reads its ids from raw.erasure_request_ids (never the ids themselves)."""
+
+    def ids_of(kind: str) -> str:
+        return ("select kept.id from raw.erasure_request_ids as kept "
+                f"where kept.request_id = '{request_id}' and kept.id_kind = '{kind}'")
+
+    return {"request_id": request_id, "request_user_ids": ids_of("user_id"),
+            "request_device_ids": ids_of("device_id"),
+            "request_anonymous_ids": ids_of("anonymous_id")}
 
 
 def check_identifier(value: str, what: str) -> str:
@@ -275,11 +290,13 @@ def read_ids_file(path: str | Path) -> list[tuple[str, str]]:
 class Session:
     """One engine for a batch of requests; reopened around dbt on DuckDB (one writer)."""
 
-    def __init__(self, engine: str, lake: Path | None, **options: Any):
+    def __init__(self, engine: str, lake: Path | None, s3: Any = None, **options: Any):
         self.name = engine
         self.lake = lake
         self.options = options
         self.engine = None
+        self._s3 = s3
+        self._files: RequestFiles | None = None
 
     def open(self):
         if self.engine is None:
@@ -292,6 +309,11 @@ class Session:
                 self.engine.connection.execute("checkpoint")
             self.engine.close()
             self.engine = None
+
+    def request_files(self) -> RequestFiles:
+        if self._files is None:
+            self._files = RequestFiles.for_engine(self.name, self.lake, self._s3)
+        return self._files
 
     def run(self, name: str, params: dict[str, Any] | None = None):
         """One sql/privacy file; its StatementResult."""
@@ -309,45 +331,86 @@ class Session:
         return True
 
 
+def file_requests(session: Session, requests: list[RequestLine]) -> list[str]:
+    """Write the requests' files, then file them (and any other waiting) into the table;
+    the problems of request files that could not be filed (see file_waiting)."""
+    files = session.request_files()
+    for request in requests:
+        files.write(request)
+    return file_waiting(session)
+
+
+def file_waiting(session: Session) -> list[str]:
+    """File every valid request file of the request location into raw.erasure_requests,
+    then delete those files; one line per file left because a line of it is bad.
+
+    The INSERT ... SELECT reads the person's id from the file through the external table,
+    so the statement names request ids only. It skips requests already filed, so a run
+    killed before the files are deleted files nothing twice on its re-run.
+    """
+    files = session.request_files()
+    found = files.read_all()
+    if not found.requests:
+        return found.problems
+    engine = session.open()
+    run_files([ARCHIVE_DATABASE_SQL], engine=engine, params={}, echo=None)
+    session.run("erasure_request_files_create.sql",
+                {"erasure_requests_location": files.location})
+    session.run("erasure_requests_from_files_insert.sql",
+                {"request_id_list": sql_list(found.request_ids())})
+    failpoints.reach("forget.filed")
+    files.delete(sorted(found.requests))
+    return found.problems
+
+
 def file_request(session: Session, kind: str, subject_id: str, now: dt.datetime) -> Request:
-    request = Request(str(uuid.uuid4()), kind, subject_id, now)
-    session.run("erasure_requests_insert.sql", {
-        "request_id": request.request_id, "subject_kind": kind,
-        "subject_id_literal": sql_list([subject_id]), "requested_at": _ts(now)})
-    return request
+    """File one request (its file, then its pending row); the request as filed."""
+    line = new_request(kind, check_identifier(subject_id, kind), now)
+    problems = file_requests(session, [line])
+    if problems:
+        raise ErasureError("request files that could not be filed: " + "; ".join(problems))
+    return Request(line.request_id, kind, subject_id, line.requested_at)
 
 
 def pending_requests(session: Session) -> list[Request]:
     result = session.run("erasure_requests_pending_select.sql")
     requests = []
     for request_id, kind, subject_id, requested_at, identifiers in result.rows:
-        # rows filed by hand (an Athena INSERT) get the same checks as the command line
+        kept = json.loads(identifiers) if identifiers else None
+        # rows filed by hand (an Athena INSERT) get the same checks as the command line; a
+        # follow-up (D-ERASURE-2) has no subject id, only the ids it copied
         if kind not in SUBJECT_KINDS:
             raise ErasureError(f"request {request_id}: subject_kind {kind!r} is not one of "
                                f"{', '.join(SUBJECT_KINDS)}")
-        check_identifier(str(subject_id or ""), f"request {request_id}: {kind}")
-        requests.append(Request(str(request_id), str(kind), str(subject_id),
-                                _as_datetime(requested_at),
-                                json.loads(identifiers) if identifiers else None))
+        if not (subject_id is None and kept and kept.get("follows")):
+            check_identifier(str(subject_id or ""), f"request {request_id}: {kind}")
+        requests.append(Request(str(request_id), str(kind),
+                                None if subject_id is None else str(subject_id),
+                                _as_datetime(requested_at), kept))
     return requests
 
 
 def resolve(session: Session, request: Request, marts: bool) -> Identifiers:
-    """Every id the request erases (plus those kept on the request by an earlier attempt)."""
+    """Keep every id the request erases in raw.erasure_request_ids (the subject, and the
+    anonymous ids stitched to a user: dim_identity_ranges and every landed copy), then
+    read them back. Each insert skips ids kept already, so a re-run adds nothing."""
+    params = request_params(request.request_id)
+    session.run("erasure_request_ids_subject_insert.sql", params)
+    session.run("erasure_request_ids_stitched_insert.sql", params)
+    if marts:
+        session.run("erasure_request_ids_stitched_marts_insert.sql", params)
+    return kept_ids(session, request.request_id)
+
+
+def kept_ids(session: Session, request_id: str) -> Identifiers:
+    """The ids kept for a request (read back: the report counts them, and locally they
+    match the lines of the files to rewrite)."""
     ids = Identifiers()
-    if request.subject_kind == "user_id":
-        ids.user_ids = [request.subject_id]
-        params = {"user_id_list": sql_list(ids.user_ids)}
-        found = {row[0] for row in session.run("erasure_stitched_ids_select.sql", params).rows}
-        if marts:
-            found |= {row[0] for row in
-                      session.run("erasure_stitched_ids_marts_select.sql", params).rows}
-        ids.anonymous_ids = sorted(str(a) for a in found if a is not None)
-    else:
-        ids.device_ids = [request.subject_id]
-    for name in ("user_ids", "device_ids", "anonymous_ids"):
-        merged = set(getattr(ids, name)) | set((request.identifiers or {}).get(name, []))
-        setattr(ids, name, sorted(merged))
+    names = {"user_id": ids.user_ids, "device_id": ids.device_ids,
+             "anonymous_id": ids.anonymous_ids}
+    for kind, value in session.run("erasure_request_ids_select.sql",
+                                   {"request_id": request_id}).rows:
+        names[str(kind)].append(str(value))
     return ids
 
 
@@ -375,17 +438,21 @@ class Plan:
     #                       the dbt lookback and the OPTIMIZEs of the per-event marts
     archive_files: list[str]  # archive objects holding the person's lines
 
-    def as_json(self, ids: Identifiers) -> str:
-        """The request's identifiers column: the ids and this plan, in one JSON object."""
-        return json.dumps({**ids.as_dict(), "rows": self.rows,
-                           "dates": [d.isoformat() for d in self.dates],
-                           "archive_files": self.archive_files}, sort_keys=True)
+    def as_json(self, request: Request) -> str:
+        """The request's identifiers column: this plan (no ids: they are in
+        raw.erasure_request_ids) and, for a follow-up, the request it follows."""
+        follows = (request.identifiers or {}).get("follows")
+        return json.dumps({"rows": self.rows, "dates": [d.isoformat() for d in self.dates],
+                           "archive_files": self.archive_files,
+                           **({"follows": follows} if follows else {})}, sort_keys=True)
 
     @classmethod
     def kept(cls, identifiers: dict[str, Any] | None) -> Plan | None:
         """The plan an earlier attempt kept on the request (None: none was kept)."""
-        if not identifiers or "dates" not in identifiers:
-            return None  # never planned, or kept before plans were (ids only)
+        if not identifiers or "dates" not in identifiers or "user_ids" in identifiers:
+            # never planned, or planned by a version that kept the ids in the plan rather
+            # than in raw.erasure_request_ids: planned again from what is left
+            return None
         return cls({str(t): int(n) for t, n in identifiers["rows"].items()},
                    [clock.as_date(d) for d in identifiers["dates"]],
                    list(identifiers.get("archive_files", [])))
@@ -394,10 +461,10 @@ class Plan:
         return ", ".join(f"date '{d.isoformat()}'" for d in self.dates)
 
 
-def plan(session: Session, ids: Identifiers, marts: bool) -> Plan:
+def plan(session: Session, request_id: str, marts: bool) -> Plan:
     """Rows the request erases per table, the event/session dates it touches (with the
     rows of those days in the daily marts) and the archive files holding the person."""
-    params = ids.params()
+    params = request_params(request_id)
     counts = {str(t): int(n) for t, n in session.run("erasure_rows_select.sql", params).rows}
     dates = {clock.as_date(d) for (d,) in session.run("erasure_dates_select.sql", params).rows if d}
     if marts:
@@ -438,15 +505,18 @@ def apply_request(session: Session, request: Request, key: bytes, now: Callable[
     was kept, so every step after it, and the audit, is the same as in one uninterrupted run.
     """
     marts = session.has_marts()
-    ids = resolve(session, request, marts)
-    params = ids.params()
+    params = request_params(request.request_id)
     kept = Plan.kept(request.identifiers)
     if kept is None:
-        kept = plan(session, ids, marts)
+        ids = resolve(session, request, marts)
+        kept = plan(session, request.request_id, marts)
         if session.name == "local":
             kept.rows |= local_copies(session, ids, params, kept.archive_files)
         session.run("erasure_requests_plan_update.sql", {
-            "request_id": request.request_id, "identifiers_json": _quoted(kept.as_json(ids))})
+            "request_id": request.request_id,
+            "identifiers_json": _quoted(kept.as_json(request))})
+    else:
+        ids = kept_ids(session, request.request_id)
     failpoints.reach("forget.planned")
     rows, dates = kept.rows, kept.dates
     if session.name == "local":
@@ -471,8 +541,10 @@ def apply_request(session: Session, request: Request, key: bytes, now: Callable[
             for name in privacy_files("erased_days_optimizes"):
                 session.run(name, {"date_list": kept.date_list()})
     applied_at = now()
+    follows = (request.identifiers or {}).get("follows")
     outcome = Outcome(request, ids, rows, dates, kept.archive_files, applied_at,
                       last_copy_dates(applied_at.date(), session.name),
+                      followed_hash(session, follows) if follows else
                       subject_hash(key, request.subject_kind, request.subject_id))
     # The audit row and the closing update are the request's bookkeeping: the audit is a
     # MERGE on request_id, so a run killed between them writes the same row again.
@@ -486,9 +558,12 @@ def apply_request(session: Session, request: Request, key: bytes, now: Callable[
         "last_copy_gone_by": events_gone_by(outcome.last_copy_gone),
         "archive_files_json": _quoted(json.dumps(kept.archive_files))})
     failpoints.reach("forget.audited")
+    if follows:  # the request it follows keeps watching with its own ids
+        session.run("erasure_request_ids_delete.sql", {"request_id": request.request_id})
     session.run("erasure_requests_applied_update.sql",
                 {"request_id": request.request_id, "applied_at": _ts(applied_at)})
-    say(f"erased request {request.request_id} ({request.subject_kind}): "
+    say(f"erased request {request.request_id} ({request.subject_kind}"
+        f"{', following ' + follows if follows else ''}): "
         f"{sum(n for t, n in rows.items() if _counted_once(t)):,} rows, "
         f"{len(ids.all())} id(s), {len(dates)} day(s) re-derived, "
         f"{len(kept.archive_files)} archive file(s) held the person; last copy gone by "
@@ -499,39 +574,102 @@ def apply_request(session: Session, request: Request, key: bytes, now: Callable[
 def apply_pending(engine: str = "local", lake: str | Path | None = None,
                   now: Callable[[], dt.datetime] | None = None,
                   say: Callable[[str], None] = print, rebuild_marts: bool = True,
-                  **options: Any) -> list[Outcome]:
-    """Apply every pending request (the daily job and `webevents run` call this first)."""
-    clock = now or _utc_now
+                  s3: Any = None, **options: Any) -> list[Outcome]:
+    """File waiting request files, erase what landed again for watched requests, then
+    apply every pending request (the daily job and `webevents run` call this first).
+
+    Request files with a bad line are left in place and reported (ErasureError) after
+    everything else is applied: one bad file holds up no one else's erasure.
+    """
+    clock_now = now or _utc_now
     folder = resolve_lake(lake) if engine == "local" else (Path(lake) if lake else None)
-    session = Session(engine, folder, **options)
+    session = Session(engine, folder, s3=s3, **options)
     try:
+        problems = file_waiting(session)
+        watch(session, clock_now(), say)
         requests = pending_requests(session)
-        if not requests:
-            return []
-        key = erasure_key(engine, folder)
-        rebuild = _rebuild if rebuild_marts else None
-        return [apply_request(session, r, key, clock, rebuild, say) for r in requests]
+        outcomes = []
+        if requests:
+            key = erasure_key(engine, folder)
+            rebuild = _rebuild if rebuild_marts else None
+            outcomes = [apply_request(session, r, key, clock_now, rebuild, say)
+                        for r in requests]
     finally:
         session.close()
+    if problems:
+        raise ErasureError(
+            f"{len(problems)} line(s) of request files could not be filed (the files stay "
+            "where they are; fix or remove them): " + "; ".join(problems))
+    return outcomes
+
+
+def watch(session: Session, now: dt.datetime, say: Callable[[str], None]) -> list[str]:
+    """Ids no request needs any more go; a watched request whose person's rows landed
+    again (a replay of error output written before the erasure, a backfill re-run, records
+    still buffered in the stream) gets a pending follow-up request that erases them the same
+    way (docs/decisions.md D-ERASURE-2). The follow-ups filed."""
+    ended = {"watch_ended_before": _ts(now - dt.timedelta(days=WATCH_DAYS))}
+    session.run("erasure_request_ids_expired_delete.sql", ended)
+    session.run("erasure_requests_dry_run_delete.sql")
+    watched = [str(r) for (r,) in session.run("erasure_requests_watched_select.sql",
+                                               ended).rows]
+    if not watched:  # no scan of the landed tables while nothing is watched
+        return []
+    landed: dict[str, int] = {}
+    for request_id, count in session.run("erasure_watch_rows_select.sql",
+                                         {"request_id_list": sql_list(watched)}).rows:
+        landed[str(request_id)] = landed.get(str(request_id), 0) + int(count)
+    follow_ups = []
+    for request_id, count in sorted(landed.items()):
+        if not count:
+            continue
+        follow_up = {"request_id": request_id, "follow_up_id": str(uuid.uuid4()),
+                     "requested_at": _ts(now)}
+        session.run("erasure_request_ids_follow_up_insert.sql", follow_up)
+        session.run("erasure_requests_follow_up_insert.sql", follow_up)
+        follow_ups.append(follow_up["follow_up_id"])
+        say(f"request {request_id}: {count:,} row(s) of the erased person landed again; "
+            f"erasing them as its follow-up {follow_up['follow_up_id']}")
+    return follow_ups
+
+
+def followed_hash(session: Session, request_id: str) -> str:
+    """The subject hash of the audit row of the request a follow-up follows."""
+    rows = session.run("erasure_audit_subject_hash_select.sql", {"request_id": request_id}).rows
+    if not rows:
+        raise ErasureError(f"follow-up of request {request_id}, which has no audit row")
+    return str(rows[0][0])
 
 
 def dry_run(engine: str, lake: str | Path | None, subjects: list[tuple[str, str]],
-            **options: Any) -> list[Outcome]:
-    """What forgetting `subjects` would delete; reads only."""
-    folder = resolve_lake(lake) if engine == "local" else None
-    session = Session(engine, folder, **options)
+            s3: Any = None, **options: Any) -> list[Outcome]:
+    """What forgetting `subjects` would delete; deletes nothing.
+
+    The ids are resolved in the tables as for a real request (so no id enters a
+    statement): each subject is filed as a dry-run request, planned, and its request and
+    ids are deleted again; a dry run killed half-way leaves rows the next forget deletes.
+    """
+    folder = resolve_lake(lake) if engine == "local" else (Path(lake) if lake else None)
+    session = Session(engine, folder, s3=s3, **options)
     try:
         marts = session.has_marts()
+        lines = [new_request(kind, subject_id, _utc_now(), status="dry_run")
+                 for kind, subject_id in subjects]
+        file_requests(session, lines)
         outcomes = []
-        for kind, subject_id in subjects:
-            request = Request("(dry run)", kind, subject_id, _utc_now())
+        for line in lines:
+            request = Request(line.request_id, line.subject_kind, line.subject_id,
+                              line.requested_at)
             ids = resolve(session, request, marts)
-            found = plan(session, ids, marts)
+            found = plan(session, request.request_id, marts)
             outcomes.append(Outcome(request, ids, found.rows, found.dates,
                                     found.archive_files))
+        far_past = {"watch_ended_before": _ts(dt.datetime(1970, 1, 1))}
+        session.run("erasure_request_ids_expired_delete.sql", far_past)
+        session.run("erasure_requests_dry_run_delete.sql")
         return outcomes
     finally:
-        session.close(checkpoint=False)
+        session.close()
 
 
 # ---- re-deriving the touched days of the marts -----------------------------------------
@@ -625,7 +763,7 @@ def rewrite_local_files(session: Session, ids: Identifiers, params: dict[str, st
                         archive_files: list[str], rewrite: bool = True) -> dict[str, int]:
     """Archive files and Firehose error output without the person's lines (local lake);
     lines removed per store (rewrite=False: only counts them)."""
-    pattern = re.compile(params["identifier_pattern"])
+    pattern = ids.line_pattern()
     removed: dict[str, int] = {}
     archive_lines = 0
     for name in sorted(set(archive_files)):
@@ -697,13 +835,13 @@ def forget_command(args) -> int:
             print("dry run: nothing was written")
             return 0
         if subjects:
-            _file_requests(engine, args.lake, subjects)
+            written = _write_requests(engine, args.lake, subjects)
         if args.defer:
-            print(f"filed {len(subjects)} request(s); the next daily job or "
-                  "`webevents forget --apply-pending` applies them")
+            print(f"filed {len(subjects)} request(s) as {', '.join(written)}; the next daily "
+                  "job or `webevents forget --apply-pending` applies them")
             return 0
         outcomes = apply_pending(engine, args.lake)
-    except ErasureError as error:
+    except (ErasureError, RequestFileError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except Exception as error:  # engine and runner errors: say which, on one line first
@@ -741,14 +879,12 @@ def _subjects_from(args) -> list[tuple[str, str]]:
     return subjects
 
 
-def _file_requests(engine: str, lake, subjects: list[tuple[str, str]]) -> None:
-    folder = resolve_lake(lake) if engine == "local" else None
-    session = Session(engine, folder)
-    try:
-        for kind, subject_id in subjects:
-            file_request(session, kind, subject_id, _utc_now())
-    finally:
-        session.close()
+def _write_requests(engine: str, lake, subjects: list[tuple[str, str]]) -> list[str]:
+    """Write one request file per subject (the next forget run files and applies them)."""
+    folder = resolve_lake(lake) if engine == "local" else (Path(lake) if lake else None)
+    files = RequestFiles.for_engine(engine, folder)
+    return [files.write(new_request(kind, subject_id, _utc_now()))
+            for kind, subject_id in subjects]
 
 
 def _print_plan(outcome: Outcome) -> None:
