@@ -81,10 +81,27 @@ def test_the_erasure_report_dates_every_store_from_the_apply_day():
     assert events_gone_by(dates) <= "2026-12-24"  # 25 Nov + 29 days
     assert dates["analytics.web_events (S3 Tables)"] == "2026-12-16"  # 14 + 1 + 3 + 3 days
     assert dates["WAF logs (CloudWatch Logs)"] == "2026-12-12"  # 14 + 3 days
-    # the request's ids in AWS's statement histories are stated, past the deadline
-    history = {store.name: dates[store.name] for store in REQUEST_ID_STORES}
-    assert sorted(history.values()) == ["2027-01-09", "2027-02-23"]  # + 45 and + 90 days
-    assert max(dates.values()) == "2027-02-23" > events_gone_by(dates)
+    # the request's ids: watched 21 days, then one day of snapshots and file removal
+    [ids_gone] = [dates[store.name] for store in REQUEST_ID_STORES]
+    assert ids_gone == "2026-12-24"  # + 21 + 1 + 1 + 3 + 3 days
+    assert max(dates.values()) == ids_gone  # nothing is kept past the deadline, ids included
+
+
+def test_the_watch_outlasts_the_error_output_a_replay_could_land_again(template):
+    """A request watches for copies landing again until the error output written before it
+    has expired (D-ERASURE-2), and its ids table keeps the snapshots the report counts."""
+    errors = lifecycle_rule(template, "DeliveryErrorBucket")
+    assert forget.WATCH_DAYS > errors["ExpirationInDays"]
+    table = template["Resources"]["ErasureRequestIdsTable"]["Properties"]
+    assert (table["Namespace"], table["TableName"]) == ("raw", "erasure_request_ids")
+    assert table["SnapshotManagement"]["Status"] == "enabled"
+    assert table["SnapshotManagement"]["MaxSnapshotAgeHours"] == forget.REQUEST_IDS_SNAPSHOT_HOURS
+    # the stack's table and sql/ddl's CREATE (a local lake, the Trino tier) agree
+    columns = [field["Name"] for field in table["IcebergMetadata"]["IcebergSchema"][
+        "SchemaFieldList"]]
+    ddl = (SQL_DIR / "ddl" / "raw_erasure_request_ids_create.sql").read_text()
+    body = re.search(r"raw\.erasure_request_ids \((.*?)\)", ddl, re.DOTALL).group(1)
+    assert columns == [line.split()[0] for line in body.strip().splitlines()]
 
 
 def test_the_report_s_log_and_stream_figures_are_the_template_s(template):

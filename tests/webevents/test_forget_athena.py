@@ -7,19 +7,30 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import io
 import json
+import uuid
+from pathlib import Path
 
 import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
 from webevents import DBT_DIR, SQL_DIR
-from webevents.jobs.forget import apply_pending, dry_run
+from webevents.jobs.forget import ARCHIVE_DATABASE_SQL, apply_pending, dry_run, request_params
 
 REGION = "eu-west-1"
 S3_TABLES = "s3tablescatalog/webevents-dev-tables"
 MARTS = "webevents_dev_marts"
 SETTINGS = {"workgroup": "webevents-dev", "s3_tables_catalog": S3_TABLES}
+
+
+REQUESTS_BUCKET = "webevents-dev-erasure-requests"
+REQUEST_ID = "0f8fad5b-d9cb-469f-a165-70867728950e"
+REQUEST_KEY = f"requests/{REQUEST_ID}.json"
+# The one place the person's id travels: the request file (S3 object body), never a statement.
+REQUEST_LINE = json.dumps({"request_id": REQUEST_ID, "subject_kind": "user_id",
+                           "subject_id": "u-9", "requested_at": "2026-11-24 10:00:00.000"})
 
 
 @pytest.fixture
@@ -28,6 +39,7 @@ def athena(monkeypatch):
                  "ATHENA_DATABASE", "ARCHIVE_DATABASE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DBT_MARTS_DATABASE", MARTS)
+    monkeypatch.setenv("ERASURE_REQUESTS_S3_LOCATION", f"s3://{REQUESTS_BUCKET}/requests/")
     client = boto3.client("athena", region_name=REGION, aws_access_key_id="testing",
                           aws_secret_access_key="testing")
     sent: list[dict] = []
@@ -37,6 +49,48 @@ def athena(monkeypatch):
     with Stubber(client) as stubber:
         yield client, stubber, sent
         stubber.assert_no_pending_responses()
+
+
+@pytest.fixture
+def s3():
+    """The request location's S3 calls (list, read, delete), each checked by the Stubber."""
+    client = boto3.client("s3", region_name=REGION, aws_access_key_id="testing",
+                          aws_secret_access_key="testing")
+    with Stubber(client) as stubber:
+        yield client, stubber
+        stubber.assert_no_pending_responses()
+
+
+def expect_request_files(stubber, lines: dict[str, str]) -> None:
+    """One read of the request location holding `lines` (key -> body), and the delete of
+    the filed ones."""
+    stubber.add_response(
+        "list_objects_v2",
+        {"IsTruncated": False, "Contents": [{"Key": key} for key in sorted(lines)]},
+        {"Bucket": REQUESTS_BUCKET, "Prefix": "requests/"})
+    for key in sorted(lines):
+        stubber.add_response("get_object", {"Body": _body(lines[key])},
+                             {"Bucket": REQUESTS_BUCKET, "Key": key})
+    if lines:
+        stubber.add_response(
+            "delete_objects", {"Deleted": [{"Key": key} for key in sorted(lines)]},
+            {"Bucket": REQUESTS_BUCKET,
+             "Delete": {"Objects": [{"Key": key} for key in sorted(lines)], "Quiet": True}})
+
+
+def _body(text: str):
+    from botocore.response import StreamingBody
+
+    data = (text + "\n").encode()
+    return StreamingBody(io.BytesIO(data), len(data))
+
+
+def assert_no_id_in_any_statement(sent: list[dict], *ids: str) -> None:
+    """The contract of D-PRIV-6: Athena's query history and CloudTrail keep statement texts
+    past the deadline, so no statement may carry a person's id."""
+    for call in sent:
+        for value in ids:
+            assert value not in call["QueryString"], (value, call["QueryString"][:300])
 
 
 def expect_query(stubber, number: int, columns: list[str] | None = None,
@@ -72,67 +126,110 @@ def expect_query(stubber, number: int, columns: list[str] | None = None,
         {"QueryExecutionId": query_id, "MaxResults": 1000})
 
 
-def test_dry_run_on_athena_sends_only_queries_in_order(athena, capsys):
+@pytest.fixture
+def fixed_request_id(monkeypatch):
+    """The request id a new request file gets (uuid4 otherwise)."""
+    from webevents.jobs import erasure_requests
+
+    monkeypatch.setattr(erasure_requests.uuid, "uuid4", lambda: uuid.UUID(REQUEST_ID))
+
+
+def test_dry_run_on_athena_resolves_in_the_tables_and_removes_its_request(
+        athena, s3, fixed_request_id, capsys):
     client, stubber, sent = athena
+    s3_client, s3_stubber = s3
     expect_query(stubber, 1, ["_col0"], [["0"]])  # marts.fct_web_events exists
     expect_query(stubber, 2, ["_col0"], [["0"]])  # marts.dim_identity_ranges exists
-    expect_query(stubber, 3, ["erased_table", "erased_rows"],
+    s3_stubber.add_response("put_object", {}, {"Bucket": REQUESTS_BUCKET, "Key": REQUEST_KEY,
+                                               "Body": ANY})
+    dry_line = json.dumps({"request_id": REQUEST_ID, "subject_kind": "anonymous_id",
+                           "subject_id": "anon-1", "requested_at": "2026-11-24 10:00:00.000",
+                           "status": "dry_run"})
+    expect_request_files(s3_stubber, {REQUEST_KEY: dry_line})
+    expect_query(stubber, 3, write=False)  # the archive's Glue database
+    expect_query(stubber, 4, write=False)  # the request files' external table
+    expect_query(stubber, 5, update_count=1)  # filed (status dry_run)
+    for number in (6, 7, 8):  # subject, stitched, stitched from the marts
+        expect_query(stubber, number, update_count=1 if number == 6 else 0)
+    expect_query(stubber, 9, ["id_kind", "id"], [["device_id", "anon-1"]])
+    expect_query(stubber, 10, ["erased_table", "erased_rows"],
                  [["raw.web_events", "12"], ["analytics.web_events", "11"]])
-    expect_query(stubber, 4, ["event_date"], [["2026-11-20"]])
-    expect_query(stubber, 5, ["erased_table", "erased_rows"], [["marts.fct_web_events", "11"]])
-    expect_query(stubber, 6, ["event_date"], [["2026-11-19"]])
-    expect_query(stubber, 7, ["erased_table", "erased_rows"], [["marts.daily_kpis", "2"]])
-    expect_query(stubber, 8, ["source_file"], [["s3://archive/dt=2026-11-19/a.jsonl.gz"]])
-    [outcome] = dry_run("athena", None, [("anonymous_id", "anon-1")], client=client,
-                        sleep=lambda _: None, **SETTINGS)
+    expect_query(stubber, 11, ["event_date"], [["2026-11-20"]])
+    expect_query(stubber, 12, ["erased_table", "erased_rows"], [["marts.fct_web_events", "11"]])
+    expect_query(stubber, 13, ["event_date"], [["2026-11-19"]])
+    expect_query(stubber, 14, ["erased_table", "erased_rows"], [["marts.daily_kpis", "2"]])
+    expect_query(stubber, 15, ["source_file"], [["s3://archive/dt=2026-11-19/a.jsonl.gz"]])
+    expect_query(stubber, 16, update_count=1)  # its ids deleted
+    expect_query(stubber, 17, update_count=1)  # its request deleted
+    [outcome] = dry_run("athena", None, [("anonymous_id", "anon-1")], s3=s3_client,
+                        client=client, sleep=lambda _: None, **SETTINGS)
     assert outcome.rows == {"raw.web_events": 12, "analytics.web_events": 11,
                             "marts.fct_web_events": 11, "marts.daily_kpis (days re-derived)": 2}
     assert outcome.dates == [dt.date(2026, 11, 19), dt.date(2026, 11, 20)]
     assert outcome.archive_files == ["s3://archive/dt=2026-11-19/a.jsonl.gz"]
+    assert outcome.identifiers.device_ids == ["anon-1"]
     statements = [p["QueryString"].lower() for p in sent]
-    assert all(s.lstrip().startswith(("select", "with", "--")) for s in statements)
-    assert not any(word in s for s in statements for word in ("delete ", "insert ", "update "))
+    assert_no_id_in_any_statement(sent, "anon-1")
+    # it deletes nothing but its own dry-run request and ids
+    deletes = [s for s in statements if "\ndelete from" in s or s.startswith("delete from")]
+    assert len(deletes) == 2 and "status = 'dry_run'" in deletes[0] and (
+        "status = 'dry_run'" in deletes[1])
+    assert not any("update " in s for s in statements)
     # marts are the stack's Glue database, read from the S3 Tables context by catalog name
     assert f'"awsdatacatalog".{MARTS}.fct_web_events' in statements[0]
-    assert "anonymous_id in ('anon-1')" in statements[2]
-    assert {p["QueryExecutionContext"]["Catalog"] for p in sent} == {S3_TABLES}
+    assert f"request_id = '{REQUEST_ID}'" in statements[9]
 
 
 def test_apply_on_athena_without_marts_deletes_audits_and_closes_the_request(
-        athena, monkeypatch):
+        athena, s3, monkeypatch):
     client, stubber, sent = athena
+    s3_client, s3_stubber = s3
     monkeypatch.setenv("WEBEVENTS_ERASURE_KEY", "test-key")
-    expect_query(stubber, 1, ["request_id", "subject_kind", "subject_id", "requested_at",
+    expect_request_files(s3_stubber, {REQUEST_KEY: REQUEST_LINE})
+    expect_query(stubber, 1, write=False)  # the archive's Glue database
+    expect_query(stubber, 2, write=False)  # the request files' external table
+    expect_query(stubber, 3, update_count=1)  # filed
+    expect_query(stubber, 4, update_count=0)  # ids no request needs
+    expect_query(stubber, 5, update_count=0)  # dry runs
+    expect_query(stubber, 6, ["request_id"], [])  # no request watched
+    expect_query(stubber, 7, ["request_id", "subject_kind", "subject_id", "requested_at",
                               "identifiers"],
-                 [["r-1", "user_id", "u-9", "2026-11-24 10:00:00.000000", None]])
-    expect_query(stubber, 2, failure="TABLE_NOT_FOUND: marts.fct_web_events")  # no marts yet
-    expect_query(stubber, 3, ["anonymous_id"], [["anon-9"]])  # stitched ids
-    expect_query(stubber, 4, ["erased_table", "erased_rows"], [["raw.web_events", "7"]])
-    expect_query(stubber, 5, ["event_date"], [["2026-11-20"]])
-    expect_query(stubber, 6, ["source_file"], [])  # no archive file holds the person
-    expect_query(stubber, 7, update_count=1)  # ids, dates, rows kept on the request
-    for number, count in zip(range(8, 13), (7, 6, 5, 1, 1), strict=True):
+                 [[REQUEST_ID, "user_id", "u-9", "2026-11-24 10:00:00.000", None]])
+    expect_query(stubber, 8, failure="TABLE_NOT_FOUND: marts.fct_web_events")  # no marts yet
+    expect_query(stubber, 9, update_count=1)  # the subject's id kept
+    expect_query(stubber, 10, update_count=1)  # the stitched anonymous id kept
+    expect_query(stubber, 11, ["id_kind", "id"], [["anonymous_id", "anon-9"],
+                                                  ["user_id", "u-9"]])
+    expect_query(stubber, 12, ["erased_table", "erased_rows"], [["raw.web_events", "7"]])
+    expect_query(stubber, 13, ["event_date"], [["2026-11-20"]])
+    expect_query(stubber, 14, ["source_file"], [])  # no archive file holds the person
+    expect_query(stubber, 15, update_count=1)  # dates, rows kept on the request
+    for number, count in zip(range(16, 21), (7, 6, 5, 1, 1), strict=True):
         expect_query(stubber, number, update_count=count)  # 4 deletes + the loads merge
-    expect_query(stubber, 13, update_count=1)  # audit row
-    expect_query(stubber, 14, update_count=1)  # request closed
+    expect_query(stubber, 21, update_count=1)  # audit row
+    expect_query(stubber, 22, update_count=1)  # request closed
     [outcome] = apply_pending("athena", None, now=lambda: dt.datetime(2026, 11, 25, 2),
-                              say=lambda _: None, client=client, sleep=lambda _: None,
-                              **SETTINGS)
+                              say=lambda _: None, s3=s3_client, client=client,
+                              sleep=lambda _: None, **SETTINGS)
     statements = [p["QueryString"] for p in sent]
-    assert statements[0].lstrip().lower().startswith("-- requests still to apply")
-    assert '"dates": ["2026-11-20"]' in statements[6] and "update raw.erasure_requests" in (
-        statements[6])
+    assert_no_id_in_any_statement(sent, "u-9", "anon-9")
+    assert f"in ('{REQUEST_ID}')" in statements[2]  # filed by request id only
+    assert statements[6].lstrip().lower().startswith("-- requests still to apply")
+    assert '"dates": ["2026-11-20"]' in statements[14] and "update raw.erasure_requests" in (
+        statements[14])
     deletes = [next(line for line in s.lower().splitlines()
-                    if line.startswith(("delete", "merge"))) for s in statements[7:12]]
+                    if line.startswith(("delete", "merge"))) for s in statements[15:20]]
     assert deletes == ["delete from raw.web_events", "delete from analytics.web_events",
                        "delete from raw.web_events_backfill_stage",
                        "delete from raw.web_events_backfill_rejects",
                        "merge into raw.web_events_backfill_loads as loads"]
-    assert "anonymous_id in ('anon-9')" in statements[7] and "('u-9')" in statements[7]
-    audit = statements[12]
-    assert "merge into raw.erasure_audit" in audit and "u-9" not in audit
-    assert "subject_id = null" in statements[13] and "'r-1'" in statements[13]
+    assert (f"where kept.request_id = '{REQUEST_ID}' and kept.id_kind = 'anonymous_id'"
+            in statements[15])
+    audit = statements[20]
+    assert "merge into raw.erasure_audit" in audit
+    assert "subject_id = null" in statements[21] and f"'{REQUEST_ID}'" in statements[21]
     assert outcome.rows["raw.web_events"] == 7
+    assert outcome.identifiers.all() == ["anon-9", "u-9"]
     gone = outcome.last_copy_gone
     assert gone["analytics.web_events (S3 Tables)"] == "2026-12-16"
     assert json.dumps(gone, sort_keys=True) in audit
@@ -154,8 +251,8 @@ def test_athena_without_a_region_is_a_one_line_error(monkeypatch, capsys, tmp_pa
 RAW = {"Catalog": S3_TABLES, "Database": "raw"}
 READ = {"Catalog": S3_TABLES, "Database": "analytics"}  # a query runs in the default database
 GLUE_MARTS = {"Catalog": "AwsDataCatalog", "Database": MARTS}
-IDS = {"user_id_list": "'u-9'", "device_id_list": "null", "anonymous_id_list": "'anon-9'",
-       "identifier_pattern": '"(anon\\-9|u\\-9)"'}
+ARCHIVE = {"Catalog": "AwsDataCatalog", "Database": "archive"}
+IDS = request_params(REQUEST_ID)
 DAYS = {"date_list": "date '2026-11-19', date '2026-11-20'"}
 ARCHIVE_FILE = "s3://archive-bucket/events/dt=2026-11-19/part-0007.jsonl.gz"
 # what the first attempt read (the counts Athena returns below), kept on the request
@@ -169,9 +266,9 @@ PLANNED_ROWS = {"raw.web_events": 7, "analytics.web_events": 6,
                 "marts.quality_check_failures_daily (days re-derived)": 4,
                 "marts.quality_scores_daily (days re-derived)": 2,
                 "marts.spatial_room_engagement_daily (days re-derived)": 40}
-KEPT = json.dumps({"anonymous_ids": ["anon-9"], "archive_files": [ARCHIVE_FILE],
-                   "dates": ["2026-11-19", "2026-11-20"], "device_ids": [],
-                   "rows": PLANNED_ROWS, "user_ids": ["u-9"]}, sort_keys=True)
+# no ids: they are in raw.erasure_request_ids
+KEPT = json.dumps({"archive_files": [ARCHIVE_FILE], "dates": ["2026-11-19", "2026-11-20"],
+                   "rows": PLANNED_ROWS}, sort_keys=True)
 PENDING = ["request_id", "subject_kind", "subject_id", "requested_at", "identifiers"]
 
 
@@ -180,7 +277,7 @@ def sent_as(name: str, params: dict[str, str]) -> str:
     from webevents.engines.athena import AthenaEngine
     from webevents.jobs.sql import default_params, render, single_statement
 
-    path = SQL_DIR / "privacy" / name
+    path = name if isinstance(name, Path) else SQL_DIR / "privacy" / name
     sql = single_statement(path, render(path, {**default_params(), **params}))
     return AthenaEngine(client=object(), **SETTINGS).prepare(sql.strip().rstrip(";"))
 
@@ -197,19 +294,31 @@ def marts_path(plan_kept: bool) -> list[tuple]:
         "marts.dim_identity_ranges")]
     days = [[t.removesuffix(" (days re-derived)"), str(n)] for t, n in PLANNED_ROWS.items()
             if t.endswith("(days re-derived)")]
-    steps: list[tuple] = [
+    ended = {"watch_ended_before": "2026-11-04 02:00:00.000000"}
+    steps: list[tuple] = [] if plan_kept else [
+        (ARCHIVE_DATABASE_SQL, {}, None, None),
+        ("erasure_request_files_create.sql",
+         {"erasure_requests_location": f"s3://{REQUESTS_BUCKET}/requests/"}, ARCHIVE, None),
+        ("erasure_requests_from_files_insert.sql", {"request_id_list": f"'{REQUEST_ID}'"},
+         RAW, 1)]
+    steps += [
+        ("erasure_request_ids_expired_delete.sql", ended, RAW, 0),
+        ("erasure_requests_dry_run_delete.sql", {}, RAW, 0),
+        ("erasure_requests_watched_select.sql", ended, READ, (["request_id"], [])),
         ("erasure_requests_pending_select.sql", {}, READ,
-         (PENDING, [["r-1", "user_id", "u-9", "2026-11-24 10:00:00.000000",
+         (PENDING, [[REQUEST_ID, "user_id", "u-9", "2026-11-24 10:00:00.000",
                      KEPT if plan_kept else None]])),
         ("select count(*) from marts.fct_web_events where false", None, READ,
          (["_col0"], [["0"]])),
         ("select count(*) from marts.dim_identity_ranges where false", None, READ,
          (["_col0"], [["0"]])),
-        ("erasure_stitched_ids_select.sql", {"user_id_list": "'u-9'"}, READ,
-         (["anonymous_id"], [["anon-9"]])),
-        ("erasure_stitched_ids_marts_select.sql", {"user_id_list": "'u-9'"}, READ,
-         (["anonymous_id"], [["anon-9"]])),
     ]
+    if not plan_kept:
+        steps += [(name, IDS, RAW, 1) for name in (
+            "erasure_request_ids_subject_insert.sql", "erasure_request_ids_stitched_insert.sql",
+            "erasure_request_ids_stitched_marts_insert.sql")]
+    steps += [("erasure_request_ids_select.sql", {"request_id": REQUEST_ID}, READ,
+               (["id_kind", "id"], [["anonymous_id", "anon-9"], ["user_id", "u-9"]]))]
     if not plan_kept:
         steps += [
             ("erasure_rows_select.sql", IDS, READ, (counts, landed)),
@@ -221,7 +330,7 @@ def marts_path(plan_kept: bool) -> list[tuple]:
             ("erasure_rows_erased_days_select.sql", DAYS, READ, (counts, days)),
             ("erasure_archive_files_select.sql", IDS, READ, (["source_file"], [[ARCHIVE_FILE]])),
             ("erasure_requests_plan_update.sql",
-             {"request_id": "r-1", "identifiers_json": KEPT}, RAW, 1),
+             {"request_id": REQUEST_ID, "identifiers_json": KEPT}, RAW, 1),
         ]
     steps += [(name, IDS, GLUE_MARTS, 1) for name in (
         "marts_int_session_boundaries_delete.sql", "marts_fct_sessions_delete.sql",
@@ -241,12 +350,12 @@ def marts_path(plan_kept: bool) -> list[tuple]:
         "int_session_boundaries", "fct_web_events", "fct_sessions")]
     steps += [("erasure_audit_merge.sql", AUDIT, RAW, 1),
               ("erasure_requests_applied_update.sql",
-               {"request_id": "r-1", "applied_at": "2026-11-25 02:00:00.000000"}, RAW, 1)]
+               {"request_id": REQUEST_ID, "applied_at": "2026-11-25 02:00:00.000000"}, RAW, 1)]
     return steps
 
 
 AUDIT = {
-    "request_id": "r-1", "subject_kind": "user_id",
+    "request_id": REQUEST_ID, "subject_kind": "user_id",
     "subject_hash": hmac.new(b"test-key", b"user_id:u-9", hashlib.sha256).hexdigest(),
     "requested_at": "2026-11-24 10:00:00.000000", "applied_at": "2026-11-25 02:00:00.000000",
     "engine": "athena", "identifier_count": "2",
@@ -264,10 +373,9 @@ AUDIT = {
         "daily job build logs (CloudWatch Logs)": "2026-12-12",
         "API Gateway execution logs (CloudWatch Logs)": "2026-12-12",
         "Kinesis ingest stream": "2026-11-27",
-        # the ids of the request, not the events: past the deadline, stated (D-PRIV-6)
-        "Athena query history (the ids of the request in the erasure statements, D-PRIV-6)":
-            "2027-01-09",
-        "CloudTrail event history (the same statements, D-PRIV-6)": "2027-02-23"},
+        # the request's ids, kept while it is watched (D-ERASURE-2): within the deadline
+        "erasure request ids (S3 Tables, while watched for copies landing again)":
+            "2026-12-24"},
         sort_keys=True),
     "last_copy_gone_by": "2026-12-21", "archive_files_json": json.dumps([ARCHIVE_FILE])}
 
@@ -291,12 +399,14 @@ def dbt_calls(monkeypatch):
 
 @pytest.mark.parametrize("plan_kept", [False, True], ids=["first attempt", "re-run"])
 def test_apply_on_athena_with_marts_sends_every_statement_in_order(
-        athena, monkeypatch, dbt_calls, plan_kept):
+        athena, s3, monkeypatch, dbt_calls, plan_kept):
     """Prod's path: plan kept, mart and source deletes, touched days deleted and re-derived
     by dbt, OPTIMIZE, audit, close. A re-run (the plan kept by an attempt that was killed)
     reads nothing again and deletes, re-derives and audits the same."""
     client, stubber, sent = athena
+    s3_client, s3_stubber = s3
     monkeypatch.setenv("WEBEVENTS_ERASURE_KEY", "test-key")
+    expect_request_files(s3_stubber, {} if plan_kept else {REQUEST_KEY: REQUEST_LINE})
     steps = marts_path(plan_kept)
     for number, (_, _, context, answer) in enumerate(steps, start=1):
         if isinstance(answer, tuple):
@@ -305,16 +415,19 @@ def test_apply_on_athena_with_marts_sends_every_statement_in_order(
             expect_query(stubber, number, update_count=answer, context=context,
                          write=answer is not None)
     [outcome] = apply_pending("athena", None, now=lambda: dt.datetime(2026, 11, 25, 2),
-                              say=lambda _: None, client=client, sleep=lambda _: None,
-                              **SETTINGS)
+                              say=lambda _: None, s3=s3_client, client=client,
+                              sleep=lambda _: None, **SETTINGS)
 
+    assert_no_id_in_any_statement(sent, "u-9", "anon-9")
     assert len(sent) == len(steps)
     for call, (name, params, context, _) in zip(sent, steps, strict=True):
+        name = str(name)
         expected = sent_as(name, params) if name.endswith(".sql") else name
         if not name.endswith(".sql"):  # the engine's own probes: marts named as prod's
             expected = expected.replace("marts.", f'"AwsDataCatalog".{MARTS}.')
         assert call["QueryString"] == expected, name
-        assert call["QueryExecutionContext"] == context, name
+        if context is not None:
+            assert call["QueryExecutionContext"] == context, name
         assert call["WorkGroup"] == "webevents-dev"
     by_file = {name: call["QueryString"] for call, (name, *_) in zip(sent, steps, strict=True)}
     # the touched days: event and session-start dates, in the deletes and the OPTIMIZEs

@@ -10,7 +10,7 @@ from tests.trino.rows import LANDING, insert_sql
 from tests.trino.test_merge_duplicates import landing_row
 from webevents import SQL_DIR
 from webevents.engines.local import LocalEngine, connect
-from webevents.jobs.forget import Identifiers, sql_list
+from webevents.jobs.forget import Identifiers, request_params, sql_list
 from webevents.jobs.sql import run_files
 
 PRIVACY = SQL_DIR / "privacy"
@@ -41,8 +41,22 @@ def remaining(engine) -> list[str]:
     return [e for (e,) in engine.query("select event_id from raw.web_events order by 1")[1]]
 
 
+REQUEST = "0f8fad5b-d9cb-469f-a165-70867728950e"
+
+
+def keep(engine, ids: Identifiers, request_id: str = REQUEST) -> None:
+    """The request's ids as resolve() keeps them (the statements read them from here)."""
+    for kind, values in (("user_id", ids.user_ids), ("device_id", ids.device_ids),
+                         ("anonymous_id", ids.anonymous_ids)):
+        for value in values:
+            engine.execute("insert into raw.erasure_request_ids values "
+                           f"('{request_id}', '{kind}', '{value}')")
+
+
 def run(engine, name: str, ids: Identifiers, **extra) -> None:
-    run_files([PRIVACY / name], engine=engine, params={**ids.params(), **extra}, echo=None)
+    keep(engine, ids)
+    run_files([PRIVACY / name], engine=engine, params={**request_params(REQUEST), **extra},
+              echo=None)
 
 
 def test_a_user_takes_their_rows_and_the_anonymous_rows_of_their_devices(engine):
@@ -57,10 +71,22 @@ def test_a_device_asked_for_directly_takes_every_row_of_it(engine):
     assert remaining(engine) == ["e-1", "e-2", "e-6", "e-7", "e-8"]
 
 
-def test_the_stitched_ids_are_every_device_the_user_was_seen_with(engine):
-    [result] = run_files([PRIVACY / "erasure_stitched_ids_select.sql"], engine=engine,
-                         params={"user_id_list": sql_list(["u-1"])}, echo=None)
-    assert sorted(a for (a,) in result.rows) == ["dev-1", "dev-2"]
+def test_the_stitched_ids_are_every_device_the_user_was_seen_with_kept_once(engine):
+    keep(engine, Identifiers(user_ids=["u-1"]))
+    keep(engine, Identifiers(user_ids=["u-2"]), request_id="another-request")
+    for _ in range(2):  # a re-run adds nothing
+        run_files([PRIVACY / "erasure_request_ids_stitched_insert.sql"], engine=engine,
+                  params=request_params(REQUEST), echo=None)
+    _, rows = engine.query("select request_id, id_kind, id from raw.erasure_request_ids "
+                           "order by 1, 2, 3")
+    assert rows == [(REQUEST, "anonymous_id", "dev-1"), (REQUEST, "anonymous_id", "dev-2"),
+                    (REQUEST, "user_id", "u-1"), ("another-request", "user_id", "u-2")]
+
+
+def test_a_statement_reads_only_its_own_requests_ids(engine):
+    keep(engine, Identifiers(user_ids=["u-10"]), request_id="another-request")
+    run(engine, "raw_web_events_delete.sql", Identifiers(device_ids=["dev-1"]))
+    assert remaining(engine) == ["e-3", "e-4", "e-5", "e-6", "e-7", "e-8"]
 
 
 def test_rejected_lines_match_whole_quoted_ids_only(engine):
