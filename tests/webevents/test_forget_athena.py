@@ -373,6 +373,7 @@ AUDIT = {
         "daily job build logs (CloudWatch Logs)": "2026-12-12",
         "API Gateway execution logs (CloudWatch Logs)": "2026-12-12",
         "Kinesis ingest stream": "2026-11-27",
+        "erasure request files (S3)": "2026-11-25",
         # the request's ids, kept while it is watched (D-ERASURE-2): within the deadline
         "erasure request ids (S3 Tables, while watched for copies landing again)":
             "2026-12-24"},

@@ -151,6 +151,9 @@ AWS_STORES = (
                    "daily job build logs (CloudWatch Logs)",
                    "API Gateway execution logs (CloudWatch Logs)")),
     Store("Kinesis ingest stream", -(-KINESIS_RETENTION_HOURS // 24), "stream retention"),
+    # an unversioned bucket (template.yaml ErasureRequestsBucket, D-PRIV-8): a file filed
+    # into raw.erasure_requests is deleted before the request is applied
+    Store("erasure request files (S3)", 0, "deleted when filed"),
 )
 # Not the person's events but the request's ids: kept while the request is watched for
 # copies landing again, then deleted. No statement carries them, so Athena's query history
