@@ -319,17 +319,20 @@ def _add_forget(commands) -> None:
     forget = commands.add_parser(
         "forget",
         help="erase a person's events everywhere (GDPR art. 17), with an audit row",
-        description="File an erasure request and apply every pending one: the person's rows "
-        "leave raw, analytics, the backfill stage and rejects and the marts (touched days "
-        "re-derived); an audit row records a keyed hash, rows removed and, per store, the date "
-        "the last copy is gone. Runbook: docs/operations.md, 'Erasure'.",
+        description="File an erasure request (a request file: the id never enters a SQL "
+        "statement) and apply every pending one: the person's rows leave raw, analytics, the "
+        "backfill stage and rejects and the marts (touched days re-derived); an audit row "
+        "records a keyed hash, rows removed and, per store, the date the last copy is gone. "
+        "Applied requests are watched 21 days for copies landing again. Runbook: "
+        "docs/operations.md, 'Erasure'.",
     )
     forget.add_argument("--user-id", help="the person's user id (their stitched devices too)")
     forget.add_argument("--anonymous-id", help="a device's anonymous id (all its rows)")
     forget.add_argument("--ids-file", help="a file of 'user_id ID' / 'anonymous_id ID' lines")
-    forget.add_argument("--dry-run", action="store_true", help="print what would go; write nothing")
+    forget.add_argument("--dry-run", action="store_true",
+                        help="print what would go; delete nothing")
     forget.add_argument("--defer", action="store_true",
-                        help="only file the request(s); the daily job applies them")
+                        help="only write the request file(s); the daily job applies them")
     forget.add_argument("--apply-pending", action="store_true",
                         help="apply the requests already filed (the daily job runs this)")
     _add_engine(forget)

@@ -91,7 +91,7 @@ def test_the_watch_outlasts_the_error_output_a_replay_could_land_again(template)
     """A request watches for copies landing again until the error output written before it
     has expired (D-ERASURE-2), and its ids table keeps the snapshots the report counts."""
     errors = lifecycle_rule(template, "DeliveryErrorBucket")
-    assert forget.WATCH_DAYS > errors["ExpirationInDays"]
+    assert errors["ExpirationInDays"] < forget.WATCH_DAYS
     table = template["Resources"]["ErasureRequestIdsTable"]["Properties"]
     assert (table["Namespace"], table["TableName"]) == ("raw", "erasure_request_ids")
     assert table["SnapshotManagement"]["Status"] == "enabled"

@@ -312,7 +312,7 @@ def test_dry_run_output_names_each_table_and_count(tmp_path, capsys, forgotten):
     assert code == 0
     assert "raw.web_events " in out and "marts.fct_web_events" in out
     assert all(line.split()[-2] == "0" for line in out.splitlines() if line.endswith(" rows"))
-    assert out.rstrip().endswith("dry run: nothing was written")
+    assert out.rstrip().endswith("dry run: nothing was deleted")
 
 
 def test_a_second_apply_finds_nothing_pending(forgotten):

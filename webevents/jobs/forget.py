@@ -1,15 +1,18 @@
 """`webevents forget`: erase a person's events from every table, with an audit row per request.
 
-A request (`--user-id` or `--anonymous-id`, or a file of them) is filed as a pending row of
-raw.erasure_requests, then applied with the sql/privacy statements on the chosen engine:
+A request (`--user-id` or `--anonymous-id`, or a file of them) travels as a request file
+(webevents/jobs/erasure_requests.py) and is filed from it as a pending row of
+raw.erasure_requests; no statement ever names a person's id (docs/decisions.md D-PRIV-6).
+Each pending request is applied with the sql/privacy statements on the chosen engine:
 
-1. resolve the ids: the user ids, the anonymous ids stitched to them (dim_identity_ranges
-   and every landed copy) or the anonymous id asked for;
+1. resolve the ids into raw.erasure_request_ids: the user id and the anonymous ids stitched
+   to it (dim_identity_ranges and every landed copy), or the anonymous id asked for; every
+   later statement reads them from there by the request's random id;
 2. count the rows per table, the dates the person touched and the archive files holding
-   their lines (`--dry-run` prints these and stops: it writes nothing); all of it is kept
-   on the request in one statement before the first delete, so a run killed anywhere and
-   run again erases the same set, re-derives the same days and audits the same counts
-   (docs/decisions.md D-ERASURE-1);
+   their lines (`--dry-run` prints these, then deletes its dry-run request again); all of
+   it is kept on the request in one statement before the first delete, so a run killed
+   anywhere and run again erases the same set, re-derives the same days and audits the
+   same counts (docs/decisions.md D-ERASURE-1);
 3. delete from raw, the backfill stage and rejects, analytics and the marts; the touched
    days of the daily marts are deleted too and dbt re-derives them (`dbt run` with
    `lookback_days` reaching the earliest touched day), so the marts equal a build from
@@ -18,7 +21,8 @@ raw.erasure_requests, then applied with the sql/privacy statements on the chosen
    lines (the backfill stays re-runnable from what is kept);
 5. write the audit row (a keyed hash of the subject, never the id; rows removed per table;
    the date the last copy goes per store; the archive files the owner must rewrite) and
-   close the request (its ids set to null).
+   close the request (its subject id set to null). Its ids stay while it is watched for
+   copies landing again, which follow-up requests erase (D-ERASURE-2).
 
 `apply_pending` is what the daily job (buildspec.yml) and `webevents run` call before they
 build, so nothing rebuilt from raw brings the rows back. Runbook: docs/operations.md.
@@ -835,7 +839,7 @@ def forget_command(args) -> int:
         if args.dry_run:
             for outcome in dry_run(engine, args.lake, subjects):
                 _print_plan(outcome)
-            print("dry run: nothing was written")
+            print("dry run: nothing was deleted")
             return 0
         if subjects:
             written = _write_requests(engine, args.lake, subjects)
