@@ -39,6 +39,10 @@ FORGET_POINTS = (
     "forget.rederived",         # dbt done; OPTIMIZE (Athena/Trino) and the audit not yet
     "forget.audited",           # audit row written, the request not closed
 )
+# The watch after an erasure (D-ERASURE-2), reached only when a person's rows landed again.
+WATCH_POINTS = (
+    "forget.following",         # the follow-up's copy of the ids kept, its request not filed
+)
 
 
 def reach(name: str) -> None:

@@ -534,6 +534,23 @@ def test_a_bad_request_file_is_reported_kept_and_holds_up_no_other_request(tmp_p
         ("user_id", "applied")]
 
 
+def land_again(forgotten: dict, lake: Path) -> int:
+    """The person's raw rows as they were before the erasure, landed in `lake` again (as a
+    replay of error output written before it would land them); how many."""
+    where = person_filter(forgotten["anonymous_ids"])
+    engine = get_engine("local", lake=lake)
+    try:
+        before = forgotten["pending"] / "lake" / "lake.duckdb"
+        engine.connection.execute(f"attach '{before}' as before (read_only)")
+        engine.connection.execute(
+            f"insert into raw.web_events select * from before.raw.web_events where {where}")
+        engine.connection.execute("detach before")
+        engine.connection.execute("checkpoint")
+    finally:
+        engine.close()
+    return query(lake, f"select count(*) from raw.web_events where {where}")[0][0]
+
+
 def test_rows_that_land_again_while_watched_are_erased_by_a_follow_up(forgotten, tmp_path):
     """A copy landed after the erasure (a replay of error output written before it, a
     backfill re-run, records buffered in the stream) is erased at the next run; the ids
@@ -549,17 +566,7 @@ def test_rows_that_land_again_while_watched_are_erased_by_a_follow_up(forgotten,
     assert apply_pending("local", lake, now=lambda: next_day, say=said.append,
                          rebuild_marts=False) == []  # nothing landed again: nothing to do
 
-    engine = get_engine("local", lake=lake)
-    try:
-        before = forgotten["pending"] / "lake" / "lake.duckdb"
-        engine.connection.execute(f"attach '{before}' as before (read_only)")
-        engine.connection.execute(
-            f"insert into raw.web_events select * from before.raw.web_events where {where}")
-        engine.connection.execute("detach before")
-        engine.connection.execute("checkpoint")
-    finally:
-        engine.close()
-    [(landed_again,)] = query(lake, f"select count(*) from raw.web_events where {where}")
+    landed_again = land_again(forgotten, lake)
     assert landed_again == forgotten["before"]["raw.web_events"]
 
     [follow_up] = apply_pending("local", lake, now=lambda: next_day, say=said.append,

@@ -183,18 +183,10 @@ class RequestFiles:
         """Every request file (names starting with . or _ are skipped, as the table does)."""
         if self.on_s3:
             bucket, prefix = self._bucket_prefix()
-            keys: list[str] = []
             with _aws(f"listing s3://{bucket}/{prefix}"):
-                token = None
-                while True:
-                    params = {"Bucket": bucket, "Prefix": prefix}
-                    if token:
-                        params["ContinuationToken"] = token
-                    page = self.s3().list_objects_v2(**params)
-                    keys += [item["Key"] for item in page.get("Contents", [])]
-                    token = page.get("NextContinuationToken")
-                    if not page.get("IsTruncated") or not token:
-                        break
+                pages = self.s3().get_paginator("list_objects_v2").paginate(
+                    Bucket=bucket, Prefix=prefix)
+                keys = [item["Key"] for page in pages for item in page.get("Contents", [])]
             return sorted(f"s3://{bucket}/{key}" for key in keys
                           if not key.endswith("/") and not _hidden(key[len(prefix):]))
         folder = Path(self.location)
@@ -211,12 +203,21 @@ class RequestFiles:
         return Path(name).read_bytes()
 
     def read_all(self) -> ReadFiles:
+        """Every file's requests; a file with a bad line, or a request id another file
+        already holds (a copied file), is reported and left out."""
         found = ReadFiles({}, [])
+        seen: set[str] = set()
         for name in self.names():
             lines, problems = parse_file(name, self.read(name))
+            ids = [line.request_id for line in lines]
+            twice = sorted({i for i in ids if ids.count(i) > 1 or i in seen})
+            if twice:
+                problems.append(f"{name}: request_id {', '.join(twice)} is filed twice "
+                                "(a copy of another request file?)")
             found.problems += problems
-            if lines:
+            if lines and not twice:
                 found.requests[name] = lines
+                seen |= set(ids)
         return found
 
     def delete(self, names: list[str]) -> None:

@@ -633,6 +633,7 @@ def watch(session: Session, now: dt.datetime, say: Callable[[str], None]) -> lis
         follow_up = {"request_id": request_id, "follow_up_id": str(uuid.uuid4()),
                      "requested_at": _ts(now)}
         session.run("erasure_request_ids_follow_up_insert.sql", follow_up)
+        failpoints.reach("forget.following")
         session.run("erasure_requests_follow_up_insert.sql", follow_up)
         follow_ups.append(follow_up["follow_up_id"])
         say(f"request {request_id}: {count:,} row(s) of the erased person landed again; "
