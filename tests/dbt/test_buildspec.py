@@ -29,6 +29,7 @@ def test_build_runs_ddl_enrich_bots_dbt_prod_then_maintenance_and_aborts_on_fail
     assert "webevents arrivals bots --engine athena" in commands[2]
     assert "dbt build --target prod" in commands[3]
     assert "webevents sql sql/maintenance --engine athena" in commands[4]
+    assert "unreadable-erasure-requests" in commands[0] and "exit 1" in commands[5]
     assert all("set -euo pipefail" in command for command in commands)
     assert "pip install --quiet -r requirements.txt" in " ".join(
         BUILDSPEC["phases"]["install"]["commands"])
@@ -137,3 +138,33 @@ def test_dbt_does_not_run_when_the_dates_cannot_be_read(tmp_path):
     code, calls = _dbt_block(tmp_path, dbt_exit=0, dates_exit=1)
     assert code != 0
     assert not any(call.startswith("dbt ") for call in calls)
+
+
+def _block(tmp_path, number: int, forget_exit: int = 0) -> subprocess.CompletedProcess:
+    """Build command `number` with `webevents` a script that logs its arguments and exits
+    `forget_exit` for `forget`."""
+    bin_dir = tmp_path / ".venv" / "bin"
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    script = bin_dir / "webevents"
+    script.write_text(f'#!/bin/bash\necho "webevents $*" >> {tmp_path / "calls.log"}\n'
+                      f'if [ "$1" = forget ]; then exit {forget_exit}; fi\n')
+    script.chmod(0o755)
+    block = BUILDSPEC["phases"]["build"]["commands"][number]
+    return subprocess.run(["bash", "-c", block], cwd=tmp_path, capture_output=True, text=True,
+                          env={"PATH": os.environ["PATH"]})
+
+
+def test_unreadable_request_files_let_the_job_build_then_fail_it_at_its_end(tmp_path):
+    first = _block(tmp_path, 0, forget_exit=3)
+    assert first.returncode == 0  # enrich, bots and dbt still run
+    assert (tmp_path / "unreadable-erasure-requests").exists()
+    last = _block(tmp_path, len(BUILDSPEC["phases"]["build"]["commands"]) - 1)
+    assert last.returncode == 1 and "fix or remove them" in last.stderr
+
+
+@pytest.mark.parametrize("exit_code", [1, 2])
+def test_a_failed_erasure_stops_the_job_before_anything_is_built(tmp_path, exit_code):
+    first = _block(tmp_path, 0, forget_exit=exit_code)
+    assert first.returncode == exit_code
+    assert not (tmp_path / "unreadable-erasure-requests").exists()
+    assert _block(tmp_path, len(BUILDSPEC["phases"]["build"]["commands"]) - 1).returncode == 0

@@ -48,6 +48,7 @@ from webevents.engines import EngineError, get_engine
 from webevents.engines.local import connect
 from webevents.jobs import arrivals
 from webevents.jobs.backfill import BackfillError, backfill_files
+from webevents.jobs.erasure_requests import RequestFileError
 from webevents.jobs.forget import ErasureError, apply_pending
 from webevents.jobs.sql import SqlRunError, run_files
 from webevents.local import ingest, ledger, rebuild
@@ -456,7 +457,7 @@ def apply_erasures(lake: Path, say: Callable[[str], None]) -> None:
     rows landed by this very run are erased too and nothing is rebuilt with them."""
     try:
         apply_pending("local", lake, say=lambda message: say(f"erasure: {message}"))
-    except (ErasureError, EngineError, SqlRunError) as error:
+    except (ErasureError, RequestFileError, EngineError, SqlRunError) as error:
         raise StepFailed("enrich", f"applying pending erasure requests: {error}") from error
 
 
