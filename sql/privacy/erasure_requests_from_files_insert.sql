@@ -10,7 +10,7 @@ select
     json_extract_scalar(files.line, '$.subject_kind') as subject_kind,
     json_extract_scalar(files.line, '$.subject_id') as subject_id,
     cast(
-        json_extract_scalar(files.line, '$.requested_at') as timestamp
+        json_extract_scalar(files.line, '$.requested_at') as timestamp(6)
     ) as requested_at,
     coalesce(
         json_extract_scalar(files.line, '$.status'), 'pending'

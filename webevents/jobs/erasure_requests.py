@@ -39,7 +39,7 @@ STATUSES = ("pending", "dry_run")
 # and the request table's readers apply.
 IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@+\-]{0,199}")
 REQUEST_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-# requested_at as the SQL casts it on every engine (Athena's timestamp is milliseconds).
+# requested_at as the request files carry it (UTC, at most milliseconds: what a person writes).
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,3})?")
 
 
@@ -79,7 +79,7 @@ def timestamp_text(value: dt.datetime) -> str:
 
 def new_request(kind: str, subject_id: str, now: dt.datetime, status: str = "pending"
                 ) -> RequestLine:
-    # milliseconds: what every engine's `cast(... as timestamp)` keeps
+    # milliseconds: the request file's format (TIMESTAMP above)
     at = now.replace(tzinfo=None, microsecond=now.microsecond // 1000 * 1000)
     return RequestLine(str(uuid.uuid4()), kind, subject_id, at, status)
 
