@@ -41,6 +41,12 @@ def test_a_bad_line_says_what_is_wrong_without_repeating_the_id(change, reason):
     assert "o'brien" not in str(error.value) and "u-52000" not in str(error.value)
 
 
+def test_a_line_naming_a_member_twice_is_refused():
+    line = json.dumps(GOOD)[:-1] + ', "subject_id": "someone-else"}'
+    with pytest.raises(ValueError, match="^member subject_id appears twice$"):
+        check_line(line)
+
+
 def test_a_good_line_is_read_as_the_engines_cast_it():
     line = check_line(json.dumps(GOOD))
     assert (line.request_id, line.subject_kind, line.subject_id, line.status) == (

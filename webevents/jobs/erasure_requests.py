@@ -87,7 +87,11 @@ def new_request(kind: str, subject_id: str, now: dt.datetime, status: str = "pen
 def check_line(text: str) -> RequestLine:
     """One line of a request file, checked; ValueError says what is wrong (never the id)."""
     try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=_no_repeated_keys)
+    except _RepeatedKey as error:
+        # Python keeps the last value and the SQL's json_extract_scalar might not: the line
+        # filed must be the line checked
+        raise ValueError(f"member {error} appears twice") from None
     except ValueError:
         raise ValueError("not a JSON object") from None
     if not isinstance(data, dict):
@@ -110,6 +114,18 @@ def check_line(text: str) -> RequestLine:
         raise ValueError(f"status is not one of {', '.join(STATUSES)}")
     return RequestLine(request_id, kind, subject_id, dt.datetime.fromisoformat(requested_at),
                        status)
+
+
+class _RepeatedKey(ValueError):
+    pass
+
+
+def _no_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    for key in keys:
+        if keys.count(key) > 1:
+            raise _RepeatedKey(key)
+    return dict(pairs)
 
 
 def parse_file(name: str, data: bytes) -> tuple[list[RequestLine], list[str]]:
