@@ -3,8 +3,9 @@
 Under IpHandling=hash the backfill's statement carries the IP hash key as a literal, and Athena
 keeps every statement's text in the workgroup's query history for 45 days, readable by whoever
 may call athena:GetQueryExecution / ListQueryExecutions / BatchGetQueryExecution on that
-workgroup. So AnalystQueryPolicy must reach AnalystWorkGroup and nothing of AthenaWorkGroup,
-write nothing but its own query results, and read only the marts and the analytics namespace.
+workgroup. So the analysts' policies (AnalystQueryPolicy, and AnalystTablesPolicy beside it)
+must reach AnalystWorkGroup and nothing of AthenaWorkGroup, write nothing but their own query
+results, and read only the marts and the analytics namespace.
 
 The policies are evaluated, not just read: every template value is resolved as CloudFormation
 would for one made-up stack, and each call is checked against the statements the way IAM
@@ -20,7 +21,9 @@ from typing import Any
 import pytest
 from infra_cfn import as_list, branches, resources_of_type
 
-POLICY = "AnalystQueryPolicy"
+QUERY_POLICY = "AnalystQueryPolicy"
+TABLES_POLICY = "AnalystTablesPolicy"
+ANALYST_POLICIES = (QUERY_POLICY, TABLES_POLICY)  # what an analyst's role holds
 PIPELINE_POLICY = "PipelineQueryPolicy"
 REGION = "eu-west-1"
 ACCOUNT = "111122223333"
@@ -144,6 +147,11 @@ def allowed(policy: list[dict], action: str, resource: str,
     return any(s["Effect"] == "Allow" and matches(s) for s in policy)
 
 
+def analyst_policy(template: dict) -> list[dict]:
+    """Every statement an analyst holds: both analyst policies."""
+    return [s for logical_id in ANALYST_POLICIES for s in statements(template, logical_id)]
+
+
 def granted_actions(policy: list[dict]) -> set[str]:
     return {action for s in policy if s["Effect"] == "Allow" for action in as_list(s["Action"])}
 
@@ -230,18 +238,18 @@ def test_the_pipeline_workgroup_is_no_longer_described_as_the_analysts(template)
 
 @pytest.mark.parametrize("action", QUERY_ACTIONS)
 def test_analysts_may_run_and_read_queries_in_their_workgroup(template, action):
-    policy = statements(template, POLICY)
+    policy = analyst_policy(template)
     assert allowed(policy, action, workgroup_arn(template, "AnalystWorkGroup"))
 
 
 @pytest.mark.parametrize("action", QUERY_ACTIONS)
 def test_analysts_may_do_nothing_in_the_pipeline_workgroup(template, action):
-    policy = statements(template, POLICY)
+    policy = analyst_policy(template)
     assert not allowed(policy, action, workgroup_arn(template, "AthenaWorkGroup"))
 
 
 def test_no_athena_action_of_the_policy_reaches_another_workgroup(template):
-    policy = statements(template, POLICY)
+    policy = analyst_policy(template)
     athena = sorted(a for a in granted_actions(policy) if a.startswith("athena:"))
     others = [workgroup_arn(template, "AthenaWorkGroup"),
               f"arn:aws:athena:{REGION}:{ACCOUNT}:workgroup/primary",
@@ -256,12 +264,12 @@ def test_no_athena_action_of_the_policy_reaches_another_workgroup(template):
 
 def test_the_history_check_catches_a_policy_widened_to_every_workgroup(template):
     """The checks above can fail: a wildcard workgroup would expose the pipeline's history."""
-    widened = copy.deepcopy(statements(template, POLICY))
+    widened = copy.deepcopy(analyst_policy(template))
     [run] = [s for s in widened if "athena:ListQueryExecutions" in as_list(s["Action"])]
     run["Resource"] = f"arn:aws:athena:{REGION}:{ACCOUNT}:workgroup/*"
     pipeline = workgroup_arn(template, "AthenaWorkGroup")
     assert query_history_reachable(widened, pipeline) == list(HISTORY_ACTIONS)
-    assert query_history_reachable(statements(template, POLICY), pipeline) == []
+    assert query_history_reachable(analyst_policy(template), pipeline) == []
 
 
 @pytest.mark.parametrize("action", QUERY_ACTIONS)
@@ -277,7 +285,7 @@ def test_the_pipeline_policy_still_runs_the_pipeline_s_queries(template, action)
 
 def test_every_action_granted_reads_except_running_queries_and_writing_their_results(
         template):
-    policy = statements(template, POLICY)
+    policy = analyst_policy(template)
     granted = granted_actions(policy)
     assert not any("*" in action for action in granted)
     writes = {a for a in granted if not a.split(":", 1)[1].startswith(READ_VERBS)}
@@ -323,7 +331,7 @@ def write_calls(template: dict) -> list[tuple[str, str, dict[str, str]]]:
 
 
 def test_no_write_is_allowed_on_results_marts_catalogs_tables_or_the_key(template):
-    policy = statements(template, POLICY)
+    policy = analyst_policy(template)
     calls = write_calls(template)
     assert {action.split(":")[0] for action, _, _ in calls} == {"s3", "glue", "s3tables", "kms"}
     assert [(a, r) for a, r, context in calls if allowed(policy, a, r, context)] == []
@@ -342,7 +350,7 @@ def test_the_write_list_is_refused_by_the_pipeline_s_own_policies_only_in_part(t
 @pytest.mark.parametrize("action", ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload",
                                     "s3:ListMultipartUploadParts"])
 def test_analysts_read_and_write_results_under_analysts_only(template, action):
-    policy = statements(template, POLICY)
+    policy = analyst_policy(template)
     results = results_bucket(template)
     assert allowed(policy, action, f"{results}/analysts/0f8fad5b.csv")
     # the pipeline's results (athena/, athena/dbt/) can hold the erasure's read-backs
@@ -352,7 +360,7 @@ def test_analysts_read_and_write_results_under_analysts_only(template, action):
 
 
 def test_analysts_list_results_under_analysts_only_and_locate_the_bucket(template):
-    policy = statements(template, POLICY)
+    policy = analyst_policy(template)
     results = results_bucket(template)
     for prefix in ("analysts/", "analysts/2026/12/06/"):
         assert allowed(policy, "s3:ListBucket", results, {"s3:prefix": prefix}), prefix
@@ -367,7 +375,7 @@ def test_analysts_list_results_under_analysts_only_and_locate_the_bucket(templat
 
 
 def test_analysts_read_the_marts_catalog_and_files(template):
-    policy = statements(template, POLICY)
+    policy = analyst_policy(template)
     marts_db = physical_name(template, "MartsDatabase")
     marts = attribute(template, "MartsBucket", "Arn")
     for action, resource in [
@@ -388,7 +396,7 @@ def test_analysts_read_the_marts_catalog_and_files(template):
 
 def test_the_namespace_in_the_policy_is_the_stack_s_analytics_namespace(template):
     namespace = template["Resources"]["AnalyticsNamespace"]["Properties"]["Namespace"]
-    policy = statements(template, POLICY)
+    policy = analyst_policy(template)
     scoped = [s for s in policy if any(a.startswith("s3tables:") for a in as_list(s["Action"]))
               and "Condition" in s]
     assert scoped
@@ -398,7 +406,7 @@ def test_the_namespace_in_the_policy_is_the_stack_s_analytics_namespace(template
 @pytest.mark.parametrize("action", ["s3tables:GetTable", "s3tables:GetTableMetadataLocation",
                                     "s3tables:GetTableData"])
 def test_analysts_read_table_data_in_the_analytics_namespace_only(template, action):
-    policy = statements(template, POLICY)
+    policy = analyst_policy(template)
     table = table_arn(template)
     assert allowed(policy, action, table, {"s3tables:namespace": "analytics"})
     assert not allowed(policy, action, table, {"s3tables:namespace": "raw"})
@@ -408,7 +416,7 @@ def test_analysts_read_table_data_in_the_analytics_namespace_only(template, acti
 
 
 def test_analysts_see_the_table_bucket_and_the_analytics_namespace_in_it(template):
-    policy = statements(template, POLICY)
+    policy = analyst_policy(template)
     bucket = attribute(template, "TableBucket", "TableBucketARN")
     assert allowed(policy, "s3tables:GetTableBucket", bucket)
     assert allowed(policy, "s3tables:ListNamespaces", bucket)
@@ -418,7 +426,7 @@ def test_analysts_see_the_table_bucket_and_the_analytics_namespace_in_it(templat
 
 
 def test_analysts_read_the_analytics_glue_database_and_not_raw_s(template):
-    policy = statements(template, POLICY)
+    policy = analyst_policy(template)
     analytics = tables_database(template, "analytics")
     raw = tables_database(template, "raw")
     catalog = analytics.rsplit("/", 1)[0]
@@ -432,7 +440,7 @@ def test_analysts_read_the_analytics_glue_database_and_not_raw_s(template):
 
 
 def test_the_stack_key_decrypts_for_analysts_only_through_s3_and_s3_tables(template):
-    policy = statements(template, POLICY)
+    policy = analyst_policy(template)
     for service in ("s3", "s3tables"):
         via = {"kms:ViaService": f"{service}.{REGION}.amazonaws.com"}
         assert allowed(policy, "kms:Decrypt", KEY_ARN, via), service
@@ -442,18 +450,32 @@ def test_the_stack_key_decrypts_for_analysts_only_through_s3_and_s3_tables(templ
         assert not allowed(policy, "kms:Decrypt", KEY_ARN, via), service
     # nothing to read the IP hash key's or the erasure key's secret with
     assert not any(a.startswith("secretsmanager:") for a in granted_actions(policy))
+    # the query policy alone (marts only) decrypts through S3 only
+    query_only = statements(template, QUERY_POLICY)
+    via_tables = {"kms:ViaService": f"s3tables.{REGION}.amazonaws.com"}
+    assert not allowed(query_only, "kms:Decrypt", KEY_ARN, via_tables)
+
+
+def test_each_analyst_policy_keeps_to_its_concern(template):
+    """Queries and marts in one, the table bucket in the other, as the pipeline's pair."""
+    query = {a.split(":")[0] for a in granted_actions(statements(template, QUERY_POLICY))}
+    tables = {a.split(":")[0] for a in granted_actions(statements(template, TABLES_POLICY))}
+    assert query == {"athena", "s3", "glue", "kms"}
+    assert tables == {"glue", "s3tables", "kms"}
 
 
 # ---- who holds it --------------------------------------------------------------------------
 
 
-def test_no_role_of_the_stack_holds_the_policy_and_the_outputs_name_both(template):
+def test_no_role_of_the_stack_holds_the_policies_and_the_outputs_name_them(template):
     roles = resources_of_type(template, "AWS::IAM::Role")
-    holders = [logical_id for logical_id, role in roles.items()
-               if {"Ref": POLICY} in role["Properties"].get("ManagedPolicyArns", [])]
-    assert holders == []  # an operator attaches it to the analysts' role
+    for logical_id in ANALYST_POLICIES:
+        holders = [role_id for role_id, role in roles.items()
+                   if {"Ref": logical_id} in role["Properties"].get("ManagedPolicyArns", [])]
+        assert holders == [], logical_id  # an operator attaches it to the analysts' role
     outputs = template["Outputs"]
     assert outputs["AnalystWorkGroupName"]["Value"] == {"Ref": "AnalystWorkGroup"}
-    assert outputs["AnalystQueryPolicyArn"]["Value"] == {"Ref": POLICY}
-    assert "Condition" not in outputs["AnalystWorkGroupName"]
-    assert "Condition" not in outputs["AnalystQueryPolicyArn"]
+    assert outputs["AnalystQueryPolicyArn"]["Value"] == {"Ref": QUERY_POLICY}
+    assert outputs["AnalystTablesPolicyArn"]["Value"] == {"Ref": TABLES_POLICY}
+    for name in ("AnalystWorkGroupName", "AnalystQueryPolicyArn", "AnalystTablesPolicyArn"):
+        assert "Condition" not in outputs[name], name
