@@ -224,8 +224,12 @@ class Identifiers:
         return sorted(set(self.user_ids) | set(self.device_ids) | set(self.anonymous_ids))
 
     def line_pattern(self) -> re.Pattern:
-        """The ids in JSON quotes, for raw lines (local archive and error-output files)."""
-        return re.compile('"(' + "|".join(re.escape(i) for i in self.all()) + ')"')
+        """The ids in JSON quotes, for raw lines (local archive and error-output files);
+        with no ids (a follow-up re-run after its ids went) it matches nothing, not `""`."""
+        ids = self.all()
+        if not ids:
+            return re.compile(r"(?!)")
+        return re.compile('"(' + "|".join(re.escape(i) for i in ids) + ')"')
 
 
 def request_params(request_id: str) -> dict[str, str]:

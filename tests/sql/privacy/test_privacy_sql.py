@@ -154,3 +154,10 @@ def test_a_request_filed_by_hand_with_a_bad_id_stops_with_a_one_line_error(tmp_p
     con.close()
     with pytest.raises(ErasureError, match=r"^request r-1: user_id .* is not an id"):
         apply_pending("local", tmp_path, say=lambda _: None)
+
+
+def test_the_line_pattern_of_no_ids_matches_no_line():
+    """A follow-up re-run after its ids went must not take lines holding an empty string."""
+    assert Identifiers().line_pattern().search('{"userId":"","anonymousId":"a"}') is None
+    pattern = Identifiers(user_ids=["u-1"], anonymous_ids=["a.1"]).line_pattern()
+    assert pattern.search('{"userId":"u-1"}') and not pattern.search('{"anonymousId":"a-1"}')
