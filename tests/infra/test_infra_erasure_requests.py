@@ -11,19 +11,24 @@ from __future__ import annotations
 import fnmatch
 import re
 import uuid
-from typing import Any
 
 import botocore.session
 import pytest
-from infra_cfn import as_list, branches, refs_to, resources_of_type
+from iam_policy import (
+    ACCOUNT,
+    KEY_ARN,
+    REGION,
+    allowed,
+    attribute,
+    physical_name,
+    resolve,
+    statements,
+)
+from infra_cfn import as_list, refs_to, resources_of_type
 
 BUCKET = "ErasureRequestsBucket"
 POLICY = "ErasureRequestsPolicy"
 LOCATION_ENV = "ERASURE_REQUESTS_S3_LOCATION"
-REGION = "eu-west-1"
-PSEUDO = {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": "111122223333",
-          "AWS::URLSuffix": "amazonaws.com", "AWS::StackName": "webevents-dev"}
-KEY_ARN = f"arn:aws:kms:{REGION}:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 # Every S3 call made on request files, with the IAM action that authorises it and whether it
 # is checked on the bucket or on the object (S3 API reference, each operation's
@@ -47,88 +52,6 @@ KEY_ACTIONS = {"kms:Decrypt", "kms:GenerateDataKey"}  # read and write SSE-KMS o
 VIA_S3 = {"kms:ViaService": f"s3.{REGION}.amazonaws.com"}
 
 
-# ---- resolving the template for one made-up stack ----------------------------------------
-
-
-def physical_name(template: dict, logical_id: str) -> str:
-    if logical_id in PSEUDO:
-        return PSEUDO[logical_id]
-    if logical_id in template["Resources"]:
-        return f"webevents-dev-{logical_id.lower()}-1abc"
-    if logical_id in template["Parameters"]:
-        return str(template["Parameters"][logical_id].get("Default", logical_id))
-    raise KeyError(f"unknown reference {logical_id}")
-
-
-def arn_of(template: dict, logical_id: str) -> str:
-    if logical_id == "DataKey":
-        return KEY_ARN
-    if template["Resources"][logical_id]["Type"] == "AWS::S3::Bucket":
-        return f"arn:aws:s3:::{physical_name(template, logical_id)}"
-    raise KeyError(f"no ARN stand-in for {logical_id}")
-
-
-def resolve(template: dict, node: Any) -> Any:
-    """A template value as CloudFormation would deploy it in the made-up stack."""
-    if isinstance(node, list):
-        return [resolve(template, item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    if set(node) == {"Ref"}:
-        return physical_name(template, node["Ref"])
-    if set(node) == {"Fn::GetAtt"}:
-        logical_id, attribute = node["Fn::GetAtt"]
-        assert attribute == "Arn", node
-        return arn_of(template, logical_id)
-    if set(node) == {"Fn::Sub"}:
-        text = node["Fn::Sub"]
-        assert isinstance(text, str), node
-
-        def value(match: re.Match) -> str:
-            name = match.group(1)
-            if name.endswith(".Arn"):
-                return arn_of(template, name[: -len(".Arn")])
-            return physical_name(template, name)
-
-        return re.sub(r"\$\{([^}!]+)\}", value, text)
-    return {key: resolve(template, value) for key, value in node.items()}
-
-
-def statements(template: dict, logical_id: str) -> list[dict]:
-    document = template["Resources"][logical_id]["Properties"]["PolicyDocument"]
-    return [resolve(template, s) for item in as_list(document["Statement"])
-            for s in branches(item)]
-
-
-# ---- matching a call against identity-policy statements ----------------------------------
-
-
-def _condition_holds(condition: dict, context: dict[str, str]) -> bool:
-    for operator, pairs in condition.items():
-        # only the operator these policies use; a new one must be taught here first
-        assert operator == "StringEquals", f"unsupported condition operator {operator}"
-        for key, wanted in pairs.items():
-            if context.get(key) not in as_list(wanted):
-                return False
-    return True
-
-
-def allowed(policy: list[dict], action: str, resource: str,
-            context: dict[str, str] | None = None) -> bool:
-    """Does an Allow statement match, and no Deny? (IAM: actions case-insensitive, resource
-    wildcards * and ?, every condition key must hold.)"""
-    def matches(statement: dict) -> bool:
-        return (any(fnmatch.fnmatchcase(action.lower(), pattern.lower())
-                    for pattern in as_list(statement["Action"]))
-                and any(fnmatch.fnmatchcase(resource, pattern)
-                        for pattern in as_list(statement["Resource"]))
-                and _condition_holds(statement.get("Condition", {}), context or {}))
-
-    if any(s["Effect"] == "Deny" and matches(s) for s in policy):
-        return False
-    return any(s["Effect"] == "Allow" and matches(s) for s in policy)
-
-
 def request_location(template: dict) -> tuple[str, str]:
     """(bucket, prefix) of the daily job's ERASURE_REQUESTS_S3_LOCATION."""
     variables = template["Resources"]["PipelineBuild"]["Properties"]["Environment"][
@@ -141,7 +64,7 @@ def request_location(template: dict) -> tuple[str, str]:
 
 
 def target(template: dict, kind: str, key: str) -> str:
-    bucket_arn = arn_of(template, BUCKET)
+    bucket_arn = attribute(template, BUCKET, "Arn")
     return bucket_arn if kind == "bucket" else f"{bucket_arn}/{key}"
 
 
@@ -205,7 +128,7 @@ def test_the_bucket_refuses_every_request_without_tls(template):
                      if p["Properties"]["Bucket"] == {"Ref": BUCKET}]
     document = resolve(template, policy["Properties"]["PolicyDocument"])
     key = target(template, "object", request_key("requests/"))
-    for resource in (arn_of(template, BUCKET), key):
+    for resource in (attribute(template, BUCKET, "Arn"), key):
         [deny] = [s for s in document["Statement"] if s["Effect"] == "Deny"
                   and any(fnmatch.fnmatchcase(resource, r) for r in as_list(s["Resource"]))]
         assert deny["Principal"] == "*" and deny["Action"] == "s3:*"
@@ -248,11 +171,11 @@ def test_the_policy_grants_exactly_the_actions_the_calls_need(template):
     for action in ("s3:DeleteObjectVersion", "s3:GetObjectVersion", "s3:ListBucketVersions",
                    "s3:PutObjectAcl", "s3:PutBucketVersioning", "s3:PutLifecycleConfiguration",
                    "s3:PutBucketPolicy", "s3:DeleteBucket"):
-        for resource in (arn_of(template, BUCKET), key):
+        for resource in (attribute(template, BUCKET, "Arn"), key):
             assert not allowed(policy, action, resource), action
     resources = {r for s in policy for r in as_list(s["Resource"])}
-    assert resources == {arn_of(template, BUCKET), f"{arn_of(template, BUCKET)}/requests/*",
-                         KEY_ARN}
+    bucket_arn = attribute(template, BUCKET, "Arn")
+    assert resources == {bucket_arn, f"{bucket_arn}/requests/*", KEY_ARN}
 
 
 def test_the_stack_key_serves_the_policy_only_through_s3(template):
@@ -304,7 +227,7 @@ def test_the_daily_job_may_create_read_and_drop_the_request_table_in_the_archive
     assert {"Ref": "PipelineQueryPolicy"} in template["Resources"]["BuildRole"]["Properties"][
         "ManagedPolicyArns"]
     policy = statements(template, "PipelineQueryPolicy")
-    glue = f"arn:aws:glue:{REGION}:{PSEUDO['AWS::AccountId']}"
+    glue = f"arn:aws:glue:{REGION}:{ACCOUNT}"
     database = physical_name(template, "ArchiveDatabase")
     for action, resource in [
         ("glue:GetDatabase", f"{glue}:database/{database}"),
