@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from webevents.aws.errors import aws_errors
+
 LOCATION_ENV = "ERASURE_REQUESTS_S3_LOCATION"
 LOCAL_FOLDER = "erasure-requests"
 SUBJECT_KINDS = ("user_id", "anonymous_id")
@@ -182,7 +184,7 @@ class RequestFiles:
         body = (request.as_json() + "\n").encode()
         if self.on_s3:
             bucket, prefix = self._bucket_prefix()
-            with _aws(f"writing s3://{bucket}/{prefix}{name}"):
+            with aws_errors(f"writing s3://{bucket}/{prefix}{name}", RequestFileError):
                 self.s3().put_object(Bucket=bucket, Key=prefix + name, Body=body)
             return f"s3://{bucket}/{prefix}{name}"
         folder = Path(self.location)
@@ -199,7 +201,7 @@ class RequestFiles:
         """Every request file (names starting with . or _ are skipped, as the table does)."""
         if self.on_s3:
             bucket, prefix = self._bucket_prefix()
-            with _aws(f"listing s3://{bucket}/{prefix}"):
+            with aws_errors(f"listing s3://{bucket}/{prefix}", RequestFileError):
                 pages = self.s3().get_paginator("list_objects_v2").paginate(
                     Bucket=bucket, Prefix=prefix)
                 keys = [item["Key"] for page in pages for item in page.get("Contents", [])]
@@ -214,7 +216,7 @@ class RequestFiles:
     def read(self, name: str) -> bytes:
         if name.startswith("s3://"):
             bucket, _, key = name[len("s3://"):].partition("/")
-            with _aws(f"reading {name}"):
+            with aws_errors(f"reading {name}", RequestFileError):
                 return self.s3().get_object(Bucket=bucket, Key=key)["Body"].read()
         return Path(name).read_bytes()
 
@@ -246,7 +248,8 @@ class RequestFiles:
             bucket, _ = self._bucket_prefix()
             for start in range(0, len(on_s3), 1000):  # DeleteObjects takes up to 1,000 keys
                 keys = [name[len(f"s3://{bucket}/"):] for name in on_s3[start:start + 1000]]
-                with _aws(f"deleting {len(keys)} request file(s) in s3://{bucket}/"):
+                doing = f"deleting {len(keys)} request file(s) in s3://{bucket}/"
+                with aws_errors(doing, RequestFileError):
                     answer = self.s3().delete_objects(
                         Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys],
                                                "Quiet": True})
@@ -259,20 +262,3 @@ class RequestFiles:
 
 def _hidden(relative: str) -> bool:
     return any(part[:1] in "._" for part in PurePosixPath(relative).parts)
-
-
-class _aws:
-    """botocore's errors as one-line RequestFileErrors saying what was being done."""
-
-    def __init__(self, doing: str):
-        self.doing = doing
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, error, traceback):
-        if error is None or not type(error).__module__.startswith("botocore"):
-            return False
-        detail = getattr(error, "response", {}).get("Error", {})
-        reason = f"{detail.get('Code')}: {detail.get('Message')}" if detail else str(error)
-        raise RequestFileError(f"{self.doing}: {reason}") from None

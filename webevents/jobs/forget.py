@@ -619,23 +619,22 @@ def apply_pending(engine: str = "local", lake: str | Path | None = None,
     return outcomes
 
 
-def watch(session: Session, now: dt.datetime, say: Callable[[str], None]) -> list[str]:
+def watch(session: Session, now: dt.datetime, say: Callable[[str], None]) -> None:
     """Ids no request needs any more go; a watched request whose person's rows landed
     again (a replay of error output written before the erasure, a backfill re-run, records
     still buffered in the stream) gets a pending follow-up request that erases them the same
-    way (docs/decisions.md D-ERASURE-2). The follow-ups filed."""
+    way (docs/decisions.md D-ERASURE-2)."""
     ended = {"watch_ended_before": _ts(now - dt.timedelta(days=WATCH_DAYS))}
     session.run("erasure_request_ids_expired_delete.sql", ended)
     session.run("erasure_requests_dry_run_delete.sql")
     watched = [str(r) for (r,) in session.run("erasure_requests_watched_select.sql",
                                                ended).rows]
     if not watched:  # no scan of the landed tables while nothing is watched
-        return []
+        return
     landed: dict[str, int] = {}
     for request_id, count in session.run("erasure_watch_rows_select.sql",
                                          {"request_id_list": sql_list(watched)}).rows:
         landed[str(request_id)] = landed.get(str(request_id), 0) + int(count)
-    follow_ups = []
     for request_id, count in sorted(landed.items()):
         if not count:
             continue
@@ -644,10 +643,8 @@ def watch(session: Session, now: dt.datetime, say: Callable[[str], None]) -> lis
         session.run("erasure_request_ids_follow_up_insert.sql", follow_up)
         failpoints.reach("forget.following")
         session.run("erasure_requests_follow_up_insert.sql", follow_up)
-        follow_ups.append(follow_up["follow_up_id"])
         say(f"request {request_id}: {count:,} row(s) of the erased person landed again; "
             f"erasing them as its follow-up {follow_up['follow_up_id']}")
-    return follow_ups
 
 
 def followed_hash(session: Session, request_id: str) -> str:

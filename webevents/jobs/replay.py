@@ -51,6 +51,7 @@ import duckdb
 
 from webevents import SQL_DIR, lambda_module
 from webevents import clock as webevents_clock
+from webevents.aws.errors import aws_errors as shared_aws_errors
 from webevents.engines import EngineError
 from webevents.engines.local import LocalEngine, connect
 from webevents.jobs.backfill import date_ranges
@@ -290,34 +291,9 @@ def s3_objects(uri: str, s3) -> list[SourceObject]:
     ]
 
 
-@contextlib.contextmanager
-def aws_errors(doing: str) -> Iterator[None]:
+def aws_errors(doing: str):
     """botocore's errors as one-line ReplayErrors that say what was being done."""
-    # botocore and boto3 load only on the AWS paths (boto3 ~150 ms, python -X importtime
-    # -c "import boto3"); a local replay never calls AWS.
-    from botocore.exceptions import (
-        BotoCoreError,
-        ClientError,
-        NoCredentialsError,
-        NoRegionError,
-    )
-
-    try:
-        yield
-    except NoCredentialsError:
-        raise ReplayError(
-            f"{doing}: no AWS credentials (set AWS_PROFILE or AWS_ACCESS_KEY_ID/"
-            "AWS_SECRET_ACCESS_KEY, or run on a role)"
-        ) from None
-    except NoRegionError:
-        raise ReplayError(f"{doing}: no AWS Region (set AWS_REGION)") from None
-    except ClientError as error:
-        info = error.response.get("Error", {})
-        raise ReplayError(
-            f"{doing}: {info.get('Code', 'error')}: {info.get('Message', error)}"
-        ) from None
-    except BotoCoreError as error:
-        raise ReplayError(f"{doing}: {error}") from None
+    return shared_aws_errors(doing, ReplayError)
 
 
 # ---- filters ------------------------------------------------------------------------------
